@@ -1,0 +1,190 @@
+"""The Compute interface: pools of nodes, jobs and tasks with Batch semantics.
+
+Pools allocate asynchronously, as on Azure Batch: ``create_pool`` returns at
+once and nodes join (and run their StartTask) in the background. Tasks are
+added to a job and scheduled onto free node slots by the backend. Waiting is
+written once here, on top of the primitives.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from typing import Callable, Sequence
+
+from .errors import StartTaskFailed, WaitTimeout
+from .model import (
+    JobSpec, NodeInfo, NodeState, PoolSpec, TaskCounts, TaskInfo, TaskSpec,
+    TaskState,
+)
+
+__all__ = ["Compute"]
+
+ProgressCallback = Callable[[TaskCounts], None]
+
+
+class Compute(abc.ABC):
+    """Batch-style compute: pools, jobs, tasks.
+
+    Capability flags (class attributes):
+        name: short backend name for messages.
+        poll_interval: seconds between polls in the ``wait_*`` helpers.
+        max_poll_interval: polls back off up to this many seconds.
+        supports_task_dependencies: honours ``TaskSpec.depends_on``.
+        supports_output_files: honours ``TaskSpec.output_files``.
+    """
+
+    name: str = "compute"
+    poll_interval: float = 1.0
+    max_poll_interval: float = 10.0
+    supports_task_dependencies: bool = False
+    supports_output_files: bool = False
+
+    # -- pools ------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_pool(self, spec: PoolSpec) -> None:
+        """Start allocating a pool; return without waiting for its nodes.
+
+        Each node runs ``spec.start_task`` (if any) as it joins.
+
+        Raises:
+            ResourceExists: a pool with this id exists.
+            PoolError: the pool cannot be created (bad image, ...).
+        Idempotent: no.
+        """
+
+    @abc.abstractmethod
+    def list_nodes(self, pool_id: str) -> list[NodeInfo]:
+        """The pool's nodes and their states (StartTask outcome included).
+
+        Raises:
+            PoolNotFound: no such pool.
+        Idempotent: yes (read-only).
+        """
+
+    @abc.abstractmethod
+    def delete_pool(self, pool_id: str) -> None:
+        """Delete a pool and its nodes (and anything running on them).
+
+        Returns once deletion is under way; the pool may take a while to go.
+
+        Idempotent: yes (a missing pool is not an error).
+        """
+
+    # -- jobs and tasks ---------------------------------------------------
+
+    @abc.abstractmethod
+    def create_job(self, spec: JobSpec) -> None:
+        """Create a job bound to an existing pool.
+
+        Raises:
+            ResourceExists: a job with this id exists.
+            PoolNotFound: the pool does not exist.
+        Idempotent: no.
+        """
+
+    @abc.abstractmethod
+    def delete_job(self, job_id: str) -> None:
+        """Delete a job, terminating its running tasks.
+
+        Idempotent: yes (a missing job is not an error).
+        """
+
+    @abc.abstractmethod
+    def add_tasks(self, job_id: str, tasks: Sequence[TaskSpec]) -> None:
+        """Add tasks to a job (any number; backends chunk as they need).
+
+        Raises:
+            JobNotFound: no such job.
+            ResourceExists: a task id is already in the job.
+            ConfigError: a task is invalid (e.g. depends_on on a job without
+                ``uses_task_dependencies``).
+        Idempotent: no.
+        """
+
+    @abc.abstractmethod
+    def list_tasks(self, job_id: str) -> list[TaskInfo]:
+        """Every task of the job with its current state and result.
+
+        Raises:
+            JobNotFound: no such job.
+        Idempotent: yes (read-only).
+        """
+
+    @abc.abstractmethod
+    def read_task_file(self, job_id: str, task_id: str, path: str) -> bytes:
+        """A file of a task's directory, e.g. ``stdout.txt``, ``stderr.txt``
+        or ``wd/<name>``.
+
+        Raises:
+            TaskNotFound: no such task or file.
+        Idempotent: yes (read-only).
+        """
+
+    def close(self) -> None:
+        """Release clients. Idempotent; the default does nothing."""
+
+    # -- built on the primitives -----------------------------------------
+
+    def task_counts(self, job_id: str) -> TaskCounts:
+        """Tasks per state (backends with a cheaper call override this)."""
+        return TaskCounts.of(self.list_tasks(job_id))
+
+    def check_pool_usable(self, pool_id: str) -> None:
+        """Fail fast if a node's StartTask failed or a node is unusable.
+
+        Raises:
+            StartTaskFailed: with the node id, exit code and stderr tail.
+        """
+        for node in self.list_nodes(pool_id):
+            if node.state in (NodeState.START_TASK_FAILED, NodeState.UNUSABLE):
+                tail = node.start_task_stderr.strip()
+                detail = f": {tail.splitlines()[-1]}" if tail else ""
+                raise StartTaskFailed(
+                    f"node {node.id} of pool {pool_id} is {node.state.value} "
+                    f"(StartTask exit code {node.start_task_exit_code}){detail}",
+                    node_id=node.id, exit_code=node.start_task_exit_code,
+                    stderr_tail=tail,
+                    hint="the pool's StartTask must exit 0; its stderr is shown above")
+
+    def wait_for_tasks(self, job_id: str, pool_id: str, timeout: float,
+                       on_progress: ProgressCallback | None = None) -> list[TaskInfo]:
+        """Wait until every task of the job is completed.
+
+        Polls with backoff from ``poll_interval`` to ``max_poll_interval``,
+        calls ``on_progress`` with the counts whenever they change, and fails
+        fast when the pool cannot run tasks.
+
+        Returns:
+            The completed tasks.
+        Raises:
+            WaitTimeout: not all tasks completed within ``timeout`` seconds.
+            StartTaskFailed: the pool's StartTask failed.
+        """
+        deadline = time.monotonic() + timeout
+        delay, last = self.poll_interval, None
+        while True:
+            tasks = self.list_tasks(job_id)
+            counts = TaskCounts.of(tasks)
+            if counts != last:
+                if on_progress:
+                    on_progress(counts)
+                last, delay = counts, self.poll_interval
+            if all(t.state is TaskState.COMPLETED for t in tasks):
+                return tasks
+            if counts.completed == 0 and counts.running == 0:
+                self.check_pool_usable(pool_id)
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(
+                    f"{counts.completed} of {counts.total} tasks completed "
+                    f"within the {timeout:g} s timeout",
+                    hint="raise --timeout, or check the tasks' stderr")
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 1.5, self.max_poll_interval)
+
+    def __enter__(self) -> "Compute":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,296 @@
+"""The Batch data model shared by every backend.
+
+These are plain frozen dataclasses with Batch's vocabulary (pool, StartTask,
+job, task, resource file, output file, constraints). Backends map them onto
+their engine: the Azure backend onto azure-batch models, the local backend
+onto Docker containers, and a REST front end onto Batch JSON. Durations are
+seconds (float); times are ``datetime`` in UTC.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Mapping
+
+from .errors import ConfigError
+
+__all__ = [
+    "FailureInfo",
+    "JobSpec",
+    "NodeInfo",
+    "NodeState",
+    "OutputFile",
+    "PoolSpec",
+    "ResourceFile",
+    "StartTask",
+    "TaskConstraints",
+    "TaskCounts",
+    "TaskInfo",
+    "TaskResult",
+    "TaskSpec",
+    "TaskState",
+    "UploadCondition",
+]
+
+
+class TaskState(str, enum.Enum):
+    """Batch's task states; every backend maps its native states onto these."""
+
+    ACTIVE = "active"
+    PREPARING = "preparing"
+    RUNNING = "running"
+    COMPLETED = "completed"
+
+
+class TaskResult(str, enum.Enum):
+    """How a completed task ended."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+
+
+class NodeState(str, enum.Enum):
+    """The node states the workflow cares about (a subset of Batch's)."""
+
+    CREATING = "creating"
+    STARTING = "starting"
+    WAITING_FOR_START_TASK = "waitingforstarttask"
+    START_TASK_FAILED = "starttaskfailed"
+    IDLE = "idle"
+    RUNNING = "running"
+    UNUSABLE = "unusable"
+
+
+class UploadCondition(str, enum.Enum):
+    """When an output file is uploaded (Batch ``uploadCondition``)."""
+
+    TASK_SUCCESS = "tasksuccess"
+    TASK_FAILURE = "taskfailure"
+    TASK_COMPLETION = "taskcompletion"
+
+
+def _check_relative(path: str, what: str) -> None:
+    parts = path.replace("\\", "/").split("/")
+    if not path or path.startswith("/") or ".." in parts:
+        raise ConfigError(f"{what} must be a relative path inside the task "
+                          f"directory, got {path!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceFile:
+    """A file Batch downloads onto the node before a task runs.
+
+    Attributes:
+        http_url: where to GET it from (a blob URL with a read SAS).
+        file_path: where to put it, relative to the task's working directory.
+        file_mode: optional octal mode string such as ``"0755"``.
+    """
+
+    http_url: str = field(repr=False)  # carries a SAS token
+    file_path: str
+    file_mode: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_relative(self.file_path, "ResourceFile.file_path")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputFile:
+    """Files Batch uploads after a task ends (Batch ``OutputFile``).
+
+    Attributes:
+        file_pattern: glob relative to the task directory (``"std*.txt"``,
+            ``"wd/**/*.out"``).
+        container_url: the destination container URL with a write SAS.
+        path: blob name (single file) or blob prefix (pattern with wildcards).
+        upload_condition: when to upload.
+    """
+
+    file_pattern: str
+    container_url: str = field(repr=False)
+    path: str = ""
+    upload_condition: UploadCondition = UploadCondition.TASK_COMPLETION
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskConstraints:
+    """Retry and time limits of a task.
+
+    Attributes:
+        max_task_retry_count: re-runs after a non-zero exit (0 = run once).
+        max_wall_clock_time: seconds from start to kill; None = unlimited.
+    """
+
+    max_task_retry_count: int = 0
+    max_wall_clock_time: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_task_retry_count < 0:
+            raise ConfigError("max_task_retry_count must be >= 0")
+        if self.max_wall_clock_time is not None and self.max_wall_clock_time <= 0:
+            raise ConfigError("max_wall_clock_time must be > 0 seconds")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartTask:
+    """The command every node runs once as it joins a pool.
+
+    Attributes:
+        command_line: run without a shell (wrap in ``/bin/bash -c`` for one).
+        resource_files: downloaded into the node's startup directory.
+        environment: extra environment variables.
+        wait_for_success: the node takes no tasks until the StartTask exits 0;
+            a failure makes the node ``starttaskfailed``.
+        run_elevated: run as an admin user (root).
+        max_task_retry_count: re-runs after a non-zero exit.
+    """
+
+    command_line: str
+    resource_files: tuple[ResourceFile, ...] = ()
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+    wait_for_success: bool = True
+    run_elevated: bool = True
+    max_task_retry_count: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolSpec:
+    """A pool of compute nodes.
+
+    Attributes:
+        id: pool id (letters, digits, ``-`` and ``_``, at most 64).
+        node_count: dedicated nodes.
+        vm_size: VM size (ignored by the local backend).
+        image: node image (a Docker image locally; a marketplace image
+            reference on Azure, ``None`` = let the backend choose).
+        task_slots_per_node: tasks that may run at once on one node.
+        start_task: optional StartTask.
+    """
+
+    id: str
+    node_count: int = 1
+    vm_size: str = "standard_d2s_v3"
+    image: str | None = None
+    task_slots_per_node: int = 1
+    start_task: StartTask | None = None
+
+    def __post_init__(self) -> None:
+        _check_id(self.id, "pool id")
+        if self.node_count < 1:
+            raise ConfigError("a pool needs at least one node")
+        if self.task_slots_per_node < 1:
+            raise ConfigError("task_slots_per_node must be >= 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobSpec:
+    """A job: a set of tasks bound to a pool."""
+
+    id: str
+    pool_id: str
+    uses_task_dependencies: bool = False
+
+    def __post_init__(self) -> None:
+        _check_id(self.id, "job id")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskSpec:
+    """One unit of work.
+
+    Attributes:
+        id: unique within the job.
+        command_line: run without a shell, in the task's working directory.
+        resource_files: downloaded into the working directory first.
+        output_files: uploaded after the task ends.
+        environment: extra environment variables (may hold SAS URLs).
+        constraints: retries and wall-clock limit.
+        depends_on: ids of tasks that must succeed first (the job must have
+            ``uses_task_dependencies``).
+    """
+
+    id: str
+    command_line: str
+    resource_files: tuple[ResourceFile, ...] = ()
+    output_files: tuple[OutputFile, ...] = ()
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+    constraints: TaskConstraints = TaskConstraints()
+    depends_on: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_id(self.id, "task id")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FailureInfo:
+    """Why a task failed before or instead of exiting 0."""
+
+    category: str  # "usererror" | "servererror"
+    code: str      # e.g. "ResourceDownloadError", "MaxWallClockTimeExpiry"
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskInfo:
+    """A snapshot of a task's state and, once completed, its result."""
+
+    id: str
+    state: TaskState
+    exit_code: int | None = None
+    result: TaskResult | None = None
+    failure: FailureInfo | None = None
+    retry_count: int = 0
+    node_id: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.result is TaskResult.SUCCESS
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskCounts:
+    """Tasks of a job per state, as Batch's ``taskcounts``."""
+
+    active: int = 0
+    running: int = 0  # preparing + running
+    completed: int = 0
+    succeeded: int = 0
+    failed: int = 0
+
+    @classmethod
+    def of(cls, tasks: "list[TaskInfo] | tuple[TaskInfo, ...]") -> "TaskCounts":
+        states = [t.state for t in tasks]
+        done = [t for t in tasks if t.state is TaskState.COMPLETED]
+        return cls(
+            active=states.count(TaskState.ACTIVE),
+            running=states.count(TaskState.RUNNING) + states.count(TaskState.PREPARING),
+            completed=len(done),
+            succeeded=sum(t.succeeded for t in done),
+            failed=sum(not t.succeeded for t in done),
+        )
+
+    @property
+    def total(self) -> int:
+        return self.active + self.running + self.completed
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeInfo:
+    """A compute node and, if it ran one, its StartTask's outcome."""
+
+    id: str
+    state: NodeState
+    start_task_exit_code: int | None = None
+    start_task_stderr: str = ""
+
+
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+def _check_id(value: str, what: str) -> None:
+    if not value or len(value) > 64 or not set(value) <= _ID_CHARS:
+        raise ConfigError(f"{what} must be 1-64 letters, digits, '-' or '_', got {value!r}")

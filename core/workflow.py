@@ -1,0 +1,303 @@
+"""The top-N-words workflow: the tutorial's nine steps, against any backend.
+
+1. create the app, input and output containers (named per run, so runs never
+   collide); 2. upload the task script and the inputs, each with a read SAS;
+3. create the pool, whose StartTask copies the task script to the shared
+   directory; 4. create the job; 5. add one task per input, with a write-only
+   SAS for the output container; 6. wait for the tasks; 7. download the
+   outputs; 8. delete the containers; 9. delete the job and the pool.
+
+The pool is requested right after the task script is uploaded, so that node
+allocation overlaps the input uploads. Cleanup is registered as each resource
+is created and always runs: on success, on errors and on KeyboardInterrupt.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+from .backend import Backend
+from .compute import Compute
+from .errors import ConfigError, TopwordsError
+from .inputs import InputFile
+from .model import (
+    JobSpec, PoolSpec, ResourceFile, StartTask, TaskConstraints, TaskCounts,
+    TaskInfo, TaskSpec,
+)
+from .naming import new_run_id, output_name_for, safe_local_path
+from .report import parse_report
+
+__all__ = ["InputResult", "Progress", "RunResult", "RunSettings", "run_top_words"]
+
+TASK_SCRIPT = "task.py"
+#: the environment setting that carries the output container's write SAS
+OUTPUT_SAS_ENV = "TOPWORDS_OUTPUT_SAS_URL"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSettings:
+    """Everything about one run that is not an input file.
+
+    Attributes:
+        output_dir: where results are downloaded.
+        top: how many words per input (>= 1).
+        ignore_case: fold case before counting.
+        node_count / task_slots_per_node / image / vm_size: the pool.
+        timeout: seconds to wait for all tasks (also each task's wall-clock
+            limit).
+        max_task_retries: re-runs of a task that exits non-zero.
+        keep_pool / keep_containers: skip those cleanup steps.
+        run_id: names every resource of the run.
+        sas_expiry: lifetime of every SAS the run signs.
+    """
+
+    output_dir: Path
+    top: int = 3
+    ignore_case: bool = False
+    node_count: int = 2
+    task_slots_per_node: int = 1
+    image: str | None = None
+    vm_size: str = "standard_d2s_v3"
+    timeout: float = 20 * 60
+    max_task_retries: int = 1
+    keep_pool: bool = False
+    keep_containers: bool = False
+    run_id: str = field(default_factory=new_run_id)
+    sas_expiry: timedelta = timedelta(hours=2)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.top, bool) or not isinstance(self.top, int) or self.top < 1:
+            raise ConfigError(f"top must be a whole number >= 1, got {self.top!r}")
+        if self.node_count < 1:
+            raise ConfigError("node_count must be >= 1")
+        if self.timeout <= 0:
+            raise ConfigError("timeout must be > 0 seconds")
+        if self.max_task_retries < 0:
+            raise ConfigError("max_task_retries must be >= 0")
+
+    @property
+    def pool_id(self) -> str:
+        return f"topwords-{self.run_id}"
+
+    @property
+    def job_id(self) -> str:
+        return f"topwords-{self.run_id}"
+
+    def container(self, role: str) -> str:
+        """Container names: ``tw-<run id>-app|input|output``."""
+        return f"tw-{self.run_id}-{role}".lower()
+
+
+class Progress(Protocol):
+    """What the workflow reports while it runs (the CLI draws it)."""
+
+    def stage(self, message: str) -> None: ...
+    def tasks(self, counts: TaskCounts) -> None: ...
+    def warn(self, message: str) -> None: ...
+
+
+class _Silent:
+    def stage(self, message: str) -> None: pass
+    def tasks(self, counts: TaskCounts) -> None: pass
+    def warn(self, message: str) -> None: pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class InputResult:
+    """One input's outcome.
+
+    Attributes:
+        input: the validated input.
+        task: the task's final state.
+        output_file: the downloaded result (None if the task produced none).
+        top_words: ``(word, count)`` rows of the result, best first.
+        stderr_tail: last lines of the task's stderr when it failed.
+    """
+
+    input: InputFile
+    task: TaskInfo
+    output_file: Path | None
+    top_words: list[tuple[str, int]]
+    stderr_tail: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        return self.task.succeeded and self.output_file is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult:
+    """A run's outcome: one entry per input, in input order."""
+
+    run_id: str
+    results: list[InputResult]
+    timings: dict[str, float]
+    cleanup_errors: list[str]
+
+    @property
+    def succeeded(self) -> bool:
+        return all(r.succeeded for r in self.results)
+
+
+def run_top_words(backend: Backend, inputs: Sequence[InputFile],
+                  settings: RunSettings, progress: Progress | None = None) -> RunResult:
+    """Run the nine steps for ``inputs`` on ``backend``.
+
+    Returns:
+        The result of every input (failed tasks included).
+    Raises:
+        TopwordsError: a step failed; resources created so far were cleaned
+            up (unless asked to keep them) before it propagates.
+        KeyboardInterrupt: likewise cleaned up first.
+    """
+    return _Run(backend, settings, progress or _Silent()).execute(list(inputs))
+
+
+class _Run:
+    """One execution of the workflow; each step is a method."""
+
+    def __init__(self, backend: Backend, settings: RunSettings, progress: Progress) -> None:
+        self.storage, self.compute = backend.storage, backend.compute
+        self.s, self.progress = settings, progress
+        self.timings: dict[str, float] = {}
+        self.cleanup_errors: list[str] = []
+
+    def execute(self, inputs: list[InputFile]) -> RunResult:
+        s = self.s
+        with ExitStack() as stack:
+            self.step("containers", self.create_containers, stack)
+            script_url = self.step("upload_app", self.upload_script)
+            self.step("create_pool", self.create_pool, stack, script_url)
+            input_urls, output_url = self.step("upload_inputs", self.upload_inputs, inputs)
+            tasks = self.step("submit", self.submit, stack, inputs, input_urls, output_url)
+            self.progress.stage(f"running {len(tasks)} task(s)")
+            done = self.step("tasks", self.compute.wait_for_tasks, s.job_id, s.pool_id,
+                             s.timeout, self.progress.tasks)
+            results = self.step("download", self.download, tasks, inputs, done)
+            self.progress.stage("cleaning up")
+            cleanup_start = time.perf_counter()
+        self.timings["cleanup"] = time.perf_counter() - cleanup_start
+        return RunResult(run_id=s.run_id, results=results, timings=self.timings,
+                         cleanup_errors=self.cleanup_errors)
+
+    def step(self, name: str, fn: Callable, *args):
+        start = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            self.timings[name] = time.perf_counter() - start
+
+    def on_exit(self, stack: ExitStack, what: str, fn: Callable[[], None]) -> None:
+        """Register a cleanup that reports its failure instead of raising."""
+        def run() -> None:
+            try:
+                fn()
+            except Exception as exc:  # never mask the run's own error
+                self.cleanup_errors.append(f"could not delete {what}: {exc}")
+                self.progress.warn(self.cleanup_errors[-1])
+        stack.callback(run)
+
+    def create_containers(self, stack: ExitStack) -> None:
+        self.progress.stage("creating blob containers")
+        for role in ("app", "input", "output"):
+            name = self.s.container(role)
+            self.storage.create_container(name)
+            if not self.s.keep_containers:
+                self.on_exit(stack, f"container {name}",
+                             lambda n=name: self.storage.delete_container(n))
+
+    def upload_script(self) -> str:
+        self.progress.stage("uploading the task script")
+        app = self.s.container("app")
+        with resources.as_file(resources.files("topwords.node") / TASK_SCRIPT) as script:
+            self.storage.upload_file(app, TASK_SCRIPT, script)
+        return self.storage.blob_read_url(app, TASK_SCRIPT, self.s.sas_expiry)
+
+    def create_pool(self, stack: ExitStack, script_url: str) -> None:
+        s = self.s
+        self.progress.stage(f"creating pool {s.pool_id} ({s.node_count} node(s))")
+        self.compute.create_pool(_pool_spec(s, script_url))
+        if not s.keep_pool:
+            self.on_exit(stack, f"pool {s.pool_id}", lambda: self.compute.delete_pool(s.pool_id))
+
+    def upload_inputs(self, inputs: list[InputFile]) -> tuple[list[str], str]:
+        s, container = self.s, self.s.container("input")
+        self.progress.stage(f"uploading {len(inputs)} input file(s)")
+        self.storage.upload_files(container, [(i.path, i.blob_name) for i in inputs])
+        urls = [self.storage.blob_read_url(container, i.blob_name, s.sas_expiry) for i in inputs]
+        return urls, self.storage.container_write_url(s.container("output"), s.sas_expiry)
+
+    def submit(self, stack: ExitStack, inputs: list[InputFile], input_urls: list[str],
+               output_url: str) -> list[TaskSpec]:
+        s = self.s
+        self.compute.create_job(JobSpec(id=s.job_id, pool_id=s.pool_id))
+        self.on_exit(stack, f"job {s.job_id}", lambda: self.compute.delete_job(s.job_id))
+        tasks = [_task_spec(s, n, item, url, output_url)
+                 for n, (item, url) in enumerate(zip(inputs, input_urls))]
+        self.compute.add_tasks(s.job_id, tasks)
+        return tasks
+
+    def download(self, tasks: list[TaskSpec], inputs: list[InputFile],
+                 done: list[TaskInfo]) -> list[InputResult]:
+        s = self.s
+        self.progress.stage(f"downloading results to {s.output_dir}")
+        s.output_dir.mkdir(parents=True, exist_ok=True)
+        written = set(self.storage.download_container(s.container("output"), s.output_dir))
+        by_id = {t.id: t for t in done}
+        return [_input_result(self.compute, s, by_id[spec.id], item, written)
+                for spec, item in zip(tasks, inputs)]
+
+
+def _pool_spec(s: RunSettings, script_url: str) -> PoolSpec:
+    copy = f'cp -f {TASK_SCRIPT} "$AZ_BATCH_NODE_SHARED_DIR/{TASK_SCRIPT}"'
+    start = StartTask(
+        command_line=f"/bin/bash -c {shlex.quote(copy)}",
+        resource_files=(ResourceFile(http_url=script_url, file_path=TASK_SCRIPT),),
+        wait_for_success=True, run_elevated=True)
+    return PoolSpec(id=s.pool_id, node_count=s.node_count, vm_size=s.vm_size,
+                    image=s.image, task_slots_per_node=s.task_slots_per_node,
+                    start_task=start)
+
+
+def _task_spec(s: RunSettings, n: int, item: InputFile, input_url: str,
+               output_url: str) -> TaskSpec:
+    args = ["--filepath", item.blob_name, "--numwords", str(s.top)]
+    if s.ignore_case:
+        args.append("--ignore-case")
+    inner = (f'python3 "$AZ_BATCH_NODE_SHARED_DIR/{TASK_SCRIPT}" '
+             + " ".join(shlex.quote(a) for a in args))
+    return TaskSpec(
+        id=f"topNtask{n}",
+        command_line=f"/bin/bash -c {shlex.quote(inner)}",
+        resource_files=(ResourceFile(http_url=input_url, file_path=item.blob_name),),
+        environment={OUTPUT_SAS_ENV: output_url},
+        constraints=TaskConstraints(max_task_retry_count=s.max_task_retries,
+                                    max_wall_clock_time=s.timeout))
+
+
+def _input_result(compute: Compute, s: RunSettings, task: TaskInfo, item: InputFile,
+                  written: set[Path]) -> InputResult:
+    path = safe_local_path(s.output_dir, output_name_for(item.blob_name))
+    output = path if path in written else None
+    top = parse_report(output.read_text(encoding="utf-8")) if output else []
+    tail = "" if task.succeeded and output else _stderr_tail(compute, s.job_id, task)
+    return InputResult(input=item, task=task, output_file=output, top_words=top,
+                       stderr_tail=tail)
+
+
+def _stderr_tail(compute: Compute, job_id: str, task: TaskInfo, lines: int = 5) -> str:
+    try:
+        text = compute.read_task_file(job_id, task.id, "stderr.txt")
+    except TopwordsError:
+        return task.failure.message if task.failure else ""
+    tail = text.decode("utf-8", "replace").strip().splitlines()[-lines:]
+    if not tail and task.failure:
+        return task.failure.message
+    return "\n".join(tail)
