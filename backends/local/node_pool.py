@@ -1,0 +1,169 @@
+"""A pool of node containers: allocation, StartTask, node states, deletion.
+
+Nodes boot in parallel in background threads, as Batch allocates a pool
+asynchronously: each node's container starts (``starting``), its StartTask
+runs (``waitingforstarttask``), then it is ``idle``, or ``starttaskfailed``
+when a StartTask with ``wait_for_success`` exits non-zero, or ``unusable``
+when Docker failed. The engine is told whenever a node becomes usable.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from topwords.core.errors import NodeError
+from topwords.core.model import NodeInfo, NodeState, PoolSpec
+
+from .docker_node import DockerNode
+from .layout import NodeLayout
+from .transfer import TransferError, download_resource_file
+
+__all__ = ["DockerNodePool", "Node"]
+
+_STDERR_TAIL = 4000
+
+
+@dataclass(eq=False)
+class Node:
+    """A node's mutable state (guarded by the engine's lock)."""
+
+    id: str
+    docker: DockerNode
+    layout: NodeLayout
+    state: NodeState = NodeState.CREATING
+    free_slots: int = 1
+    start_task_exit_code: int | None = None
+    start_task_stderr: str = ""
+    running: set = field(default_factory=set)
+
+    @property
+    def usable(self) -> bool:
+        return self.state in (NodeState.IDLE, NodeState.RUNNING)
+
+    def info(self) -> NodeInfo:
+        return NodeInfo(id=self.id, state=self.state,
+                        start_task_exit_code=self.start_task_exit_code,
+                        start_task_stderr=self.start_task_stderr)
+
+
+class DockerNodePool:
+    """The nodes of one pool, each a ``DockerNode`` with its own directories.
+
+    Args:
+        client: a Docker client.
+        spec: the pool.
+        image: the node image to use.
+        host_dir: this pool's directory on the host (one subfolder per node).
+        lock: the engine's lock; node state changes happen under it.
+        on_change: called (under the lock) when a node's state changes.
+    """
+
+    def __init__(self, client, spec: PoolSpec, *, image: str, host_dir: Path,
+                 lock: threading.Condition, on_change: Callable[[], None]) -> None:
+        self.spec, self.host_dir = spec, host_dir
+        self._lock, self._on_change = lock, on_change
+        self.nodes = [self._new_node(client, image, n) for n in range(spec.node_count)]
+        self.deleting = False
+        self._threads: list[threading.Thread] = []
+
+    def _new_node(self, client, image: str, n: int) -> Node:
+        node_id = f"node-{n}"
+        layout = NodeLayout(self.host_dir / node_id, self.spec.id, node_id)
+        container = DockerNode(
+            client, name=f"topwords-{self.spec.id}-{node_id}", image=image,
+            host_root=layout.host_root,
+            labels={"topwords.pool": self.spec.id, "topwords.node": node_id})
+        return Node(id=node_id, docker=container, layout=layout,
+                    free_slots=self.spec.task_slots_per_node)
+
+    def allocate(self) -> None:
+        """Boot every node in the background; returns at once."""
+        for node in self.nodes:
+            thread = threading.Thread(target=self._boot, args=(node,), daemon=True,
+                                      name=f"boot-{self.spec.id}-{node.id}")
+            self._threads.append(thread)
+            thread.start()
+
+    def _set(self, node: Node, state: NodeState) -> None:
+        with self._lock:
+            if not self.deleting:
+                node.state = state
+            self._on_change()
+
+    def _boot(self, node: Node) -> None:
+        try:
+            node.layout.create()
+            self._set(node, NodeState.STARTING)
+            node.docker.start()
+            if self.deleting:  # deleted while its container was starting
+                node.docker.remove()
+                return
+            start = self.spec.start_task
+            if start is not None:
+                self._set(node, NodeState.WAITING_FOR_START_TASK)
+                ok = self._run_start_task(node)
+                if not ok and start.wait_for_success:
+                    self._set(node, NodeState.START_TASK_FAILED)
+                    return
+            self._set(node, NodeState.IDLE)
+        except (NodeError, OSError) as exc:
+            with self._lock:
+                node.start_task_stderr = str(exc)
+            self._set(node, NodeState.UNUSABLE)
+
+    def _run_start_task(self, node: Node) -> bool:
+        start, dirs = self.spec.start_task, node.layout.startup()
+        stdout, stderr = dirs.host / "stdout.txt", dirs.host / "stderr.txt"
+        try:
+            for resource in start.resource_files:
+                download_resource_file(resource, dirs.host_wd)
+        except TransferError as exc:
+            stderr.write_text(f"{exc}\n", encoding="utf-8")
+            node.start_task_stderr = str(exc)
+            return False
+        env = {**node.layout.start_task_env(), **start.environment}
+        for attempt in range(start.max_task_retry_count + 1):
+            stdout.write_bytes(b"")
+            stderr.write_bytes(b"")
+            outcome = node.docker.run(shlex.split(start.command_line), env=env,
+                                      workdir=str(dirs.node_wd), stdout=stdout, stderr=stderr)
+            if outcome.exit_code == 0:
+                break
+        with self._lock:
+            node.start_task_exit_code = outcome.exit_code
+            node.start_task_stderr = stderr.read_bytes()[-_STDERR_TAIL:].decode("utf-8", "replace")
+        return outcome.exit_code == 0
+
+    def delete(self, boot_timeout: float = 60.0) -> None:
+        """Remove every node container and the pool's directory.
+
+        Containers still starting are waited for and removed too, so nothing
+        is left behind once this returns.
+        """
+        with self._lock:
+            self.deleting = True
+            for node in self.nodes:
+                node.state = NodeState.UNUSABLE
+        errors = self._remove_all()
+        for thread in self._threads:
+            thread.join(boot_timeout)
+        errors += self._remove_all()  # any that finished starting meanwhile
+        shutil.rmtree(self.host_dir, ignore_errors=True)
+        if errors:
+            raise errors[0]
+
+    def _remove_all(self) -> list[NodeError]:
+        errors = []
+        with ThreadPoolExecutor(max(1, len(self.nodes)), thread_name_prefix="rm") as pool:
+            for future in [pool.submit(n.docker.remove) for n in self.nodes]:
+                try:
+                    future.result()
+                except NodeError as exc:
+                    errors.append(exc)
+        return errors

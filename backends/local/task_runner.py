@@ -1,0 +1,160 @@
+"""A task's life on a node, as a Batch node agent lives it.
+
+preparing: make the task directory, fetch the resource files from their SAS
+URLs (a failure completes the task with a ``usererror``, not retried);
+running: run the command line without a shell in the working directory with
+the ``AZ_BATCH_*`` variables, stdout/stderr into ``stdout.txt`` and
+``stderr.txt``; re-run after a non-zero exit up to ``max_task_retry_count``
+times; kill it when ``max_wall_clock_time`` (counted from the first start)
+passes; then upload output files per their condition and complete.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from topwords.core.errors import NodeError
+from topwords.core.model import FailureInfo, TaskInfo, TaskResult, TaskSpec, TaskState
+
+from .node_pool import Node
+from .transfer import TransferError, download_resource_file, upload_output_files
+
+__all__ = ["Task", "TaskRunner"]
+
+
+@dataclass(eq=False)
+class Task:
+    """A task's mutable state (guarded by the engine's lock)."""
+
+    spec: TaskSpec
+    job_id: str
+    state: TaskState = TaskState.ACTIVE
+    node: Node | None = None
+    exit_code: int | None = None
+    result: TaskResult | None = None
+    failure: FailureInfo | None = None
+    retry_count: int = 0
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    exec_id: str | None = None
+    killed: bool = field(default=False)
+
+    def place(self, node: Node) -> None:
+        self.node, self.state = node, TaskState.PREPARING
+        node.running.add(self)
+
+    def info(self) -> TaskInfo:
+        return TaskInfo(id=self.spec.id, state=self.state, exit_code=self.exit_code,
+                        result=self.result, failure=self.failure,
+                        retry_count=self.retry_count,
+                        node_id=self.node.id if self.node else None,
+                        start_time=self.start_time, end_time=self.end_time)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class TaskRunner:
+    """Runs placed tasks (in executor threads) and reports completions.
+
+    Args:
+        lock: the engine's lock.
+        on_done: called under the lock with the node when a task completes.
+    """
+
+    def __init__(self, lock: threading.Condition, on_done: Callable[[Node], None]) -> None:
+        self._lock, self._on_done = lock, on_done
+
+    def run(self, task: Task, node: Node) -> None:
+        dirs = node.layout.task(task.job_id, task.spec.id)
+        result, failure, exit_code = TaskResult.FAILURE, None, None
+        try:
+            if dirs.host.exists():
+                shutil.rmtree(dirs.host)
+            dirs.host_wd.mkdir(parents=True)
+            for resource in task.spec.resource_files:
+                download_resource_file(resource, dirs.host_wd)
+        except (TransferError, OSError) as exc:
+            failure = FailureInfo(category="usererror", code="ResourceFileDownloadError",
+                                  message=str(exc))
+            (dirs.host / "stderr.txt").write_text(f"{exc}\n", encoding="utf-8")
+        else:
+            exit_code, failure = self._execute(task, node)
+            result = TaskResult.SUCCESS if failure is None else TaskResult.FAILURE
+            failure = failure or self._upload_outputs(task, dirs.host, result)
+            if failure is not None:
+                result = TaskResult.FAILURE
+        with self._lock:
+            task.state, task.end_time = TaskState.COMPLETED, _now()
+            task.result, task.failure, task.exit_code = result, failure, exit_code
+            task.exec_id = None
+            node.running.discard(task)
+            self._on_done(node)
+
+    def _execute(self, task: Task, node: Node) -> tuple[int | None, FailureInfo | None]:
+        spec, dirs = task.spec, node.layout.task(task.job_id, task.spec.id)
+        limit = spec.constraints.max_wall_clock_time
+        deadline = None if limit is None else time.monotonic() + limit
+        with self._lock:
+            task.state, task.start_time = TaskState.RUNNING, _now()
+        argv = shlex.split(spec.command_line)
+        while True:
+            env = {**node.layout.task_env(task.job_id, spec.id, task.retry_count),
+                   **spec.environment}
+            remaining = None if deadline is None else max(0.001, deadline - time.monotonic())
+            try:
+                outcome = node.docker.run(
+                    argv, env=env, workdir=str(dirs.node_wd), stdout=dirs.host / "stdout.txt",
+                    stderr=dirs.host / "stderr.txt", timeout=remaining,
+                    on_start=lambda exec_id: self._started(task, exec_id))
+            except NodeError as exc:
+                return None, FailureInfo(category="servererror", code="NodeError",
+                                         message=str(exc))
+            if outcome.timed_out:
+                return None, FailureInfo(
+                    category="usererror", code="MaxWallClockTimeExpiry",
+                    message=f"the task ran longer than its {limit:g} s wall-clock limit")
+            if task.killed:
+                return outcome.exit_code, FailureInfo(
+                    category="usererror", code="TaskEnded", message="the task was terminated")
+            if outcome.exit_code == 0:
+                return 0, None
+            if task.retry_count >= spec.constraints.max_task_retry_count:
+                return outcome.exit_code, FailureInfo(
+                    category="usererror", code="FailureExitCode",
+                    message=f"the task exited with code {outcome.exit_code}")
+            with self._lock:
+                task.retry_count += 1
+
+    def _started(self, task: Task, exec_id: str) -> None:
+        with self._lock:
+            task.exec_id = exec_id
+            kill_now = task.killed
+        if kill_now:
+            task.node.docker.kill(exec_id)
+
+    def _upload_outputs(self, task: Task, task_dir, result: TaskResult) -> FailureInfo | None:
+        try:
+            upload_output_files(task.spec.output_files, task_dir,
+                                succeeded=result is TaskResult.SUCCESS)
+        except TransferError as exc:
+            return FailureInfo(category="usererror", code="FileUploadError", message=str(exc))
+        return None
+
+    def kill(self, task: Task) -> None:
+        """Terminate a placed task (its process tree is killed)."""
+        with self._lock:
+            task.killed = True
+            exec_id, node = task.exec_id, task.node
+        if exec_id and node:
+            try:
+                node.docker.kill(exec_id)
+            except NodeError:
+                pass  # already gone with its container
