@@ -1,0 +1,1 @@
+"""The topwords command line (thin: it parses, calls core, prints)."""

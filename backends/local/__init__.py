@@ -1,0 +1,57 @@
+"""The local backend: Batch semantics in Docker containers, staging in Azurite.
+
+Nodes are long-lived Docker containers (host networking) that run tasks with
+``docker exec``; blobs and SAS URLs are Azurite's, through the same
+``AzureBlobStorage`` class the Azure backend uses. See ``engine`` for how
+Batch concepts map onto Docker.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor, wait
+
+__all__ = ["create"]
+
+
+def create(**options: object):
+    """Build the local backend (the registry calls this).
+
+    Options (each also from the environment, see ``LocalConfig``): ``image``,
+    ``storage_url`` (reuse a running Azurite), ``work_dir``, ``azurite_bin``.
+
+    Starts a private Azurite unless ``storage_url`` is given; it is stopped
+    (SIGTERM) when the backend is closed.
+
+    Raises:
+        ConfigError: no Docker daemon answers, Azurite is missing, bad options.
+        StorageError: Azurite did not start or does not answer.
+    """
+    from topwords.core.backend import Backend
+
+    from .azurite import AzuriteServer, find_azurite_binary, storage_for, wait_until_reachable
+    from .config import LocalConfig
+    from .docker_node import connect
+    from .engine import LocalBatchEngine
+
+    config = LocalConfig.from_env(**options)
+    server = None
+    if config.storage_url is None:
+        server = AzuriteServer(binary=find_azurite_binary(config.azurite_bin))
+    with ThreadPoolExecutor(1) as background:  # Azurite boots while Docker is checked
+        started = background.submit(server.start if server else
+                                    lambda: wait_until_reachable(config.storage_url, 5.0))
+        try:
+            client = connect()
+            started.result()
+        except BaseException:
+            if server:
+                wait(started)
+                server.stop()
+            raise
+    url = server.blob_url if server else config.storage_url
+    engine = LocalBatchEngine(client, image=config.image, work_dir=config.work_dir)
+    backend = Backend(name="local", storage=storage_for(url), compute=engine,
+                      describe=f"Docker nodes from image {config.image}, Azurite at {url}")
+    if server:
+        backend.on_close(server.stop)
+    return backend

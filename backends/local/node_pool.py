@@ -22,6 +22,7 @@ from topwords.core.model import NodeInfo, NodeState, PoolSpec
 
 from .docker_node import DockerNode
 from .layout import NodeLayout
+from .leftovers import OWNER_LABEL, owner_label
 from .transfer import TransferError, download_resource_file
 
 __all__ = ["DockerNodePool", "Node"]
@@ -78,7 +79,8 @@ class DockerNodePool:
         container = DockerNode(
             client, name=f"topwords-{self.spec.id}-{node_id}", image=image,
             host_root=layout.host_root,
-            labels={"topwords.pool": self.spec.id, "topwords.node": node_id})
+            labels={"topwords.pool": self.spec.id, "topwords.node": node_id,
+                    OWNER_LABEL: owner_label()})
         return Node(id=node_id, docker=container, layout=layout,
                     free_slots=self.spec.task_slots_per_node)
 

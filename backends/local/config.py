@@ -1,0 +1,64 @@
+"""Settings of the local backend."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from topwords.core.errors import ConfigError
+
+__all__ = ["DEFAULT_IMAGE", "LocalConfig"]
+
+#: the image `topwords local build-image` builds offline
+DEFAULT_IMAGE = "topwords-node:local"
+
+_ENV = {
+    "image": "TOPWORDS_LOCAL_IMAGE",
+    "storage_url": "TOPWORDS_LOCAL_STORAGE_URL",
+    "work_dir": "TOPWORDS_LOCAL_WORK_DIR",
+    "azurite_bin": "TOPWORDS_AZURITE_BIN",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalConfig:
+    """How the local backend runs.
+
+    Attributes:
+        image: node image (any image with ``python3``, ``bash`` and ``sleep``).
+        storage_url: blob endpoint of an Azurite that is already running
+            (``http://127.0.0.1:10000/devstoreaccount1``); None starts a
+            private Azurite for the run and stops it afterwards.
+        work_dir: host directory that holds the nodes' directories.
+        azurite_bin: path of ``azurite-blob`` (default: found automatically).
+    """
+
+    image: str = DEFAULT_IMAGE
+    storage_url: str | None = None
+    work_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "topwords-local")
+    azurite_bin: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.image:
+            raise ConfigError("the node image name is empty")
+        if self.storage_url and not self.storage_url.startswith(("http://", "https://")):
+            raise ConfigError(f"the Azurite URL must start with http:// or https://, "
+                              f"got {self.storage_url!r}")
+        object.__setattr__(self, "work_dir", Path(self.work_dir))
+
+    @classmethod
+    def from_env(cls, **explicit: object) -> "LocalConfig":
+        """Settings from ``TOPWORDS_LOCAL_*`` variables; explicit values win.
+
+        Raises:
+            ConfigError: an unknown option or an invalid value.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = set(explicit) - known
+        if unknown:
+            raise ConfigError(f"unknown local backend option(s): {', '.join(sorted(unknown))}")
+        values = {name: os.environ[var] for name, var in _ENV.items() if os.environ.get(var)}
+        values.update({k: v for k, v in explicit.items() if v is not None})
+        return cls(**values)

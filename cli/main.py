@@ -1,0 +1,174 @@
+"""The ``topwords`` command.
+
+    topwords run FILES... [--backend local|azure] [--top N] [--output-dir DIR] ...
+    topwords local setup | build-image | cleanup
+
+Every expected failure is one line on stderr (plus a hint), never a
+traceback: exit 2 for bad input or configuration (nothing was created),
+1 for a failed run, 130 when interrupted. Results go to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from topwords.core import registry
+from topwords.core.errors import ConfigError, TopwordsError, redact_url
+from topwords.core.inputs import validate_inputs
+from topwords.core.workflow import RunSettings, run_top_words
+
+from .output import print_json, print_summary
+from .progress import TerminalProgress
+from .signals import interrupt_once
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (exit 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="topwords", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", help="count the top words of each input file on a backend")
+    run.add_argument("files", nargs="*", metavar="FILE", help="text files to count")
+    run.add_argument("--backend", choices=registry.available(), default="local")
+    run.add_argument("--top", type=_positive_int, default=3, metavar="N",
+                     help="words per file (default 3)")
+    run.add_argument("--output-dir", type=Path, default=Path("output"), metavar="DIR",
+                     help="where results are downloaded (default ./output)")
+    run.add_argument("--ignore-case", action="store_true", help="fold case before counting")
+    run.add_argument("--nodes", type=_positive_int, default=2, metavar="N",
+                     help="compute nodes in the pool (default 2)")
+    run.add_argument("--slots", type=_positive_int, default=1, metavar="N",
+                     help="tasks at once per node (default 1)")
+    run.add_argument("--retries", type=_non_negative_int, default=1, metavar="N",
+                     help="re-runs of a task that exits non-zero (default 1)")
+    run.add_argument("--timeout", type=_seconds, default=1200.0, metavar="SECONDS",
+                     help="how long to wait for the tasks (default 1200)")
+    run.add_argument("--image", help="node image (local: a Docker image with python3)")
+    run.add_argument("--keep-pool", action="store_true", help="leave the pool running")
+    run.add_argument("--keep-containers", action="store_true",
+                     help="leave the blob containers in storage")
+    run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.add_argument("--quiet", action="store_true", help="no progress display")
+    local = run.add_argument_group("local backend")
+    local.add_argument("--azurite-url", metavar="URL",
+                       help="use this running Azurite's blob endpoint instead of starting one")
+
+    setup = commands.add_parser("local", help="set up and tidy the local backend")
+    actions = setup.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    actions.add_parser("setup", help="start Docker, install Azurite, build the node image "
+                                     "(idempotent)")
+    actions.add_parser("build-image", help="build the node image offline (mmdebstrap)")
+    cleanup = actions.add_parser("cleanup", help="remove node containers left by killed runs")
+    cleanup.add_argument("--all", action="store_true",
+                         help="also those of runs that are still going")
+    cleanup.add_argument("--dry-run", action="store_true", help="only list them")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    inputs = validate_inputs(args.files)
+    settings = RunSettings(
+        output_dir=args.output_dir, top=args.top, ignore_case=args.ignore_case,
+        node_count=args.nodes, task_slots_per_node=args.slots, image=args.image,
+        timeout=args.timeout, max_task_retries=args.retries, keep_pool=args.keep_pool,
+        keep_containers=args.keep_containers)
+    options = {"storage_url": args.azurite_url} if args.backend == "local" else {}
+    progress = TerminalProgress(quiet=args.quiet)
+    progress.stage(f"starting the {args.backend} backend")
+    with registry.create(args.backend, **options) as backend:
+        try:
+            result = run_top_words(backend, inputs, settings, progress)
+        finally:
+            progress.finish()
+    if args.keep_pool:
+        print(f"note: pool {settings.pool_id} was kept (remove it with "
+              "`topwords local cleanup`)", file=sys.stderr)
+    (print_json if args.json else print_summary)(result, sys.stdout, args.backend)
+    return 0 if result.succeeded else 1
+
+
+def _local(args: argparse.Namespace) -> int:
+    from topwords.backends.local import provision
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    if args.action == "build-image":
+        provision.ensure_docker(say)
+        provision.build_image(say)
+    elif args.action == "setup":
+        provision.ensure_docker(say)
+        provision.ensure_azurite(say)
+        provision.ensure_image(say)
+        say("local backend ready")
+    else:
+        from topwords.backends.local.config import LocalConfig
+        from topwords.backends.local.docker_node import connect
+        from topwords.backends.local.leftovers import remove_leftovers
+
+        with connect() as client:
+            count = remove_leftovers(client, say, work_dir=LocalConfig.from_env().work_dir,
+                                     everything=args.all, dry_run=args.dry_run)
+        say(f"{count} container(s) {'to remove' if args.dry_run else 'removed'}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        with interrupt_once():
+            return _run(args) if args.command == "run" else _local(args)
+    except KeyboardInterrupt:
+        print("topwords: interrupted (cleanup ran; warnings above name anything left)",
+              file=sys.stderr)
+        return 130
+    except TopwordsError as exc:
+        print(f"topwords: error: {redact_url(str(exc))}", file=sys.stderr)
+        if exc.hint:
+            print(f"  hint: {exc.hint}", file=sys.stderr)
+        return 2 if isinstance(exc, ConfigError) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

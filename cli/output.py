@@ -1,0 +1,78 @@
+"""Printing a run's result: a human summary or JSON (never a secret)."""
+
+from __future__ import annotations
+
+import json
+from typing import TextIO
+
+from topwords.core.workflow import InputResult, RunResult
+
+__all__ = ["print_json", "print_summary", "result_json"]
+
+
+def print_summary(result: RunResult, out: TextIO, backend: str) -> None:
+    """Per input: where its result is and its top words; then one total line."""
+    for item in result.results:
+        print(f"{item.input.path}", file=out)
+        if item.succeeded:
+            print(f"  -> {item.output_file}", file=out)
+            width = max((len(w) for w, _ in item.top_words), default=0)
+            for word, count in item.top_words:
+                print(f"  {word:<{width}}  {count}", file=out)
+            if not item.top_words:
+                print("  (no words)", file=out)
+        else:
+            print(f"  FAILED: {_failure(item)}", file=out)
+            for line in item.stderr_tail.splitlines():
+                print(f"  | {line}", file=out)
+    ok = sum(r.succeeded for r in result.results)
+    total = sum(v for k, v in result.timings.items())
+    print(f"{ok} of {len(result.results)} task(s) succeeded on the {backend} backend "
+          f"in {total:.1f} s (run {result.run_id})", file=out)
+    for error in result.cleanup_errors:
+        print(f"warning: {error}", file=out)
+
+
+def _failure(item: InputResult) -> str:
+    task = item.task
+    if task.failure:
+        return f"{task.failure.code}: {task.failure.message}"
+    if task.succeeded:
+        return "the task succeeded but wrote no result file"
+    return f"exit code {task.exit_code}"
+
+
+def result_json(result: RunResult, backend: str) -> dict:
+    """The run as plain data (paths, words, task states; no URLs)."""
+    return {
+        "run_id": result.run_id,
+        "backend": backend,
+        "succeeded": result.succeeded,
+        "inputs": [_item_json(item) for item in result.results],
+        "timings": {k: round(v, 3) for k, v in result.timings.items()},
+        "cleanup_errors": result.cleanup_errors,
+    }
+
+
+def _item_json(item: InputResult) -> dict:
+    task = item.task
+    return {
+        "input": str(item.input.path),
+        "blob": item.input.blob_name,
+        "output_file": str(item.output_file) if item.output_file else None,
+        "succeeded": item.succeeded,
+        "top_words": [{"word": w, "count": c} for w, c in item.top_words],
+        "task": {
+            "id": task.id, "state": task.state.value, "exit_code": task.exit_code,
+            "result": task.result.value if task.result else None,
+            "retry_count": task.retry_count, "node_id": task.node_id,
+            "failure": ({"code": task.failure.code, "message": task.failure.message}
+                        if task.failure else None),
+        },
+        "stderr_tail": item.stderr_tail or None,
+    }
+
+
+def print_json(result: RunResult, out: TextIO, backend: str) -> None:
+    json.dump(result_json(result, backend), out, indent=2, ensure_ascii=False)
+    out.write("\n")
