@@ -1,0 +1,239 @@
+"""Azurite, the Azure Storage emulator, as the local backend's blob storage.
+
+:class:`AzuriteServer` runs ``azurite-blob`` (installed by ``npm ci`` from the
+repo's package-lock.json) on a free loopback port; :func:`storage_for` points
+the Azure blob storage class at it, so the local backend exercises the same
+storage code as Azure.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import IO
+
+from topwords.backends.azure.blob_storage import AzureBlobStorage, BlobStorageConfig
+from topwords.core.errors import ConfigError, StorageError, redact_url
+
+__all__ = ["AZURITE_ACCOUNT", "AZURITE_KEY", "AzuriteServer", "find_azurite_binary",
+           "storage_for", "wait_until_reachable"]
+
+#: Azurite's built-in account and its well-known, public development key.
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
+               "K1SZFPTOtr/KBHBeksoGMGw==")
+
+_SETUP_HINT = "run `topwords local setup` (or `npm ci` in the repo)"
+_READY = re.compile(r"successfully listens on (http://127\.0\.0\.1:(\d+))")
+#: The repository checkout this module lives in (editable installs).
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def find_azurite_binary(explicit: str | None = None) -> Path:
+    """Locate ``azurite-blob``.
+
+    Looks at, in order: ``explicit``, ``$TOPWORDS_AZURITE_BIN``, the repo's
+    ``node_modules/.bin/azurite-blob``, then ``PATH``.
+
+    Raises:
+        ConfigError: not found (or an explicit path that does not exist).
+    """
+    chosen = explicit or os.environ.get("TOPWORDS_AZURITE_BIN")
+    if chosen:
+        path = Path(chosen).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"azurite-blob not found at {path}", hint=_SETUP_HINT)
+        return path
+    local = _REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
+    if local.is_file():
+        return local
+    found = shutil.which("azurite-blob")
+    if found:
+        return Path(found)
+    raise ConfigError("azurite-blob (the Azure Storage emulator) is not installed",
+                      hint=_SETUP_HINT)
+
+
+class AzuriteServer:
+    """One ``azurite-blob`` process on 127.0.0.1 and a free port.
+
+    Args:
+        location: directory for Azurite's data; None keeps everything in
+            memory (lost on stop).
+        binary: the ``azurite-blob`` executable (default: :func:`find_azurite_binary`).
+        silent: pass ``--silent`` (no access log; the access log would show
+            SAS query strings).
+
+    Use as a context manager, or call :meth:`start` and :meth:`stop`.
+    """
+
+    def __init__(self, location: Path | None = None, *, binary: str | Path | None = None,
+                 silent: bool = True) -> None:
+        self.location = Path(location) if location is not None else None
+        self.binary = Path(binary) if binary else None
+        self.silent = silent
+        self.port: int | None = None
+        self._process: subprocess.Popen[str] | None = None
+        self._output: collections.deque[str] = collections.deque(maxlen=50)
+        self._drainer: threading.Thread | None = None
+
+    @property
+    def blob_url(self) -> str:
+        """``http://127.0.0.1:PORT/devstoreaccount1`` (the server must be started)."""
+        if self.port is None:
+            raise StorageError("Azurite is not running")
+        return f"http://127.0.0.1:{self.port}/{AZURITE_ACCOUNT}"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def command(self) -> list[str]:
+        """The argv :meth:`start` runs."""
+        binary = self.binary or find_azurite_binary()
+        argv = [str(binary), "--blobHost", "127.0.0.1", "--blobPort", "0",
+                "--skipApiVersionCheck", "--disableTelemetry"]
+        if self.location is None:
+            argv.append("--inMemoryPersistence")
+        else:
+            argv += ["--location", str(self.location)]
+        if self.silent:
+            argv.append("--silent")
+        return argv
+
+    def start(self, timeout: float = 15.0) -> "AzuriteServer":
+        """Launch Azurite and wait until it listens.
+
+        Raises:
+            ConfigError: azurite-blob is not installed.
+            StorageError: it exited or did not listen within ``timeout``
+                seconds (the message holds its last output lines).
+        """
+        if self.running:
+            return self
+        argv = self.command()
+        if self.location is not None:
+            self.location.mkdir(parents=True, exist_ok=True)
+        self._output.clear()
+        try:
+            # Own session: a Ctrl-C in the terminal must not reach Azurite
+            # before we stop it cleanly.
+            self._process = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
+                bufsize=1, start_new_session=True)
+        except OSError as exc:
+            raise StorageError(f"cannot run {argv[0]}: {exc.strerror}", hint=_SETUP_HINT) from exc
+        ready = threading.Event()
+        self._drainer = threading.Thread(target=self._drain, args=(self._process.stdout, ready),
+                                         name="azurite-output", daemon=True)
+        self._drainer.start()
+        atexit.register(self.stop)
+        if not ready.wait(timeout) or self.port is None:
+            exited = self._process.poll() is not None
+            self.stop()
+            reason = "exited" if exited else f"did not listen within {timeout:g} s"
+            raise StorageError(f"Azurite {reason}; its last output:\n{self.output_tail()}",
+                               hint=_SETUP_HINT)
+        return self
+
+    def _drain(self, stream: IO[str], ready: threading.Event) -> None:
+        """Read Azurite's output until it closes, so the pipe never fills."""
+        for line in stream:
+            self._output.append(line.rstrip("\n"))
+            if self.port is None:
+                match = _READY.search(line)
+                if match:
+                    self.port = int(match.group(2))
+                    ready.set()
+        ready.set()  # EOF: the process is gone; start() sees port None
+
+    def output_tail(self, lines: int = 20) -> str:
+        """Azurite's last output lines, with query strings redacted."""
+        return "\n".join(redact_url(line) for line in list(self._output)[-lines:])
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM, wait up to ``timeout`` s, only then SIGKILL.
+
+        Azurite flushes its data on SIGTERM; a SIGKILL right after a write
+        loses writes it already acknowledged. Idempotent.
+        """
+        process, self._process = self._process, None
+        self.port = None
+        if process is None:
+            return
+        atexit.unregister(self.stop)
+        if process.poll() is None:
+            _signal_group(process, signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+        if self._drainer is not None:
+            self._drainer.join(timeout=2)
+        if process.stdout is not None:
+            process.stdout.close()
+
+    def __enter__(self) -> "AzuriteServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.location or "memory"
+        return f"AzuriteServer(port={self.port}, location={where})"
+
+
+def _signal_group(process: subprocess.Popen[str], signum: int) -> None:
+    """Signal the process group :meth:`AzuriteServer.start` created (it also
+    reaches a wrapper script's node child)."""
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def storage_for(blob_url: str) -> AzureBlobStorage:
+    """Blob storage for the Azurite endpoint ``blob_url`` (its dev account and key)."""
+    return AzureBlobStorage(BlobStorageConfig(
+        account_url=blob_url, account_name=AZURITE_ACCOUNT, account_key=AZURITE_KEY))
+
+
+def wait_until_reachable(blob_url: str, timeout: float = 10.0) -> None:
+    """Wait until something answers HTTP at ``blob_url``.
+
+    A ``GET ?comp=list`` without credentials: Azurite answers 403, which is
+    enough to know it is up.
+
+    Raises:
+        StorageError: nothing answered within ``timeout`` seconds.
+    """
+    url = blob_url.rstrip("/") + "?comp=list"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=min(2.0, timeout)):
+                return
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            return  # an HTTP answer (403) means it is up
+        except ValueError as exc:
+            raise ConfigError(f"not a storage URL: {redact_url(blob_url)!r}") from exc
+        except OSError as exc:
+            if time.monotonic() >= deadline:
+                raise StorageError(f"no storage service answers at {redact_url(blob_url)} "
+                                   f"({getattr(exc, 'reason', exc)})",
+                                   hint="start Azurite, or check the URL") from exc
+        time.sleep(0.2)
