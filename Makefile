@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup system-deps venv bench lint clean
+.PHONY: demo test setup system-deps venv bench clean
 
 demo: setup
 	$(BIN)/topwords run --backend local --top 3 --output-dir out examples/*.txt
@@ -32,9 +32,6 @@ $(STAMP): pyproject.toml
 
 bench: setup
 	$(BIN)/python bench/run.py
-
-lint: venv
-	$(BIN)/lint-imports
 
 clean:
 	rm -rf out .pytest_cache .hypothesis
