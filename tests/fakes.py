@@ -1,0 +1,156 @@
+"""In-process fakes of Storage and Compute for fast unit tests of core.
+
+They keep the interfaces' contracts (idempotent deletes, not-found errors)
+and record what was asked of them, so tests can check the workflow's calls
+and its cleanup without Docker or Azurite.
+"""
+
+from __future__ import annotations
+
+import shlex
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from topwords.core.backend import Backend
+from topwords.core.compute import Compute
+from topwords.core.errors import BlobNotFound, JobNotFound, PoolNotFound, ResourceExists
+from topwords.core.model import (
+    NodeInfo, NodeState, TaskInfo, TaskResult, TaskSpec, TaskState,
+)
+from topwords.core.storage import Storage
+
+
+class FakeStorage(Storage):
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.containers: dict[str, dict[str, bytes]] = {}
+        self.calls: list[tuple] = []
+
+    def _container(self, container: str) -> dict[str, bytes]:
+        try:
+            return self.containers[container]
+        except KeyError:
+            raise BlobNotFound(f"container {container} does not exist") from None
+
+    def create_container(self, container):
+        self.calls.append(("create_container", container))
+        self.containers.setdefault(container, {})
+
+    def delete_container(self, container):
+        self.calls.append(("delete_container", container))
+        self.containers.pop(container, None)
+
+    def upload_file(self, container, blob_name, path):
+        self._container(container)[blob_name] = Path(path).read_bytes()
+
+    def download_file(self, container, blob_name, path):
+        data = self._container(container).get(blob_name)
+        if data is None:
+            raise BlobNotFound(f"blob {blob_name} does not exist")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_bytes(data)
+
+    def list_blobs(self, container, prefix=""):
+        return sorted(n for n in self._container(container) if n.startswith(prefix))
+
+    def blob_read_url(self, container, blob_name, expiry=None):
+        return f"https://fake.blob/{container}/{blob_name}?sp=r&sig=READSECRET"
+
+    def container_write_url(self, container, expiry=None):
+        return f"https://fake.blob/{container}?sp=cw&sig=WRITESECRET"
+
+
+Outcome = Callable[[TaskSpec], tuple[int, bytes | None]]
+
+
+class FakeCompute(Compute):
+    """Tasks complete at once with ``outcome(spec) -> (exit code, result)``;
+    a result is written to the output container as the node task would."""
+
+    name = "fake"
+    poll_interval = 0.001
+    max_poll_interval = 0.001
+
+    def __init__(self, storage: FakeStorage, outcome: Outcome) -> None:
+        self.storage, self.outcome = storage, outcome
+        self.pools: dict[str, object] = {}
+        self.jobs: dict[str, dict[str, TaskInfo]] = {}
+        self.specs: dict[str, TaskSpec] = {}
+        self.calls: list[tuple] = []
+        self.wait_hook: Callable[[], None] | None = None
+        self.node_state = NodeState.IDLE
+
+    def create_pool(self, spec):
+        if spec.id in self.pools:
+            raise ResourceExists(spec.id)
+        self.calls.append(("create_pool", spec.id))
+        self.pools[spec.id] = spec
+
+    def list_nodes(self, pool_id):
+        if pool_id not in self.pools:
+            raise PoolNotFound(pool_id)
+        return [NodeInfo(id="n0", state=self.node_state, start_task_exit_code=1,
+                         start_task_stderr="cp: cannot stat 'task.py'")]
+
+    def delete_pool(self, pool_id):
+        self.calls.append(("delete_pool", pool_id))
+        self.pools.pop(pool_id, None)
+
+    def create_job(self, spec):
+        if spec.pool_id not in self.pools:
+            raise PoolNotFound(spec.pool_id)
+        self.calls.append(("create_job", spec.id))
+        self.jobs[spec.id] = {}
+
+    def delete_job(self, job_id):
+        self.calls.append(("delete_job", job_id))
+        self.jobs.pop(job_id, None)
+
+    def add_tasks(self, job_id, tasks):
+        if job_id not in self.jobs:
+            raise JobNotFound(job_id)
+        for spec in tasks:
+            self.specs[spec.id] = spec
+            if self.node_state is not NodeState.IDLE:
+                self.jobs[job_id][spec.id] = TaskInfo(id=spec.id, state=TaskState.ACTIVE)
+                continue
+            code, result = self.outcome(spec)
+            if result is not None:
+                name = _filepath(spec).rsplit(".", 1)
+                blob = f"{name[0]}_OUTPUT.{name[1]}" if len(name) == 2 else f"{name[0]}_OUTPUT"
+                out = spec.environment["TOPWORDS_OUTPUT_SAS_URL"].split("/")[3].split("?")[0]
+                self.storage.containers[out][blob] = result
+            now = datetime.now(timezone.utc)
+            self.jobs[job_id][spec.id] = TaskInfo(
+                id=spec.id, state=TaskState.COMPLETED, exit_code=code,
+                result=TaskResult.SUCCESS if code == 0 else TaskResult.FAILURE,
+                start_time=now, end_time=now, node_id="n0")
+
+    def list_tasks(self, job_id):
+        if self.wait_hook:
+            self.wait_hook()
+        if job_id not in self.jobs:
+            raise JobNotFound(job_id)
+        return list(self.jobs[job_id].values())
+
+    def read_task_file(self, job_id, task_id, path):
+        return b"Traceback (most recent call last):\nValueError: boom\n"
+
+
+def _filepath(spec: TaskSpec) -> str:
+    inner = shlex.split(spec.command_line)[2]
+    args = shlex.split(inner)
+    return args[args.index("--filepath") + 1]
+
+
+def report(rows: list[tuple[str, int]]) -> bytes:
+    lines = ["Word\tCount", "-" * 30, *[f"{w}:\t{c}" for w, c in rows], "-" * 30,
+             "Node: n0", "Task: t", "Job:  j", "Pool: p"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def fake_backend(outcome: Outcome) -> Backend:
+    storage = FakeStorage()
+    return Backend(name="fake", storage=storage, compute=FakeCompute(storage, outcome))

@@ -1,0 +1,125 @@
+"""The nine-step workflow against in-process fakes: what it asks of the
+backends, what it returns, and that cleanup always runs."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+from fakes import fake_backend, report
+
+from topwords.core.errors import StartTaskFailed, WaitTimeout
+from topwords.core.inputs import validate_inputs
+from topwords.core.model import NodeState
+from topwords.core.workflow import OUTPUT_SAS_ENV, RunSettings, run_top_words
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    paths = [tmp_path / "a" / "x.txt", tmp_path / "b" / "x.txt", tmp_path / "a" / "my notes ü.txt"]
+    for p in paths:
+        p.write_text("hello world\n", encoding="utf-8")
+    return validate_inputs(paths)
+
+
+def settings(tmp_path, **kw):
+    return RunSettings(output_dir=tmp_path / "out", run_id="r1", **kw)
+
+
+def ok(spec):
+    return 0, report([("hello", 1), ("world", 1)])
+
+
+def test_run_with_duplicate_base_names_keeps_every_output(tmp_path, inputs):
+    backend = fake_backend(ok)
+    result = run_top_words(backend, inputs, settings(tmp_path))
+    assert result.succeeded
+    outputs = [r.output_file.relative_to(tmp_path / "out").as_posix() for r in result.results]
+    assert outputs == ["a/x_OUTPUT.txt", "b/x_OUTPUT.txt", "a/my notes ü_OUTPUT.txt"]
+    assert all(r.top_words == [("hello", 1), ("world", 1)] for r in result.results)
+
+
+def test_run_on_success_deletes_job_pool_and_containers(tmp_path, inputs):
+    backend = fake_backend(ok)
+    run_top_words(backend, inputs, settings(tmp_path))
+    assert backend.storage.containers == {}
+    assert backend.compute.pools == {} and backend.compute.jobs == {}
+
+
+def test_run_with_keep_flags_keeps_pool_and_containers(tmp_path, inputs):
+    backend = fake_backend(ok)
+    run_top_words(backend, inputs, settings(tmp_path, keep_pool=True, keep_containers=True))
+    assert set(backend.storage.containers) == {"tw-r1-app", "tw-r1-input", "tw-r1-output"}
+    assert list(backend.compute.pools) == ["topwords-r1"]
+    assert backend.compute.jobs == {}  # the job always goes
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), WaitTimeout("slow")])
+def test_run_interrupted_while_waiting_cleans_up_and_reraises(tmp_path, inputs, error):
+    backend = fake_backend(ok)
+
+    def interrupt():
+        raise error
+    backend.compute.wait_hook = interrupt
+    with pytest.raises(type(error)):
+        run_top_words(backend, inputs, settings(tmp_path))
+    assert backend.storage.containers == {}
+    assert backend.compute.pools == {} and backend.compute.jobs == {}
+
+
+def test_run_with_failed_start_task_fails_fast_with_its_stderr(tmp_path, inputs):
+    backend = fake_backend(ok)
+    backend.compute.node_state = NodeState.START_TASK_FAILED
+    with pytest.raises(StartTaskFailed) as info:
+        run_top_words(backend, inputs, settings(tmp_path, timeout=60))
+    assert "cannot stat" in str(info.value)
+    assert backend.compute.pools == {}
+
+
+def test_run_with_failing_task_reports_it_with_stderr_tail(tmp_path, inputs):
+    backend = fake_backend(lambda spec: (1, None) if spec.id == "topNtask1" else ok(spec))
+    result = run_top_words(backend, inputs, settings(tmp_path))
+    assert not result.succeeded
+    failed = [r for r in result.results if not r.succeeded]
+    assert [r.task.id for r in failed] == ["topNtask1"]
+    assert failed[0].output_file is None
+    assert "ValueError: boom" in failed[0].stderr_tail
+
+
+def test_tasks_carry_quoted_paths_read_sas_and_write_sas_in_env(tmp_path, inputs):
+    backend = fake_backend(ok)
+    run_top_words(backend, inputs, settings(tmp_path, top=5, ignore_case=True))
+    spec = backend.compute.specs["topNtask2"]
+    argv = shlex.split(spec.command_line)
+    assert argv[:2] == ["/bin/bash", "-c"]
+    inner = shlex.split(argv[2])
+    assert inner[inner.index("--filepath") + 1] == "a/my notes ü.txt"
+    assert inner[inner.index("--numwords") + 1] == "5"
+    assert "--ignore-case" in inner
+    assert [r.file_path for r in spec.resource_files] == ["a/my notes ü.txt"]
+    assert "sp=r&" in spec.resource_files[0].http_url
+    assert "sp=cw&" in spec.environment[OUTPUT_SAS_ENV]
+    assert "SECRET" not in spec.command_line
+
+
+def test_pool_start_task_copies_script_to_shared_dir(tmp_path, inputs):
+    backend = fake_backend(ok)
+    run_top_words(backend, inputs, settings(tmp_path, keep_pool=True))
+    pool = backend.compute.pools["topwords-r1"]
+    start = pool.start_task
+    assert start.wait_for_success
+    assert [r.file_path for r in start.resource_files] == ["task.py"]
+    assert "$AZ_BATCH_NODE_SHARED_DIR" in start.command_line
+
+
+def test_run_never_writes_outside_output_dir(tmp_path, inputs):
+    def evil(spec):
+        backend.storage.containers["tw-r1-output"]["../escape.txt"] = b"x"
+        return ok(spec)
+    backend = fake_backend(evil)
+    with pytest.raises(Exception, match="refusing to download"):
+        run_top_words(backend, inputs, settings(tmp_path))
+    assert not (tmp_path / "escape.txt").exists()
+    assert backend.storage.containers == {}
