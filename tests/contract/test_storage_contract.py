@@ -1,0 +1,284 @@
+"""The Storage contract, run against every storage backend.
+
+Written only against :class:`topwords.core.storage.Storage` and plain HTTP
+(urllib, no SDK), so the SAS checks see what a compute node would see.
+Permission failures are asserted as "403", not as a service's error code
+(Azurite and Azure use different codes).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from topwords.core.errors import BlobNotFound, StorageError
+
+NAMES = ["plain.txt", "with space.txt", "jaźń…/plik ü.txt", "a/b/c.txt"]
+
+
+def http(method: str, url: str, data: bytes | None = None,
+         headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """One raw HTTP request: (status, body), errors included."""
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.read()
+
+
+def put_blob(url: str, data: bytes) -> int:
+    return http("PUT", url, data, {"x-ms-blob-type": "BlockBlob"})[0]
+
+
+def container_url(storage, container: str) -> str:
+    """The container's URL without any query string."""
+    return storage.container_write_url(container).split("?", 1)[0]
+
+
+def blob_url(storage, container: str, blob_name: str) -> str:
+    return f"{container_url(storage, container)}/{quote(blob_name)}"
+
+
+def sas_of(url: str) -> str:
+    return url.split("?", 1)[1]
+
+
+@pytest.fixture
+def upload(storage, container, tmp_path):
+    """upload(name, data) -> puts ``data`` as blob ``name`` in ``container``."""
+    def upload_(name: str, data: bytes, into: str = container) -> None:
+        source = tmp_path / "upload.bin"
+        source.write_bytes(data)
+        storage.upload_file(into, name, source)
+    return upload_
+
+
+def read_blob(storage, container: str, name: str, tmp_path: Path) -> bytes:
+    target = tmp_path / "read" / "blob.bin"
+    storage.download_file(container, name, target)
+    return target.read_bytes()
+
+
+# -- containers ----------------------------------------------------------
+
+def test_create_container_twice_keeps_existing_blobs(storage, container, upload):
+    upload("kept.txt", b"x")
+    storage.create_container(container)
+    assert storage.list_blobs(container) == ["kept.txt"]
+
+
+def test_delete_container_removes_it_and_its_blobs(storage, container, upload):
+    upload("gone.txt", b"x")
+    storage.delete_container(container)
+    with pytest.raises(BlobNotFound):
+        storage.list_blobs(container)
+
+
+def test_delete_container_missing_is_not_an_error(storage, unique_name):
+    name = unique_name()
+    storage.delete_container(name)
+    storage.delete_container(name)
+
+
+# -- upload / download -----------------------------------------------------
+
+@pytest.mark.parametrize("name", NAMES)
+def test_upload_download_round_trip_keeps_bytes(storage, container, upload, tmp_path, name):
+    data = "zażółć gęślą jaźń\n".encode() + bytes(range(256))
+    upload(name, data)
+    assert read_blob(storage, container, name, tmp_path) == data
+    assert storage.list_blobs(container) == [name]
+
+
+def test_upload_empty_file_round_trips(storage, container, upload, tmp_path):
+    upload("empty.txt", b"")
+    assert read_blob(storage, container, "empty.txt", tmp_path) == b""
+
+
+def test_upload_large_file_round_trips(storage, container, upload, tmp_path):
+    data = os.urandom(5 * 1024 * 1024 + 123)  # more than one block
+    upload("big.bin", data)
+    assert read_blob(storage, container, "big.bin", tmp_path) == data
+
+
+def test_upload_existing_blob_replaces_it(storage, container, upload, tmp_path):
+    upload("x.txt", b"first version, longer")
+    upload("x.txt", b"second")
+    assert read_blob(storage, container, "x.txt", tmp_path) == b"second"
+
+
+def test_download_file_creates_parent_directories(storage, container, upload, tmp_path):
+    upload("x.txt", b"x")
+    target = tmp_path / "deep" / "er" / "x.txt"
+    storage.download_file(container, "x.txt", target)
+    assert target.read_bytes() == b"x"
+
+
+# -- listing -------------------------------------------------------------
+
+def test_list_blobs_returns_sorted_names(storage, container, upload):
+    for name in ["b.txt", "a/z.txt", "c", "a/a.txt", "B.txt"]:
+        upload(name, b"x")
+    assert storage.list_blobs(container) == ["B.txt", "a/a.txt", "a/z.txt", "b.txt", "c"]
+
+
+def test_list_blobs_with_prefix_returns_only_matches(storage, container, upload):
+    for name in ["in/1.txt", "in/2.txt", "out/1.txt", "inner.txt"]:
+        upload(name, b"x")
+    assert storage.list_blobs(container, "in/") == ["in/1.txt", "in/2.txt"]
+    assert storage.list_blobs(container, "nothing") == []
+
+
+def test_list_blobs_empty_container_returns_empty_list(storage, container):
+    assert storage.list_blobs(container) == []
+
+
+# -- missing things --------------------------------------------------------
+
+def test_list_blobs_missing_container_raises_blob_not_found(storage, unique_name):
+    with pytest.raises(BlobNotFound):
+        storage.list_blobs(unique_name())
+
+
+def test_download_missing_blob_raises_file_not_found(storage, container, tmp_path):
+    target = tmp_path / "never.txt"
+    with pytest.raises(FileNotFoundError) as caught:
+        storage.download_file(container, "never.txt", target)
+    assert isinstance(caught.value, BlobNotFound)
+    assert not target.exists()
+
+
+def test_download_from_missing_container_raises_blob_not_found(storage, unique_name, tmp_path):
+    with pytest.raises(BlobNotFound):
+        storage.download_file(unique_name(), "x.txt", tmp_path / "x.txt")
+
+
+def test_upload_to_missing_container_raises_blob_not_found(storage, unique_name, tmp_path):
+    source = tmp_path / "x.txt"
+    source.write_text("x")
+    with pytest.raises(BlobNotFound):
+        storage.upload_file(unique_name(), "x.txt", source)
+
+
+def test_failing_operation_message_names_target_without_secrets(storage, container, tmp_path):
+    storage.blob_read_url(container, "x.txt")  # SAS signed before the failure
+    with pytest.raises(StorageError) as caught:
+        storage.download_file(container, "missing-blob.txt", tmp_path / "x")
+    message = str(caught.value)
+    assert "missing-blob.txt" in message
+    assert "sig=" not in message and "sv=" not in message
+
+
+# -- bulk helpers ------------------------------------------------------------
+
+def test_download_container_writes_nested_paths(storage, container, upload, tmp_path):
+    for name in ["a/b/c.txt", "top.txt", "jaźń…/plik ü.txt"]:
+        upload(name, name.encode())
+    out = tmp_path / "out"
+    written = storage.download_container(container, out)
+    assert written == [out / "a/b/c.txt", out / "jaźń…/plik ü.txt", out / "top.txt"]
+    assert all(path.read_bytes() == path.relative_to(out).as_posix().encode()
+               for path in written)
+
+
+def test_download_container_with_prefix_downloads_only_matches(storage, container, upload,
+                                                               tmp_path):
+    upload("keep/1.txt", b"1")
+    upload("skip/2.txt", b"2")
+    written = storage.download_container(container, tmp_path / "out", prefix="keep/")
+    assert written == [tmp_path / "out" / "keep" / "1.txt"]
+    assert not (tmp_path / "out" / "skip").exists()
+
+
+def test_upload_files_uploads_every_pair(storage, container, tmp_path):
+    pairs = []
+    for i in range(12):
+        path = tmp_path / f"f{i}.txt"
+        path.write_text(str(i))
+        pairs.append((path, f"in/f{i:02}.txt"))
+    storage.upload_files(container, pairs)
+    assert storage.list_blobs(container) == sorted(name for _, name in pairs)
+
+
+@pytest.mark.parametrize("evil", ["../evil.txt", "a/../../x"])
+def test_download_container_with_escaping_blob_name_writes_nothing(
+        storage, container, upload, tmp_path, evil):
+    upload("good.txt", b"good")
+    # SDKs normalise "..": percent-encoded dots reach the service unchanged.
+    write = storage.container_write_url(container)
+    encoded = "/".join("%2E%2E" if part == ".." else quote(part) for part in evil.split("/"))
+    assert put_blob(f"{write.split('?')[0]}/{encoded}?{sas_of(write)}", b"evil") == 201
+    assert evil in storage.list_blobs(container)
+    target = tmp_path / "sandbox" / "out"
+    target.mkdir(parents=True)
+    with pytest.raises(StorageError):
+        storage.download_container(container, target)
+    assert [p for p in (tmp_path / "sandbox").rglob("*") if p.is_file()] == []
+
+
+# -- read SAS ------------------------------------------------------------
+
+def test_blob_read_url_reads_its_blob(storage, container, upload):
+    upload("dir/read me.txt", b"secret words")
+    status, body = http("GET", storage.blob_read_url(container, "dir/read me.txt"))
+    assert (status, body) == (200, b"secret words")
+
+
+def test_blob_read_url_on_other_blob_is_refused(storage, container, upload):
+    upload("mine.txt", b"mine")
+    upload("other.txt", b"other")
+    sas = sas_of(storage.blob_read_url(container, "mine.txt"))
+    assert http("GET", f"{blob_url(storage, container, 'other.txt')}?{sas}")[0] == 403
+
+
+def test_blob_read_url_cannot_list_or_write(storage, container, upload):
+    upload("mine.txt", b"mine")
+    url = storage.blob_read_url(container, "mine.txt")
+    listing = f"{container_url(storage, container)}?restype=container&comp=list&{sas_of(url)}"
+    assert http("GET", listing)[0] == 403
+    assert put_blob(url, b"overwritten") == 403
+
+
+def test_blob_read_url_expired_is_refused(storage, container, upload):
+    upload("mine.txt", b"mine")
+    url = storage.blob_read_url(container, "mine.txt", expiry=timedelta(seconds=1))
+    time.sleep(2.5)
+    assert http("GET", url)[0] == 403
+
+
+# -- write SAS -----------------------------------------------------------
+
+def test_container_write_url_creates_and_overwrites_blobs(storage, container, tmp_path):
+    write = storage.container_write_url(container)
+    url = f"{blob_url(storage, container, 'out/result ü.txt')}?{sas_of(write)}"
+    assert put_blob(url, b"first") == 201
+    assert put_blob(url, b"second") == 201
+    assert read_blob(storage, container, "out/result ü.txt", tmp_path) == b"second"
+
+
+def test_container_write_url_cannot_read_list_or_delete(storage, container, upload):
+    upload("existing.txt", b"x")
+    sas = sas_of(storage.container_write_url(container))
+    blob = blob_url(storage, container, "existing.txt")
+    assert http("GET", f"{blob}?{sas}")[0] == 403
+    assert http("GET", f"{container_url(storage, container)}?restype=container&comp=list&{sas}"
+                )[0] == 403
+    assert http("DELETE", f"{blob}?{sas}")[0] == 403
+    assert storage.list_blobs(container) == ["existing.txt"]
+
+
+def test_container_write_url_on_other_container_is_refused(storage, container, unique_name):
+    other = unique_name()
+    storage.create_container(other)
+    sas = sas_of(storage.container_write_url(container))
+    assert put_blob(f"{blob_url(storage, other, 'x.txt')}?{sas}", b"x") == 403
+    assert storage.list_blobs(other) == []
