@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
 from topwords.backends.azure.blob_storage import AzureBlobStorage, BlobStorageConfig
 from topwords.core.errors import ConfigError, StorageError, redact_url
@@ -218,8 +219,11 @@ def wait_until_reachable(blob_url: str, timeout: float = 10.0) -> None:
     enough to know it is up.
 
     Raises:
+        ConfigError: ``blob_url`` is not an http(s) URL.
         StorageError: nothing answered within ``timeout`` seconds.
     """
+    if urlsplit(blob_url).scheme not in ("http", "https"):
+        raise ConfigError(f"not an http(s) storage URL: {redact_url(blob_url)!r}")
     url = blob_url.rstrip("/") + "?comp=list"
     deadline = time.monotonic() + timeout
     while True:
@@ -229,8 +233,6 @@ def wait_until_reachable(blob_url: str, timeout: float = 10.0) -> None:
         except urllib.error.HTTPError as exc:
             exc.close()
             return  # an HTTP answer (403) means it is up
-        except ValueError as exc:
-            raise ConfigError(f"not a storage URL: {redact_url(blob_url)!r}") from exc
         except OSError as exc:
             if time.monotonic() >= deadline:
                 raise StorageError(f"no storage service answers at {redact_url(blob_url)} "
