@@ -20,8 +20,8 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 import threading
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -170,7 +170,8 @@ def _translate(what: str) -> Iterator[None]:
                                    "and its permissions") from exc
         raise StorageError(message) from exc
     except AzureError as exc:
-        raise StorageError(f"{_clean(what)} failed: {_clean(f'{type(exc).__name__}: {exc.message}')}",
+        reason = _clean(f"{type(exc).__name__}: {exc.message}")
+        raise StorageError(f"{_clean(what)} failed: {reason}",
                            hint="check the storage URL and that the service is reachable"
                            ) from exc
     except OSError as exc:  # local file trouble: disk full, unreadable file, ...
@@ -216,7 +217,7 @@ class AzureBlobStorage(Storage):
         if config.account_key:
             credential = {"account_name": config.account_name,
                           "account_key": config.account_key}
-        with _translate(f"connecting to storage account {config.account_name!r}"):
+        with _translate(f"configuring storage account {config.account_name!r}"):
             self._service = BlobServiceClient(
                 config.account_url, credential=credential,
                 transport=_transport(config, self.max_concurrency * self.transfer_concurrency),
@@ -265,13 +266,14 @@ class AzureBlobStorage(Storage):
             path.parent.mkdir(parents=True, exist_ok=True)
             # A unique temporary name next to the target: a failed transfer
             # never leaves a partial file under the blob's name.
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+            # (Not mkstemp: its 0600 mode would survive the rename.)
+            tmp = path.parent / f".download-{uuid.uuid4().hex}.part"
             try:
-                with os.fdopen(fd, "wb") as out:
+                with open(tmp, "xb") as out:
                     download.readinto(out)
                 os.replace(tmp, path)
             except BaseException:
-                os.unlink(tmp)
+                tmp.unlink(missing_ok=True)
                 raise
 
     def list_blobs(self, container: str, prefix: str = "") -> list[str]:
@@ -333,12 +335,11 @@ class AzureBlobStorage(Storage):
         with self._lock:
             if self._delegation_key is None or self._delegation_key_expiry < sas_expiry + margin:
                 now = datetime.now(timezone.utc)
-                key_expiry = max(sas_expiry + margin, now + timedelta(days=1))
-                if key_expiry > now + MAX_DELEGATION_KEY_LIFETIME:
-                    if sas_expiry + margin > now + MAX_DELEGATION_KEY_LIFETIME:
-                        raise StorageError("a SAS signed with a user delegation key "
-                                           "can be valid for at most 7 days")
-                    key_expiry = now + MAX_DELEGATION_KEY_LIFETIME
+                limit = now + MAX_DELEGATION_KEY_LIFETIME
+                if sas_expiry + margin > limit:
+                    raise StorageError("a SAS signed with a user delegation key "
+                                       "can be valid for at most 7 days")
+                key_expiry = min(max(sas_expiry + margin, now + timedelta(days=1)), limit)
                 self._delegation_key = self._service.get_user_delegation_key(
                     now - CLOCK_SKEW, key_expiry)
                 self._delegation_key_expiry = key_expiry
