@@ -170,8 +170,8 @@ class AzuriteServer:
         loses writes it already acknowledged. Idempotent.
         """
         process, self._process = self._process, None
-        self.port = None
         if process is None:
+            self.port = None
             return
         atexit.unregister(self.stop)
         if process.poll() is None:
@@ -185,6 +185,7 @@ class AzuriteServer:
             self._drainer.join(timeout=2)
         if process.stdout is not None:
             process.stdout.close()
+        self.port = None
 
     def __enter__(self) -> "AzuriteServer":
         return self.start()
