@@ -100,3 +100,83 @@ def container(storage: Storage, unique_name: Callable[..., str]) -> str:
     name = unique_name()
     storage.create_container(name)
     return name
+
+
+# -- compute over every backend -------------------------------------------
+
+def _id_factory():
+    def make(prefix: str = "id") -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:10]}"
+    return make
+
+
+@pytest.fixture
+def unique_id() -> Callable[..., str]:
+    """A factory of pool/job/task ids no other test (or test run) uses."""
+    return _id_factory()
+
+
+@pytest.fixture(scope="module")
+def module_unique_id() -> Callable[..., str]:
+    return _id_factory()
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    """A Docker client with the node image present (fails in CI if not)."""
+    try:
+        from topwords.backends.local.config import LocalConfig
+        from topwords.backends.local.docker_node import connect, image_exists
+        client = connect()
+    except (ImportError, TopwordsError) as exc:
+        service_unavailable(f"Docker is not available: {exc}")
+    image = LocalConfig.from_env().image
+    if not image_exists(client, image):
+        service_unavailable(f"the node image {image} is missing (topwords local build-image)")
+    yield client
+    client.close()
+
+
+def _local_compute(request: pytest.FixtureRequest, tmp_dir):
+    from topwords.backends.local.config import LocalConfig
+    from topwords.backends.local.docker_node import connect
+    from topwords.backends.local.engine import LocalBatchEngine
+    request.getfixturevalue("docker_client")
+    return LocalBatchEngine(connect(), image=LocalConfig.from_env().image, work_dir=tmp_dir)
+
+
+COMPUTE_FACTORIES = {"local": _local_compute}
+COMPUTE_BACKENDS = [pytest.param("local", marks=[pytest.mark.docker, pytest.mark.azurite])]
+
+
+@pytest.fixture(scope="module", params=COMPUTE_BACKENDS)
+def module_compute(request: pytest.FixtureRequest, tmp_path_factory):
+    """A ``Compute`` of each backend, shared by one test module."""
+    compute = COMPUTE_FACTORIES[request.param](request, tmp_path_factory.mktemp("nodes"))
+    yield compute
+    compute.close()
+
+
+# -- in CI, a skipped Docker/Azurite test is a failure ----------------------
+
+SERVICE_MARKS = ("docker", "azurite")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and any(m in report.keywords for m in SERVICE_MARKS):
+        _skipped_service_tests.append(report.nodeid)
+
+
+_skipped_service_tests: list[str] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if services_required() and _skipped_service_tests:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config) -> None:
+    if services_required() and _skipped_service_tests:
+        terminalreporter.write_line(
+            f"FAILED: {len(_skipped_service_tests)} Docker/Azurite test(s) were skipped, "
+            f"but services are required here (e.g. {_skipped_service_tests[0]})", red=True)
