@@ -147,9 +147,12 @@ def _local(args: argparse.Namespace) -> int:
         from topwords.backends.local.docker_node import connect
         from topwords.backends.local.leftovers import remove_leftovers
 
-        with connect() as client:
+        client = connect()
+        try:
             count = remove_leftovers(client, say, work_dir=LocalConfig.from_env().work_dir,
                                      everything=args.all, dry_run=args.dry_run)
+        finally:
+            client.close()
         say(f"{count} container(s) {'to remove' if args.dry_run else 'removed'}")
     return 0
 

@@ -1,0 +1,162 @@
+"""End to end: the ``topwords`` command on the local backend (real Docker
+and Azurite), as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from topwords.backends.local.azurite import AZURITE_KEY
+
+pytestmark = [pytest.mark.docker, pytest.mark.azurite]
+
+TUTORIAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "tutorial"
+EXPECTED_TOP3 = {
+    "taskdata1.txt": [("to", 18), ("and", 17), ("you", 14)],
+    "taskdata2.txt": [("Storage", 11), ("for", 8), ("data", 7)],
+    "taskdata3.txt": [("the", 10), ("of", 8), ("and", 6)],
+}
+
+
+@pytest.fixture
+def env(tmp_path, docker_client):
+    """The CLI's environment: node directories under the test's tmp dir."""
+    return {**os.environ, "TOPWORDS_LOCAL_WORK_DIR": str(tmp_path / "nodes")}
+
+
+@pytest.fixture
+def tutorial_files():
+    if not TUTORIAL.is_dir():
+        pytest.skip(f"tutorial data not found at {TUTORIAL}")
+    return sorted(TUTORIAL.glob("taskdata*.txt"))
+
+
+def topwords(*args, env, timeout=180):
+    return subprocess.run([sys.executable, "-m", "topwords.cli", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def our_containers(docker_client, tmp_path: Path) -> list:
+    """Node containers of this test's runs (their node dirs are in tmp_path),
+    so that other runs on the same machine do not count."""
+    return [c for c in docker_client.containers.list(all=True, filters={"label": "topwords.local"})
+            if any(m["Source"].startswith(str(tmp_path)) for m in c.attrs["Mounts"])]
+
+
+def report_rows(text: str) -> list[tuple[str, int]]:
+    body = text.split("-" * 30 + "\n")[1]
+    return [(w, int(c)) for w, c in (line.rsplit(":\t", 1) for line in body.splitlines())]
+
+
+def test_run_on_tutorial_files_writes_exact_outputs(tmp_path, env, tutorial_files, docker_client):
+    out = tmp_path / "out"
+    done = topwords("run", "--backend", "local", "--top", "3", "--output-dir", out,
+                    *tutorial_files, env=env)
+    assert done.returncode == 0, done.stderr
+    for n, name in enumerate(sorted(EXPECTED_TOP3)):
+        text = (out / name.replace(".txt", "_OUTPUT.txt")).read_text(encoding="utf-8")
+        rows = "".join(f"{w}:\t{c}\n" for w, c in EXPECTED_TOP3[name])
+        assert re.fullmatch(
+            "Word\tCount\n" + "-" * 30 + "\n" + re.escape(rows) + "-" * 30 + "\n"
+            r"Node: node-\d+\n"
+            f"Task: topNtask{n}\n"
+            r"Job:  topwords-[\w-]+\n"
+            r"Pool: topwords-[\w-]+\n", text), text
+    assert "3 of 3 task(s) succeeded" in done.stdout
+    assert our_containers(docker_client, tmp_path) == []
+
+
+def test_run_json_lists_each_input_with_its_top_words(tmp_path, env, tutorial_files, azurite):
+    done = topwords("run", "--json", "--top", "3", "--output-dir", tmp_path / "out",
+                    "--azurite-url", azurite.blob_url, *tutorial_files, env=env)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["succeeded"] is True
+    got = {Path(i["input"]).name: [(w["word"], w["count"]) for w in i["top_words"]]
+           for i in data["inputs"]}
+    assert got == EXPECTED_TOP3
+    assert all(Path(i["output_file"]).is_file() for i in data["inputs"])
+    for stream in (done.stdout, done.stderr):
+        assert "sig=" not in stream and AZURITE_KEY not in stream
+
+
+def test_run_keeps_outputs_of_same_base_names_odd_names_and_empty_files(
+        tmp_path, env, azurite):
+    for folder, name, text in [("a", "x.txt", "alpha beta beta\n"),
+                               ("b", "x.txt", "gamma gamma delta\n"),
+                               ("a", "my notes ü.txt", "„Zażółć” gęślą jaźń… jaźń\n"),
+                               ("b", "empty.txt", "")]:
+        (tmp_path / folder).mkdir(exist_ok=True)
+        (tmp_path / folder / name).write_text(text, encoding="utf-8")
+    inputs = [tmp_path / "a/x.txt", tmp_path / "b/x.txt", tmp_path / "a/my notes ü.txt",
+              tmp_path / "b/empty.txt"]
+    out = tmp_path / "out"
+    done = topwords("run", "--top", "2", "--output-dir", out, "--azurite-url", azurite.blob_url,
+                    *inputs, env=env)
+    assert done.returncode == 0, done.stderr
+    read = lambda rel: report_rows((out / rel).read_text(encoding="utf-8"))  # noqa: E731
+    assert read("a/x_OUTPUT.txt") == [("beta", 2), ("alpha", 1)]
+    assert read("b/x_OUTPUT.txt") == [("gamma", 2), ("delta", 1)]
+    assert read("a/my notes ü_OUTPUT.txt") == [("jaźń", 2), ("Zażółć", 1)]
+    assert read("b/empty_OUTPUT.txt") == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_leaves_no_container_or_node_dir(tmp_path, env, tutorial_files,
+                                                         docker_client, azurite, sig):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "topwords.cli", "run", "--output-dir", str(tmp_path / "out"),
+         "--azurite-url", azurite.blob_url, *map(str, tutorial_files)],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    for line in proc.stderr:  # interrupt while the pool is being allocated
+        if "creating pool" in line:
+            proc.send_signal(sig)
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 130, rest
+    assert "Traceback" not in rest
+    assert our_containers(docker_client, tmp_path) == []
+    assert list((tmp_path / "nodes").glob("*")) == []
+
+
+def test_missing_node_image_is_one_clear_error_and_nothing_is_left(tmp_path, env, tutorial_files,
+                                                                  docker_client, azurite):
+    done = topwords("run", "--image", "topwords-no-such-image:1", "--output-dir", tmp_path / "o",
+                    "--azurite-url", azurite.blob_url, *tutorial_files, env=env)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("topwords:")]
+    assert errors == ["topwords: error: node image 'topwords-no-such-image:1' is not "
+                      "available to Docker"]
+    assert "hint:" in done.stderr and "Traceback" not in done.stderr
+    assert our_containers(docker_client, tmp_path) == []
+
+
+def test_account_key_never_reaches_a_node(tmp_path, env, tutorial_files, docker_client, azurite):
+    done = topwords("run", "--keep-pool", "--output-dir", tmp_path / "out",
+                    "--azurite-url", azurite.blob_url, *tutorial_files, env=env)
+    assert done.returncode == 0, done.stderr
+    kept = our_containers(docker_client, tmp_path)
+    try:
+        assert len(kept) == 2
+        for container in kept:
+            inspected = json.dumps(docker_client.api.inspect_container(container.id))
+            assert AZURITE_KEY not in inspected
+            assert "AccountKey" not in inspected
+            _, env_out = container.exec_run(["env"])
+            assert AZURITE_KEY.encode() not in env_out
+            assert [m["Destination"] for m in container.attrs["Mounts"]] == ["/mnt/batch/tasks"]
+        for path in (tmp_path / "nodes").rglob("*"):
+            if path.is_file():
+                assert AZURITE_KEY.encode() not in path.read_bytes(), path
+    finally:
+        cleaned = topwords("local", "cleanup", env=env)
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert our_containers(docker_client, tmp_path) == []
+    assert list((tmp_path / "nodes").glob("*")) == []
