@@ -38,7 +38,8 @@ def validate_inputs(paths: Iterable[str | os.PathLike]) -> list[InputFile]:
 
     Raises:
         InputError: no inputs; a path is missing, a directory, unreadable,
-            given twice, or a binary file (NUL bytes in its first 8 KiB).
+            given twice, a binary file (NUL bytes in its first 8 KiB), or its
+            name has a backslash.
     """
     given = [Path(p) for p in paths]
     if not given:
@@ -68,6 +69,9 @@ def _check_file(path: Path) -> int:
             size = os.fstat(f.fileno()).st_size
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    if "\\" in path.name:
+        raise InputError(f"{path}: a backslash in a file name cannot be kept in a blob "
+                         "name (Blob Storage turns it into '/'); rename the file")
     if b"\0" in head:
         raise InputError(f"{path} looks like a binary file (it has NUL bytes); "
                          "topwords counts words in text files")

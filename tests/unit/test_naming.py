@@ -9,7 +9,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from topwords.core.errors import StorageError
+from topwords.core.errors import InputError, StorageError
+from topwords.core.inputs import validate_inputs
 from topwords.core.naming import input_blob_names, output_name_for, safe_local_path
 
 BASE = Path("/tmp/topwords-naming")
@@ -77,13 +78,11 @@ def test_input_blob_names_outputs_can_be_downloaded(parts):
         safe_local_path(BASE, output_name_for(name))
 
 
-@pytest.mark.xfail(strict=True, raises=StorageError,
-                   reason="core: a POSIX file name may hold a backslash; its blob name "
-                          "is then refused by safe_local_path (and Azure/Azurite turn "
-                          "'\\' into '/'); input_blob_names should reject or escape it")
-def test_input_blob_names_backslash_in_file_name_gives_downloadable_name():
-    (name,) = input_blob_names([BASE / "odd\\name.txt"])
-    safe_local_path(BASE, output_name_for(name))
+def test_validate_inputs_with_backslash_in_file_name_raises_input_error(tmp_path):
+    odd = tmp_path / "odd\\name.txt"
+    odd.write_text("words\n", encoding="utf-8")
+    with pytest.raises(InputError, match="backslash"):
+        validate_inputs([odd])
 
 
 # -- output_name_for ---------------------------------------------------------
