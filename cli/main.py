@@ -99,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_parser("setup", help="start Docker, install Azurite, build the node image "
                                      "(idempotent)")
     actions.add_parser("build-image", help="build the node image offline (mmdebstrap)")
+    azurite = actions.add_parser("azurite", help="run Azurite in the foreground for runs to "
+                                                 "share (--azurite-url); Ctrl-C stops it")
+    azurite.add_argument("--location", type=Path, metavar="DIR",
+                         help="keep its data in DIR (default: in memory)")
     cleanup = actions.add_parser("cleanup", help="remove node containers left by killed runs")
     cleanup.add_argument("--all", action="store_true",
                          help="also those of runs that are still going")
@@ -137,6 +141,8 @@ def _local(args: argparse.Namespace) -> int:
     if args.action == "build-image":
         provision.ensure_docker(say)
         provision.build_image(say)
+    elif args.action == "azurite":
+        return _serve_azurite(args.location, say)
     elif args.action == "setup":
         provision.ensure_docker(say)
         provision.ensure_azurite(say)
@@ -157,14 +163,32 @@ def _local(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_azurite(location: Path | None, say) -> int:
+    import threading
+
+    from topwords.backends.local.azurite import AzuriteServer
+
+    server = AzuriteServer(location)
+    server.start()
+    try:
+        print(f"export TOPWORDS_LOCAL_STORAGE_URL={server.blob_url}", flush=True)
+        say(f"Azurite is listening at {server.blob_url}; runs reuse it with "
+            f"--azurite-url or the variable above. Ctrl-C stops it.")
+        threading.Event().wait()
+    finally:
+        server.stop()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with interrupt_once():
             return _run(args) if args.command == "run" else _local(args)
     except KeyboardInterrupt:
-        print("topwords: interrupted (cleanup ran; warnings above name anything left)",
-              file=sys.stderr)
+        if args.command == "run":
+            print("topwords: interrupted (cleanup ran; warnings above name anything left)",
+                  file=sys.stderr)
         return 130
     except TopwordsError as exc:
         print(f"topwords: error: {redact_url(str(exc))}", file=sys.stderr)
