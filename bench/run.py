@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 TOPWORDS = str(VENV_BIN / "topwords")
 IMAGE = "topwords-node:local"
-TUTORIAL = [Path(f"/work/shared/data/tutorial/taskdata{i}.txt") for i in (1, 2, 3)]
+TUTORIAL = [REPO.parent / "shared" / "data" / "tutorial" / f"taskdata{i}.txt" for i in (1, 2, 3)]
 WORDS = ("azure batch pool node task job blob container storage emulator docker "
          "azurite shared access signature output input word count top river stone "
          "lantern harbour orchard copper meadow").split()

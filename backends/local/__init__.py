@@ -26,30 +26,43 @@ def create(**options: object):
         ConfigError: no Docker daemon answers, Azurite is missing, bad options.
         StorageError: Azurite did not start or does not answer.
     """
-    from topwords.core.backend import Backend
-
-    from .azurite import AzuriteServer, find_azurite_binary, storage_for, wait_until_reachable
+    from .azurite import AzuriteServer, find_azurite_binary, wait_until_reachable
     from .config import LocalConfig
-    from .docker_node import connect
-    from .engine import LocalBatchEngine
 
     config = LocalConfig.from_env(**options)
     server = None
     if config.storage_url is None:
         server = AzuriteServer(binary=find_azurite_binary(config.azurite_bin))
-    with ThreadPoolExecutor(1) as background:  # Azurite boots while Docker is checked
+    with ThreadPoolExecutor(1) as background:  # Azurite boots while the SDKs load
         started = background.submit(server.start if server else
                                     lambda: wait_until_reachable(config.storage_url, 5.0))
         try:
-            client = connect()
+            engine = _engine(config)
             started.result()
         except BaseException:
             if server:
-                wait(started)
+                wait([started])
                 server.stop()
             raise
+    return _backend(config, engine, server)
+
+
+def _engine(config):
+    """Connect to Docker, and load the blob SDK (slow) meanwhile Azurite starts."""
+    import topwords.backends.azure.blob_storage  # noqa: F401  (warm import)
+
+    from .docker_node import connect
+    from .engine import LocalBatchEngine
+
+    return LocalBatchEngine(connect(), image=config.image, work_dir=config.work_dir)
+
+
+def _backend(config, engine, server):
+    from topwords.core.backend import Backend
+
+    from .azurite import storage_for
+
     url = server.blob_url if server else config.storage_url
-    engine = LocalBatchEngine(client, image=config.image, work_dir=config.work_dir)
     backend = Backend(name="local", storage=storage_for(url), compute=engine,
                       describe=f"Docker nodes from image {config.image}, Azurite at {url}")
     if server:

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
-from topwords.backends.azure.blob_storage import AzureBlobStorage, BlobStorageConfig
 from topwords.core.errors import ConfigError, StorageError, redact_url
 
 __all__ = ["AZURITE_ACCOUNT", "AZURITE_KEY", "AzuriteServer", "find_azurite_binary",
@@ -207,8 +206,15 @@ def _signal_group(process: subprocess.Popen[str], signum: int) -> None:
         pass
 
 
-def storage_for(blob_url: str) -> AzureBlobStorage:
-    """Blob storage for the Azurite endpoint ``blob_url`` (its dev account and key)."""
+def storage_for(blob_url: str):
+    """Blob storage (an ``AzureBlobStorage``) for the Azurite endpoint
+    ``blob_url``, with its dev account and key.
+
+    The Azure SDK is imported here, not at module level, so that Azurite can
+    start while the SDK loads.
+    """
+    from topwords.backends.azure.blob_storage import AzureBlobStorage, BlobStorageConfig
+
     return AzureBlobStorage(BlobStorageConfig(
         account_url=blob_url, account_name=AZURITE_ACCOUNT, account_key=AZURITE_KEY))
 
