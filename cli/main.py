@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
     inputs = validate_inputs(args.files)
     settings = RunSettings(
         output_dir=args.output_dir, top=args.top, ignore_case=args.ignore_case,
@@ -128,7 +130,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.keep_pool:
         print(f"note: pool {settings.pool_id} was kept (remove it with "
               "`topwords local cleanup`)", file=sys.stderr)
-    (print_json if args.json else print_summary)(result, sys.stdout, args.backend)
+    show = print_json if args.json else print_summary
+    show(result, sys.stdout, args.backend, time.monotonic() - started)
     return 0 if result.succeeded else 1
 
 

@@ -10,8 +10,9 @@ from topwords.core.workflow import InputResult, RunResult
 __all__ = ["print_json", "print_summary", "result_json"]
 
 
-def print_summary(result: RunResult, out: TextIO, backend: str) -> None:
-    """Per input: where its result is and its top words; then one total line."""
+def print_summary(result: RunResult, out: TextIO, backend: str, elapsed: float) -> None:
+    """Per input: where its result is and its top words; then one total line
+    with the wall-clock time of the whole command (``elapsed`` seconds)."""
     for item in result.results:
         print(f"{item.input.path}", file=out)
         if item.succeeded:
@@ -26,9 +27,8 @@ def print_summary(result: RunResult, out: TextIO, backend: str) -> None:
             for line in item.stderr_tail.splitlines():
                 print(f"  | {line}", file=out)
     ok = sum(r.succeeded for r in result.results)
-    total = sum(v for k, v in result.timings.items())
     print(f"{ok} of {len(result.results)} task(s) succeeded on the {backend} backend "
-          f"in {total:.1f} s (run {result.run_id})", file=out)
+          f"in {elapsed:.1f} s (run {result.run_id})", file=out)
     for error in result.cleanup_errors:
         print(f"warning: {error}", file=out)
 
@@ -42,7 +42,7 @@ def _failure(item: InputResult) -> str:
     return f"exit code {task.exit_code}"
 
 
-def result_json(result: RunResult, backend: str) -> dict:
+def result_json(result: RunResult, backend: str, elapsed: float | None = None) -> dict:
     """The run as plain data (paths, words, task states; no URLs)."""
     return {
         "run_id": result.run_id,
@@ -50,6 +50,7 @@ def result_json(result: RunResult, backend: str) -> dict:
         "succeeded": result.succeeded,
         "inputs": [_item_json(item) for item in result.results],
         "timings": {k: round(v, 3) for k, v in result.timings.items()},
+        "elapsed": None if elapsed is None else round(elapsed, 3),
         "cleanup_errors": result.cleanup_errors,
     }
 
@@ -73,6 +74,6 @@ def _item_json(item: InputResult) -> dict:
     }
 
 
-def print_json(result: RunResult, out: TextIO, backend: str) -> None:
-    json.dump(result_json(result, backend), out, indent=2, ensure_ascii=False)
+def print_json(result: RunResult, out: TextIO, backend: str, elapsed: float) -> None:
+    json.dump(result_json(result, backend, elapsed), out, indent=2, ensure_ascii=False)
     out.write("\n")
