@@ -12,10 +12,9 @@ import abc
 import time
 from typing import Callable, Sequence
 
-from .errors import StartTaskFailed, WaitTimeout
+from .errors import PoolError, ResourceExists, StartTaskFailed, WaitTimeout
 from .model import (
-    JobSpec, NodeInfo, NodeState, PoolSpec, TaskCounts, TaskInfo, TaskSpec,
-    TaskState,
+    JobSpec, NodeInfo, NodeState, PoolInfo, PoolSpec, TaskCounts, TaskInfo, TaskSpec,
 )
 
 __all__ = ["Compute"]
@@ -52,6 +51,15 @@ class Compute(abc.ABC):
             ResourceExists: a pool with this id exists.
             PoolError: the pool cannot be created (bad image, ...).
         Idempotent: no.
+        """
+
+    @abc.abstractmethod
+    def get_pool(self, pool_id: str) -> PoolInfo:
+        """The pool's spec, state and allocation errors.
+
+        Raises:
+            PoolNotFound: no such pool.
+        Idempotent: yes (read-only).
         """
 
     @abc.abstractmethod
@@ -131,12 +139,37 @@ class Compute(abc.ABC):
         """Tasks per state (backends with a cheaper call override this)."""
         return TaskCounts.of(self.list_tasks(job_id))
 
+    def ensure_pool(self, spec: PoolSpec) -> bool:
+        """Create the pool, or reuse an existing compatible one of that id.
+
+        Returns:
+            True if it was created, False if an existing pool is reused.
+        Raises:
+            PoolError: a pool with that id exists but does not fit ``spec``.
+        """
+        try:
+            self.create_pool(spec)
+            return True
+        except ResourceExists:
+            existing = self.get_pool(spec.id)
+            if not existing.compatible_with(spec):
+                raise PoolError(
+                    f"pool {spec.id} exists but does not fit this run (VM size, image, "
+                    "slots or StartTask differ, or it is being deleted)",
+                    hint="choose another --pool-id, or delete that pool") from None
+            return False
+
     def check_pool_usable(self, pool_id: str) -> None:
-        """Fail fast if a node's StartTask failed or a node is unusable.
+        """Fail fast if the pool cannot allocate nodes or a node is unusable.
 
         Raises:
-            StartTaskFailed: with the node id, exit code and stderr tail.
+            PoolError: the pool has allocation (resize) errors, e.g. quota.
+            StartTaskFailed: a node's StartTask failed (with its stderr tail).
         """
+        pool = self.get_pool(pool_id)
+        if pool.resize_errors and pool.current_node_count == 0:
+            raise PoolError(f"pool {pool_id} cannot allocate nodes: {pool.resize_errors[0]}",
+                            hint="check the VM size, the image and your core quota")
         for node in self.list_nodes(pool_id):
             if node.state in (NodeState.START_TASK_FAILED, NodeState.UNUSABLE):
                 tail = node.start_task_stderr.strip()
@@ -152,9 +185,10 @@ class Compute(abc.ABC):
                        on_progress: ProgressCallback | None = None) -> list[TaskInfo]:
         """Wait until every task of the job is completed.
 
-        Polls with backoff from ``poll_interval`` to ``max_poll_interval``,
-        calls ``on_progress`` with the counts whenever they change, and fails
-        fast when the pool cannot run tasks.
+        Polls the task counts with backoff from ``poll_interval`` to
+        ``max_poll_interval``, calls ``on_progress`` whenever they change,
+        fails fast when the pool cannot run tasks, and lists the tasks once
+        at the end.
 
         Returns:
             The completed tasks.
@@ -165,14 +199,13 @@ class Compute(abc.ABC):
         deadline = time.monotonic() + timeout
         delay, last = self.poll_interval, None
         while True:
-            tasks = self.list_tasks(job_id)
-            counts = TaskCounts.of(tasks)
+            counts = self.task_counts(job_id)
             if counts != last:
                 if on_progress:
                     on_progress(counts)
                 last, delay = counts, self.poll_interval
-            if all(t.state is TaskState.COMPLETED for t in tasks):
-                return tasks
+            if counts.completed == counts.total:
+                return self.list_tasks(job_id)
             if counts.completed == 0 and counts.running == 0:
                 self.check_pool_usable(pool_id)
             if time.monotonic() >= deadline:

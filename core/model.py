@@ -22,6 +22,7 @@ __all__ = [
     "NodeInfo",
     "NodeState",
     "OutputFile",
+    "PoolInfo",
     "PoolSpec",
     "ResourceFile",
     "StartTask",
@@ -163,34 +164,85 @@ class PoolSpec:
         id: pool id (letters, digits, ``-`` and ``_``, at most 64).
         node_count: dedicated nodes.
         vm_size: VM size (ignored by the local backend).
-        image: node image (a Docker image locally; a marketplace image
-            reference on Azure, ``None`` = let the backend choose).
+        image: node image (a Docker image locally; on Azure a marketplace
+            image ``publisher:offer:sku[:version]``; ``None`` = let the
+            backend choose).
+        spot_node_count: spot/low-priority nodes on top of ``node_count``
+            (the local backend runs them as ordinary nodes).
         task_slots_per_node: tasks that may run at once on one node.
         start_task: optional StartTask.
+        metadata: name/value tags (e.g. the run id) kept with the pool.
     """
 
     id: str
     node_count: int = 1
     vm_size: str = "standard_d2s_v3"
     image: str | None = None
+    spot_node_count: int = 0
     task_slots_per_node: int = 1
     start_task: StartTask | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_id(self.id, "pool id")
-        if self.node_count < 1:
+        if self.node_count < 0 or self.spot_node_count < 0:
+            raise ConfigError("node counts must be >= 0")
+        if self.node_count + self.spot_node_count < 1:
             raise ConfigError("a pool needs at least one node")
         if self.task_slots_per_node < 1:
             raise ConfigError("task_slots_per_node must be >= 1")
 
 
 @dataclass(frozen=True, kw_only=True)
+class PoolInfo:
+    """What a backend reports about an existing pool.
+
+    Attributes:
+        spec: the pool as it was created (resource file URLs may be omitted;
+            ``node_count``/``spot_node_count`` are the targets).
+        state: ``active`` or ``deleting``.
+        allocation_state: ``steady``, ``resizing`` or ``stopping``.
+        current_node_count: nodes allocated now (dedicated + spot).
+        resize_errors: ``"Code: message"`` of each allocation error.
+    """
+
+    spec: PoolSpec
+    state: str = "active"
+    allocation_state: str = "steady"
+    current_node_count: int = 0
+    resize_errors: tuple[str, ...] = ()
+
+    def compatible_with(self, wanted: PoolSpec) -> bool:
+        """Whether tasks meant for ``wanted`` can run on this pool: same VM
+        size, image (when ``wanted`` names one), slots and StartTask command."""
+        have = self.spec
+        return (self.state == "active"
+                and have.vm_size.lower() == wanted.vm_size.lower()
+                and (wanted.image is None or have.image == wanted.image)
+                and have.task_slots_per_node == wanted.task_slots_per_node
+                and _start_command(have) == _start_command(wanted))
+
+
+def _start_command(spec: PoolSpec) -> str | None:
+    return spec.start_task.command_line if spec.start_task else None
+
+
+@dataclass(frozen=True, kw_only=True)
 class JobSpec:
-    """A job: a set of tasks bound to a pool."""
+    """A job: a set of tasks bound to a pool.
+
+    Attributes:
+        uses_task_dependencies: tasks may have ``depends_on``.
+        terminate_when_tasks_complete: the job ends once every task has
+            completed (Batch ``onAllTasksComplete=terminatejob``).
+        metadata: name/value tags kept with the job.
+    """
 
     id: str
     pool_id: str
     uses_task_dependencies: bool = False
+    terminate_when_tasks_complete: bool = False
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_id(self.id, "job id")

@@ -11,7 +11,7 @@ import abc
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from .naming import safe_local_path
 
@@ -35,11 +35,13 @@ class Storage(abc.ABC):
     # -- primitives -----------------------------------------------------
 
     @abc.abstractmethod
-    def create_container(self, container: str) -> None:
+    def create_container(self, container: str,
+                         metadata: Mapping[str, str] | None = None) -> None:
         """Create a container.
 
         Args:
             container: container name (3-63 lowercase letters, digits, ``-``).
+            metadata: name/value tags for a new container (e.g. the run id).
         Raises:
             StorageError: on failure; StorageAuthError if refused.
         Idempotent: yes (an existing container is left as it is).

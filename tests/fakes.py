@@ -16,7 +16,7 @@ from topwords.core.backend import Backend
 from topwords.core.compute import Compute
 from topwords.core.errors import BlobNotFound, JobNotFound, PoolNotFound, ResourceExists
 from topwords.core.model import (
-    NodeInfo, NodeState, TaskInfo, TaskResult, TaskSpec, TaskState,
+    NodeInfo, NodeState, PoolInfo, TaskInfo, TaskResult, TaskSpec, TaskState,
 )
 from topwords.core.storage import Storage
 
@@ -34,8 +34,8 @@ class FakeStorage(Storage):
         except KeyError:
             raise BlobNotFound(f"container {container} does not exist") from None
 
-    def create_container(self, container):
-        self.calls.append(("create_container", container))
+    def create_container(self, container, metadata=None):
+        self.calls.append(("create_container", container, dict(metadata or {})))
         self.containers.setdefault(container, {})
 
     def delete_container(self, container):
@@ -87,6 +87,11 @@ class FakeCompute(Compute):
             raise ResourceExists(spec.id)
         self.calls.append(("create_pool", spec.id))
         self.pools[spec.id] = spec
+
+    def get_pool(self, pool_id):
+        if pool_id not in self.pools:
+            raise PoolNotFound(pool_id)
+        return PoolInfo(spec=self.pools[pool_id], current_node_count=1)
 
     def list_nodes(self, pool_id):
         if pool_id not in self.pools:

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 from urllib.parse import urlsplit
 
 import requests
@@ -235,10 +235,11 @@ class AzureBlobStorage(Storage):
 
     # -- primitives -----------------------------------------------------
 
-    def create_container(self, container: str) -> None:
+    def create_container(self, container: str,
+                         metadata: Mapping[str, str] | None = None) -> None:
         with _translate(f"creating container {container!r}"):
             try:
-                self._service.create_container(container)
+                self._service.create_container(container, metadata=dict(metadata or {}))
             except ResourceExistsError as exc:
                 if exc.error_code != "ContainerAlreadyExists":
                     raise

@@ -27,7 +27,7 @@ from topwords.core.errors import ConfigError, NodeError, PoolError
 from .layout import NODE_ROOT
 
 __all__ = ["DockerNode", "ExecOutcome", "LABEL", "connect", "docker_errors", "image_exists",
-           "kill_tree"]
+           "kill_tree", "remove_labelled"]
 
 #: every container the local backend starts carries this label
 LABEL = "topwords.local"
@@ -71,6 +71,22 @@ def image_exists(client: docker.DockerClient, image: str) -> bool:
     except docker.errors.ImageNotFound:
         return False
     return True
+
+
+def remove_labelled(client: docker.DockerClient, labels: Mapping[str, str]) -> int:
+    """Force-remove every node container carrying all ``labels``.
+
+    Returns:
+        How many were removed.
+    """
+    filters = {"label": [LABEL] + [f"{k}={v}" for k, v in labels.items()]}
+    containers = client.containers.list(all=True, filters=filters)
+    for container in containers:
+        try:
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+    return len(containers)
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from topwords.core.errors import (
     ConfigError, JobNotFound, PoolError, PoolNotFound, ResourceExists, TaskNotFound,
 )
 from topwords.core.model import (
-    JobSpec, NodeInfo, NodeState, PoolSpec, TaskInfo, TaskResult, TaskSpec, TaskState,
+    JobSpec, NodeInfo, NodeState, PoolInfo, PoolSpec, TaskInfo, TaskResult, TaskSpec, TaskState,
 )
 
-from .docker_node import docker_errors, image_exists
+from .docker_node import docker_errors, image_exists, remove_labelled
 from .node_pool import DockerNodePool, Node
 from .task_runner import Task, TaskRunner
 
@@ -82,15 +82,31 @@ class LocalBatchEngine(Compute):
             self._pools[spec.id] = pool
         pool.allocate()
 
+    def get_pool(self, pool_id: str) -> PoolInfo:
+        with self._lock:
+            pool = self._pool(pool_id)
+            booting = any(n.state in (NodeState.CREATING, NodeState.STARTING)
+                          for n in pool.nodes)
+            return PoolInfo(spec=pool.spec, state="deleting" if pool.deleting else "active",
+                            allocation_state="resizing" if booting else "steady",
+                            current_node_count=sum(n.state is not NodeState.CREATING
+                                                   for n in pool.nodes))
+
     def list_nodes(self, pool_id: str) -> list[NodeInfo]:
         with self._lock:
             return [node.info() for node in self._pool(pool_id).nodes]
 
     def delete_pool(self, pool_id: str) -> None:
+        """Also removes the containers of a pool this engine did not create
+        (kept by an earlier run), found by their ``topwords.pool`` label."""
         with self._lock:
             pool = self._pools.pop(pool_id, None)
         if pool is not None:
             pool.delete()
+            return
+        with docker_errors(f"deleting pool {pool_id}"):
+            remove_labelled(self._client, {"topwords.pool": pool_id})
+        shutil.rmtree(self.work_dir / pool_id, ignore_errors=True)
 
     def _pool(self, pool_id: str) -> DockerNodePool:
         try:

@@ -69,7 +69,8 @@ class DockerNodePool:
                  lock: threading.Condition, on_change: Callable[[], None]) -> None:
         self.spec, self.host_dir = spec, host_dir
         self._lock, self._on_change = lock, on_change
-        self.nodes = [self._new_node(client, image, n) for n in range(spec.node_count)]
+        count = spec.node_count + spec.spot_node_count
+        self.nodes = [self._new_node(client, image, n) for n in range(count)]
         self.deleting = False
         self._threads: list[threading.Thread] = []
 
