@@ -19,6 +19,7 @@ from typing import Sequence
 from topwords.core import registry
 from topwords.core.errors import ConfigError, TopwordsError, redact_url
 from topwords.core.inputs import validate_inputs
+from topwords.core.ledger import Ledger
 from topwords.core.workflow import RunSettings, run_top_words
 
 from .output import print_json, print_summary
@@ -77,11 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="compute nodes in the pool (default 2)")
     run.add_argument("--slots", type=_positive_int, default=1, metavar="N",
                      help="tasks at once per node (default 1)")
+    run.add_argument("--spot-nodes", type=_non_negative_int, default=0, metavar="N",
+                     help="spot/low-priority nodes on top of --nodes (default 0)")
+    run.add_argument("--vm-size", default="standard_d2s_v3", metavar="SIZE",
+                     help="VM size of the nodes (azure; default standard_d2s_v3)")
+    run.add_argument("--pool-id", metavar="ID",
+                     help="reuse this pool if it exists and fits, else create it")
     run.add_argument("--retries", type=_non_negative_int, default=1, metavar="N",
                      help="re-runs of a task that exits non-zero (default 1)")
     run.add_argument("--timeout", type=_seconds, default=1200.0, metavar="SECONDS",
                      help="how long to wait for the tasks (default 1200)")
-    run.add_argument("--image", help="node image (local: a Docker image with python3)")
+    run.add_argument("--image", help="node image (local: a Docker image with python3; "
+                                     "azure: publisher:offer:sku[:version], default: the "
+                                     "newest verified Ubuntu LTS)")
     run.add_argument("--keep-pool", action="store_true", help="leave the pool running")
     run.add_argument("--keep-containers", action="store_true",
                      help="leave the blob containers in storage")
@@ -90,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     local = run.add_argument_group("local backend")
     local.add_argument("--azurite-url", metavar="URL",
                        help="use this running Azurite's blob endpoint instead of starting one")
+
+    cleanup_all = commands.add_parser(
+        "cleanup", help="delete what earlier runs left behind (from the run ledger)")
+    cleanup_all.add_argument("--backend", choices=registry.available(), default="azure")
+    cleanup_all.add_argument("--dry-run", action="store_true", help="only list it")
 
     setup = commands.add_parser("local", help="set up and tidy the local backend")
     actions = setup.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -112,7 +126,8 @@ def _run(args: argparse.Namespace) -> int:
     inputs = validate_inputs(args.files)
     settings = RunSettings(
         output_dir=args.output_dir, top=args.top, ignore_case=args.ignore_case,
-        node_count=args.nodes, task_slots_per_node=args.slots, image=args.image,
+        node_count=args.nodes, spot_node_count=args.spot_nodes, task_slots_per_node=args.slots,
+        image=args.image, vm_size=args.vm_size, pool_name=args.pool_id,
         timeout=args.timeout, max_task_retries=args.retries, keep_pool=args.keep_pool,
         keep_containers=args.keep_containers)
     options = {"storage_url": args.azurite_url} if args.backend == "local" else {}
@@ -120,15 +135,30 @@ def _run(args: argparse.Namespace) -> int:
     progress.stage(f"starting the {args.backend} backend")
     with registry.create(args.backend, **options) as backend:
         try:
-            result = run_top_words(backend, inputs, settings, progress)
+            result = run_top_words(backend, inputs, settings, progress, Ledger.default())
         finally:
             progress.finish()
     if args.keep_pool:
         print(f"note: pool {settings.pool_id} was kept (remove it with "
-              "`topwords local cleanup`)", file=sys.stderr)
+              f"`topwords cleanup --backend {args.backend}`)", file=sys.stderr)
     show = print_json if args.json else print_summary
     show(result, sys.stdout, args.backend, time.monotonic() - started)
     return 0 if result.succeeded else 1
+
+
+def _cleanup(args: argparse.Namespace) -> int:
+    from topwords.core.cleanup import delete_outstanding
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    ledger = Ledger.default()
+    if not ledger.outstanding(args.backend):
+        say(f"nothing left behind on the {args.backend} backend (ledger: {ledger.path})")
+        return 0
+    with registry.create(args.backend) as backend:
+        left = delete_outstanding(backend, ledger, say, dry_run=args.dry_run)
+    return 1 if left else 0
 
 
 def _local(args: argparse.Namespace) -> int:
@@ -183,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with interrupt_once():
-            return _run(args) if args.command == "run" else _local(args)
+            return {"run": _run, "cleanup": _cleanup, "local": _local}[args.command](args)
     except KeyboardInterrupt:
         if args.command == "run":
             print("topwords: interrupted (cleanup ran; warnings above name anything left)",

@@ -21,12 +21,15 @@ class Backend:
         storage: where inputs, the task script and outputs are staged.
         compute: where tasks run.
         describe: one line for the user about where things run (no secrets).
+        endpoint: which accounts/services the resources live in (no
+            secrets); the run ledger matches leftovers by it.
     """
 
     name: str
     storage: Storage
     compute: Compute
     describe: str = ""
+    endpoint: str = ""
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def on_close(self, fn: Callable[[], None]) -> None:

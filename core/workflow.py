@@ -15,21 +15,22 @@ is created and always runs: on success, on errors and on KeyboardInterrupt.
 from __future__ import annotations
 
 import shlex
+import tempfile
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 from .backend import Backend
-from .compute import Compute
-from .errors import ConfigError, TopwordsError
+from .errors import BlobNotFound, ConfigError, TopwordsError
 from .inputs import InputFile
+from .ledger import Ledger, LedgerEntry
 from .model import (
-    JobSpec, PoolSpec, ResourceFile, StartTask, TaskConstraints, TaskCounts,
-    TaskInfo, TaskSpec,
+    JobSpec, OutputFile, PoolSpec, ResourceFile, StartTask, TaskConstraints, TaskCounts,
+    TaskInfo, TaskSpec, UploadCondition,
 )
 from .naming import new_run_id, output_name_for, safe_local_path
 from .report import parse_report
@@ -49,7 +50,10 @@ class RunSettings:
         output_dir: where results are downloaded.
         top: how many words per input (>= 1).
         ignore_case: fold case before counting.
-        node_count / task_slots_per_node / image / vm_size: the pool.
+        node_count / spot_node_count / task_slots_per_node / image / vm_size:
+            the pool.
+        pool_name: reuse (if compatible) or create the pool of this id,
+            instead of a new pool named after the run.
         timeout: seconds to wait for all tasks (also each task's wall-clock
             limit).
         max_task_retries: re-runs of a task that exits non-zero.
@@ -62,9 +66,11 @@ class RunSettings:
     top: int = 3
     ignore_case: bool = False
     node_count: int = 2
+    spot_node_count: int = 0
     task_slots_per_node: int = 1
     image: str | None = None
     vm_size: str = "standard_d2s_v3"
+    pool_name: str | None = None
     timeout: float = 20 * 60
     max_task_retries: int = 1
     keep_pool: bool = False
@@ -75,8 +81,9 @@ class RunSettings:
     def __post_init__(self) -> None:
         if isinstance(self.top, bool) or not isinstance(self.top, int) or self.top < 1:
             raise ConfigError(f"top must be a whole number >= 1, got {self.top!r}")
-        if self.node_count < 1:
-            raise ConfigError("node_count must be >= 1")
+        if self.node_count < 0 or self.spot_node_count < 0 \
+                or self.node_count + self.spot_node_count < 1:
+            raise ConfigError("the pool needs at least one node")
         if self.timeout <= 0:
             raise ConfigError("timeout must be > 0 seconds")
         if self.max_task_retries < 0:
@@ -84,14 +91,19 @@ class RunSettings:
 
     @property
     def pool_id(self) -> str:
-        return f"topwords-{self.run_id}"
+        return self.pool_name or f"topwords-{self.run_id}"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Metadata put on every resource of the run."""
+        return {"topwords_run": self.run_id}
 
     @property
     def job_id(self) -> str:
         return f"topwords-{self.run_id}"
 
     def container(self, role: str) -> str:
-        """Container names: ``tw-<run id>-app|input|output``."""
+        """Container names: ``tw-<run id>-app|input|output|logs``."""
         return f"tw-{self.run_id}-{role}".lower()
 
 
@@ -147,8 +159,13 @@ class RunResult:
 
 
 def run_top_words(backend: Backend, inputs: Sequence[InputFile],
-                  settings: RunSettings, progress: Progress | None = None) -> RunResult:
+                  settings: RunSettings, progress: Progress | None = None,
+                  ledger: Ledger | None = None) -> RunResult:
     """Run the nine steps for ``inputs`` on ``backend``.
+
+    Every container, pool and job is recorded in ``ledger`` (if given) when
+    created and when deleted, so that ``topwords cleanup`` finds what a
+    crashed run left behind.
 
     Returns:
         The result of every input (failed tasks included).
@@ -157,15 +174,18 @@ def run_top_words(backend: Backend, inputs: Sequence[InputFile],
             up (unless asked to keep them) before it propagates.
         KeyboardInterrupt: likewise cleaned up first.
     """
-    return _Run(backend, settings, progress or _Silent()).execute(list(inputs))
+    return _Run(backend, settings, progress or _Silent(), ledger).execute(list(inputs))
 
 
 class _Run:
     """One execution of the workflow; each step is a method."""
 
-    def __init__(self, backend: Backend, settings: RunSettings, progress: Progress) -> None:
+    def __init__(self, backend: Backend, settings: RunSettings, progress: Progress,
+                 ledger: Ledger | None) -> None:
         self.storage, self.compute = backend.storage, backend.compute
-        self.s, self.progress = settings, progress
+        self.s, self.progress, self.ledger = settings, progress, ledger
+        self.backend_name, self.endpoint = backend.name, backend.endpoint
+        self.logs = self.compute.supports_output_files
         self.timings: dict[str, float] = {}
         self.cleanup_errors: list[str] = []
 
@@ -180,7 +200,7 @@ class _Run:
             self.progress.stage(f"running {len(tasks)} task(s)")
             done = self.step("tasks", self.compute.wait_for_tasks, s.job_id, s.pool_id,
                              s.timeout, self.progress.tasks)
-            results = self.step("download", self.download, tasks, inputs, done)
+            results = self.step("download", self.download, inputs, done)
             self.progress.stage("cleaning up")
             cleanup_start = time.perf_counter()
         self.timings["cleanup"] = time.perf_counter() - cleanup_start
@@ -194,24 +214,36 @@ class _Run:
         finally:
             self.timings[name] = time.perf_counter() - start
 
-    def on_exit(self, stack: ExitStack, what: str, fn: Callable[[], None]) -> None:
-        """Register a cleanup that reports its failure instead of raising."""
+    def track(self, stack: ExitStack, kind: str, name: str, delete: Callable[[], None],
+              keep: bool = False) -> None:
+        """Record a created resource; unless kept, delete it when the run ends
+        (a failed delete is reported, never raised over the run's own error)."""
+        entry = LedgerEntry(backend=self.backend_name, endpoint=self.endpoint, kind=kind,
+                            id=name, run_id=self.s.run_id)
+        if self.ledger:
+            self.ledger.created(entry)
+        if keep:
+            return
+
         def run() -> None:
             try:
-                fn()
+                delete()
             except Exception as exc:  # never mask the run's own error
-                self.cleanup_errors.append(f"could not delete {what}: {exc}")
+                self.cleanup_errors.append(f"could not delete {kind} {name}: {exc}")
                 self.progress.warn(self.cleanup_errors[-1])
+            else:
+                if self.ledger:
+                    self.ledger.deleted(entry)
         stack.callback(run)
 
     def create_containers(self, stack: ExitStack) -> None:
         self.progress.stage("creating blob containers")
-        for role in ("app", "input", "output"):
+        roles = ("app", "input", "output", "logs") if self.logs else ("app", "input", "output")
+        for role in roles:
             name = self.s.container(role)
-            self.storage.create_container(name)
-            if not self.s.keep_containers:
-                self.on_exit(stack, f"container {name}",
-                             lambda n=name: self.storage.delete_container(n))
+            self.storage.create_container(name, metadata=self.s.tags)
+            self.track(stack, "container", name, lambda n=name: self.storage.delete_container(n),
+                       keep=self.s.keep_containers)
 
     def upload_script(self) -> str:
         self.progress.stage("uploading the task script")
@@ -222,10 +254,12 @@ class _Run:
 
     def create_pool(self, stack: ExitStack, script_url: str) -> None:
         s = self.s
-        self.progress.stage(f"creating pool {s.pool_id} ({s.node_count} node(s))")
-        self.compute.create_pool(_pool_spec(s, script_url))
-        if not s.keep_pool:
-            self.on_exit(stack, f"pool {s.pool_id}", lambda: self.compute.delete_pool(s.pool_id))
+        nodes = s.node_count + s.spot_node_count
+        self.progress.stage(f"creating pool {s.pool_id} ({nodes} node(s))")
+        if not self.compute.ensure_pool(_pool_spec(s, script_url)):
+            self.progress.stage(f"reusing the existing pool {s.pool_id}")
+        self.track(stack, "pool", s.pool_id, lambda: self.compute.delete_pool(s.pool_id),
+                   keep=s.keep_pool)
 
     def upload_inputs(self, inputs: list[InputFile]) -> tuple[list[str], str]:
         s, container = self.s, self.s.container("input")
@@ -234,25 +268,67 @@ class _Run:
         urls = [self.storage.blob_read_url(container, i.blob_name, s.sas_expiry) for i in inputs]
         return urls, self.storage.container_write_url(s.container("output"), s.sas_expiry)
 
+    def log_outputs(self) -> tuple[OutputFile, ...]:
+        """stdout/stderr of a task, uploaded to ``logs/<task id>/`` when it
+        ends, so they outlive the pool."""
+        if not self.logs:
+            return ()
+        url = self.storage.container_write_url(self.s.container("logs"), self.s.sas_expiry)
+        return (OutputFile(file_pattern="../std*.txt", container_url=url, path="{task}",
+                           upload_condition=UploadCondition.TASK_COMPLETION),)
+
     def submit(self, stack: ExitStack, inputs: list[InputFile], input_urls: list[str],
                output_url: str) -> list[TaskSpec]:
         s = self.s
-        self.compute.create_job(JobSpec(id=s.job_id, pool_id=s.pool_id))
-        self.on_exit(stack, f"job {s.job_id}", lambda: self.compute.delete_job(s.job_id))
-        tasks = [_task_spec(s, n, item, url, output_url)
+        self.compute.create_job(JobSpec(id=s.job_id, pool_id=s.pool_id, metadata=s.tags,
+                                        terminate_when_tasks_complete=True))
+        self.track(stack, "job", s.job_id, lambda: self.compute.delete_job(s.job_id))
+        logs = self.log_outputs()
+        tasks = [_task_spec(s, n, item, url, output_url, logs)
                  for n, (item, url) in enumerate(zip(inputs, input_urls))]
         self.compute.add_tasks(s.job_id, tasks)
         return tasks
 
-    def download(self, tasks: list[TaskSpec], inputs: list[InputFile],
-                 done: list[TaskInfo]) -> list[InputResult]:
+    def download(self, inputs: list[InputFile], done: list[TaskInfo]) -> list[InputResult]:
         s = self.s
         self.progress.stage(f"downloading results to {s.output_dir}")
         s.output_dir.mkdir(parents=True, exist_ok=True)
         written = set(self.storage.download_container(s.container("output"), s.output_dir))
         by_id = {t.id: t for t in done}
-        return [_input_result(self.compute, s, by_id[spec.id], item, written)
-                for spec, item in zip(tasks, inputs)]
+        return [self.input_result(by_id[_task_id(n)], item, written)
+                for n, item in enumerate(inputs)]
+
+    def input_result(self, task: TaskInfo, item: InputFile, written: set[Path]) -> InputResult:
+        path = safe_local_path(self.s.output_dir, output_name_for(item.blob_name))
+        output = path if path in written else None
+        top = parse_report(output.read_text(encoding="utf-8")) if output else []
+        tail = "" if task.succeeded and output else self.stderr_tail(task)
+        return InputResult(input=item, task=task, output_file=output, top_words=top,
+                           stderr_tail=tail)
+
+    def stderr_tail(self, task: TaskInfo, lines: int = 5) -> str:
+        """The end of a failed task's stderr: from the logs container (it
+        outlives the pool), else from the node."""
+        try:
+            text = self.read_log(task.id) if self.logs else None
+            if text is None:
+                text = self.compute.read_task_file(self.s.job_id, task.id, "stderr.txt")
+        except TopwordsError:
+            text = b""
+        tail = text.decode("utf-8", "replace").strip().splitlines()[-lines:]
+        if not tail and task.failure:
+            return task.failure.message
+        return "\n".join(tail)
+
+    def read_log(self, task_id: str) -> bytes | None:
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / "stderr.txt"
+            try:
+                self.storage.download_file(self.s.container("logs"), f"{task_id}/stderr.txt",
+                                           target)
+            except BlobNotFound:
+                return None
+            return target.read_bytes()
 
 
 def _pool_spec(s: RunSettings, script_url: str) -> PoolSpec:
@@ -261,43 +337,27 @@ def _pool_spec(s: RunSettings, script_url: str) -> PoolSpec:
         command_line=f"/bin/bash -c {shlex.quote(copy)}",
         resource_files=(ResourceFile(http_url=script_url, file_path=TASK_SCRIPT),),
         wait_for_success=True, run_elevated=True)
-    return PoolSpec(id=s.pool_id, node_count=s.node_count, vm_size=s.vm_size,
-                    image=s.image, task_slots_per_node=s.task_slots_per_node,
-                    start_task=start)
+    return PoolSpec(id=s.pool_id, node_count=s.node_count, spot_node_count=s.spot_node_count,
+                    vm_size=s.vm_size, image=s.image, task_slots_per_node=s.task_slots_per_node,
+                    start_task=start, metadata=s.tags)
+
+
+def _task_id(n: int) -> str:
+    return f"topNtask{n}"
 
 
 def _task_spec(s: RunSettings, n: int, item: InputFile, input_url: str,
-               output_url: str) -> TaskSpec:
+               output_url: str, logs: tuple[OutputFile, ...]) -> TaskSpec:
     args = ["--filepath", item.blob_name, "--numwords", str(s.top)]
     if s.ignore_case:
         args.append("--ignore-case")
     inner = (f'python3 "$AZ_BATCH_NODE_SHARED_DIR/{TASK_SCRIPT}" '
              + " ".join(shlex.quote(a) for a in args))
     return TaskSpec(
-        id=f"topNtask{n}",
+        id=_task_id(n),
         command_line=f"/bin/bash -c {shlex.quote(inner)}",
         resource_files=(ResourceFile(http_url=input_url, file_path=item.blob_name),),
+        output_files=tuple(replace(o, path=o.path.format(task=_task_id(n))) for o in logs),
         environment={OUTPUT_SAS_ENV: output_url},
         constraints=TaskConstraints(max_task_retry_count=s.max_task_retries,
                                     max_wall_clock_time=s.timeout))
-
-
-def _input_result(compute: Compute, s: RunSettings, task: TaskInfo, item: InputFile,
-                  written: set[Path]) -> InputResult:
-    path = safe_local_path(s.output_dir, output_name_for(item.blob_name))
-    output = path if path in written else None
-    top = parse_report(output.read_text(encoding="utf-8")) if output else []
-    tail = "" if task.succeeded and output else _stderr_tail(compute, s.job_id, task)
-    return InputResult(input=item, task=task, output_file=output, top_words=top,
-                       stderr_tail=tail)
-
-
-def _stderr_tail(compute: Compute, job_id: str, task: TaskInfo, lines: int = 5) -> str:
-    try:
-        text = compute.read_task_file(job_id, task.id, "stderr.txt")
-    except TopwordsError:
-        return task.failure.message if task.failure else ""
-    tail = text.decode("utf-8", "replace").strip().splitlines()[-lines:]
-    if not tail and task.failure:
-        return task.failure.message
-    return "\n".join(tail)

@@ -64,7 +64,8 @@ def _backend(config, engine, server):
 
     url = server.blob_url if server else config.storage_url
     backend = Backend(name="local", storage=storage_for(url), compute=engine,
-                      describe=f"Docker nodes from image {config.image}, Azurite at {url}")
+                      describe=f"Docker nodes from image {config.image}, Azurite at {url}",
+                      endpoint="local")
     if server:
         backend.on_close(server.stop)
     return backend

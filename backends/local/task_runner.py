@@ -88,7 +88,7 @@ class TaskRunner:
         else:
             exit_code, failure = self._execute(task, node)
             result = TaskResult.SUCCESS if failure is None else TaskResult.FAILURE
-            failure = failure or self._upload_outputs(task, dirs.host, result)
+            failure = failure or self._upload_outputs(task, dirs.host_wd, result)
             if failure is not None:
                 result = TaskResult.FAILURE
         with self._lock:
@@ -140,9 +140,9 @@ class TaskRunner:
         if kill_now:
             task.node.docker.kill(exec_id)
 
-    def _upload_outputs(self, task: Task, task_dir, result: TaskResult) -> FailureInfo | None:
+    def _upload_outputs(self, task: Task, working_dir, result: TaskResult) -> FailureInfo | None:
         try:
-            upload_output_files(task.spec.output_files, task_dir,
+            upload_output_files(task.spec.output_files, working_dir,
                                 succeeded=result is TaskResult.SUCCESS)
         except TransferError as exc:
             return FailureInfo(category="usererror", code="FileUploadError", message=str(exc))

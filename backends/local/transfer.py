@@ -9,7 +9,9 @@ a URL's query string (the SAS).
 from __future__ import annotations
 
 import base64
+import glob
 import hashlib
+import itertools
 import os
 import shutil
 import urllib.error
@@ -47,26 +49,32 @@ def download_resource_file(resource: ResourceFile, working_dir: Path) -> Path:
     return target
 
 
-def upload_output_files(outputs: tuple[OutputFile, ...], task_dir: Path,
+def upload_output_files(outputs: tuple[OutputFile, ...], working_dir: Path,
                         succeeded: bool) -> None:
     """Upload the files matching each output's pattern, per its condition.
 
-    A pattern with no match uploads nothing (as on Batch).
+    Patterns are relative to the task's working directory, as on Batch
+    (``../stdout.txt`` is the task's stdout). A single file goes to blob
+    ``path``; with wildcards, each match goes to ``path/<its path below the
+    pattern's fixed leading folders>``. No match uploads nothing.
     """
     for output in outputs:
         condition = output.upload_condition.value
         if (condition == "tasksuccess" and not succeeded) or \
                 (condition == "taskfailure" and succeeded):
             continue
-        for path in sorted(task_dir.glob(output.file_pattern)):
+        pattern = os.path.join(working_dir, *output.file_pattern.split("/"))
+        for match in sorted(glob.glob(pattern, recursive=True)):
+            path = Path(match)
             if path.is_file():
-                _put(output, path, _blob_name(output, path, task_dir))
+                _put(output, path, _blob_name(output, path, pattern))
 
 
-def _blob_name(output: OutputFile, path: Path, task_dir: Path) -> str:
-    if not any(ch in output.file_pattern for ch in "*?["):
+def _blob_name(output: OutputFile, path: Path, pattern: str) -> str:
+    if not glob.has_magic(output.file_pattern):
         return output.path or path.name
-    rel = path.relative_to(task_dir).as_posix()
+    fixed = itertools.takewhile(lambda part: not glob.has_magic(part), Path(pattern).parts)
+    rel = Path(os.path.relpath(path, Path(*fixed))).as_posix()
     return f"{output.path.rstrip('/')}/{rel}" if output.path else rel
 
 

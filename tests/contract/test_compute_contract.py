@@ -136,17 +136,20 @@ def test_unreachable_resource_file_fails_task_without_retry(module_compute, job,
 
 def test_output_files_upload_per_condition(module_compute, job, shared_pool, storage, container):
     url = storage.container_write_url(container)
-    outputs = (OutputFile(file_pattern="std*.txt", container_url=url, path="logs",
+    outputs = (OutputFile(file_pattern="../std*.txt", container_url=url, path="logs",
                           upload_condition=UploadCondition.TASK_COMPLETION),
-               OutputFile(file_pattern="wd/result.txt", container_url=url, path="result.txt",
+               OutputFile(file_pattern="result.txt", container_url=url, path="result.txt",
                           upload_condition=UploadCondition.TASK_SUCCESS),
-               OutputFile(file_pattern="wd/result.txt", container_url=url, path="failed.txt",
-                          upload_condition=UploadCondition.TASK_FAILURE))
-    spec = TaskSpec(id="out", command_line=bash("echo done; echo 42 > result.txt"),
-                    output_files=outputs)
+               OutputFile(file_pattern="result.txt", container_url=url, path="failed.txt",
+                          upload_condition=UploadCondition.TASK_FAILURE),
+               OutputFile(file_pattern="parts/**/*.out", container_url=url, path="parts",
+                          upload_condition=UploadCondition.TASK_SUCCESS))
+    script = "echo done; echo 42 > result.txt; mkdir -p parts/a; echo 1 > parts/a/x.out"
+    spec = TaskSpec(id="out", command_line=bash(script), output_files=outputs)
     task = run_tasks(module_compute, job, shared_pool, spec)["out"]
     assert task.result is TaskResult.SUCCESS
-    assert storage.list_blobs(container) == ["logs/stderr.txt", "logs/stdout.txt", "result.txt"]
+    assert storage.list_blobs(container) == ["logs/stderr.txt", "logs/stdout.txt",
+                                             "parts/a/x.out", "result.txt"]
 
 
 def test_dependent_task_starts_after_its_parent_succeeds(module_compute, job, shared_pool):

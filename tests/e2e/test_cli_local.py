@@ -28,7 +28,8 @@ EXPECTED_TOP3 = {
 @pytest.fixture
 def env(tmp_path, docker_client):
     """The CLI's environment: node directories under the test's tmp dir."""
-    return {**os.environ, "TOPWORDS_LOCAL_WORK_DIR": str(tmp_path / "nodes")}
+    return {**os.environ, "TOPWORDS_LOCAL_WORK_DIR": str(tmp_path / "nodes"),
+            "TOPWORDS_LEDGER": str(tmp_path / "ledger.jsonl")}
 
 
 @pytest.fixture
@@ -155,8 +156,52 @@ def test_account_key_never_reaches_a_node(tmp_path, env, tutorial_files, docker_
         for path in (tmp_path / "nodes").rglob("*"):
             if path.is_file():
                 assert AZURITE_KEY.encode() not in path.read_bytes(), path
+        listed = topwords("cleanup", "--backend", "local", "--dry-run", env=env)
+        assert listed.returncode == 0 and "would delete pool topwords-" in listed.stderr
+        assert len(our_containers(docker_client, tmp_path)) == 2  # a dry run deletes nothing
     finally:
-        cleaned = topwords("local", "cleanup", env=env)
+        cleaned = topwords("cleanup", "--backend", "local", env=env)
     assert cleaned.returncode == 0, cleaned.stderr
     assert our_containers(docker_client, tmp_path) == []
     assert list((tmp_path / "nodes").glob("*")) == []
+    again = topwords("cleanup", "--backend", "local", env=env)
+    assert "nothing left behind" in again.stderr
+
+
+def test_local_cleanup_removes_containers_of_dead_runs(tmp_path, env, tutorial_files,
+                                                       docker_client, azurite):
+    done = topwords("run", "--keep-pool", "--nodes", "1", "--output-dir", tmp_path / "out",
+                    "--azurite-url", azurite.blob_url, *tutorial_files[:1], env=env)
+    assert done.returncode == 0, done.stderr
+    assert len(our_containers(docker_client, tmp_path)) == 1
+    cleaned = topwords("local", "cleanup", env=env)
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert our_containers(docker_client, tmp_path) == []
+
+
+@pytest.fixture(scope="module")
+def image_without_python(docker_client):
+    """A node image whose python3 is gone, so every task fails (exit 127)."""
+    from topwords.backends.local.config import LocalConfig
+    tag = "topwords-test-nopython:latest"
+    container = docker_client.containers.run(
+        LocalConfig.from_env().image, ["/bin/sh", "-c", "rm -f /usr/bin/python3*"],
+        detach=True, network_mode="host")
+    container.wait()
+    container.commit(repository=tag.split(":")[0], tag="latest")
+    container.remove()
+    yield tag
+    docker_client.images.remove(tag, force=True)
+
+
+def test_failing_tasks_show_exit_code_and_stderr_from_logs(tmp_path, env, tutorial_files,
+                                                           docker_client, azurite,
+                                                           image_without_python):
+    done = topwords("run", "--image", image_without_python, "--retries", "1",
+                    "--output-dir", tmp_path / "out", "--azurite-url", azurite.blob_url,
+                    *tutorial_files[:2], env=env)
+    assert done.returncode == 1
+    assert done.stdout.count("FAILED: FailureExitCode: the task exited with code 127") == 2
+    assert "python3: command not found" in done.stdout  # the stderr tail
+    assert "0 of 2 task(s) succeeded" in done.stdout
+    assert our_containers(docker_client, tmp_path) == []

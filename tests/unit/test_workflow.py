@@ -3,12 +3,14 @@ backends, what it returns, and that cleanup always runs."""
 
 from __future__ import annotations
 
+import json
 import shlex
 
 import pytest
 from fakes import fake_backend, report
 
-from topwords.core.errors import StartTaskFailed, WaitTimeout
+from topwords.core.errors import PoolError, StartTaskFailed, TaskNotFound, WaitTimeout
+from topwords.core.ledger import Ledger
 from topwords.core.inputs import validate_inputs
 from topwords.core.model import NodeState
 from topwords.core.workflow import OUTPUT_SAS_ENV, RunSettings, run_top_words
@@ -123,3 +125,57 @@ def test_run_never_writes_outside_output_dir(tmp_path, inputs):
         run_top_words(backend, inputs, settings(tmp_path))
     assert not (tmp_path / "escape.txt").exists()
     assert backend.storage.containers == {}
+
+
+def test_failed_task_stderr_comes_from_logs_container_when_pool_is_gone(tmp_path, inputs):
+    backend = fake_backend(lambda spec: (2, None))
+    compute = backend.compute
+    compute.supports_output_files = True
+
+    def node_gone(*args):
+        raise TaskNotFound("the pool was deleted")
+    compute.read_task_file = node_gone
+    real_add = compute.add_tasks
+
+    def add_and_log(job_id, tasks):
+        for spec in tasks:  # what Batch's output files do at task completion
+            [logs] = spec.output_files
+            assert (logs.file_pattern, logs.path) == ("../std*.txt", spec.id)
+            assert "sp=cw" in logs.container_url
+            backend.storage.containers["tw-r1-logs"][f"{spec.id}/stderr.txt"] = b"disk full\n"
+        real_add(job_id, tasks)
+    compute.add_tasks = add_and_log
+    result = run_top_words(backend, inputs, settings(tmp_path))
+    assert [r.stderr_tail for r in result.results] == ["disk full"] * 3
+    assert backend.storage.containers == {}
+
+
+def test_run_records_every_resource_in_the_ledger_and_its_deletion(tmp_path, inputs):
+    ledger = Ledger(tmp_path / "ledger.jsonl")
+    backend = fake_backend(ok)
+    run_top_words(backend, inputs, settings(tmp_path, keep_pool=True), ledger=ledger)
+    assert [(e.kind, e.id, e.run_id) for e in ledger.outstanding()] == [
+        ("pool", "topwords-r1", "r1")]
+    kinds = [json.loads(line)["kind"] for line in ledger.path.read_text().splitlines()]
+    assert sorted(set(kinds)) == ["container", "job", "pool"]
+
+
+def test_run_tags_resources_with_the_run_id(tmp_path, inputs):
+    backend = fake_backend(ok)
+    run_top_words(backend, inputs, settings(tmp_path, keep_pool=True))
+    created = [c for c in backend.storage.calls if c[0] == "create_container"]
+    assert created and all(c[2] == {"topwords_run": "r1"} for c in created)
+    assert backend.compute.pools["topwords-r1"].metadata == {"topwords_run": "r1"}
+
+
+def test_run_with_existing_compatible_pool_reuses_it(tmp_path, inputs):
+    backend = fake_backend(ok)
+    run_top_words(backend, inputs, settings(tmp_path, pool_name="shared", keep_pool=True))
+    calls = len([c for c in backend.compute.calls if c[0] == "create_pool"])
+    result = run_top_words(backend, inputs, RunSettings(output_dir=tmp_path / "o2",
+                                                        pool_name="shared", keep_pool=True))
+    assert result.succeeded
+    assert len([c for c in backend.compute.calls if c[0] == "create_pool"]) == calls
+    with pytest.raises(PoolError, match="does not fit"):
+        run_top_words(backend, inputs, RunSettings(output_dir=tmp_path / "o3", pool_name="shared",
+                                                   task_slots_per_node=4))
