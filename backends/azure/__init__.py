@@ -84,7 +84,7 @@ def create(**options: Any):
         storage.close()
         raise
     backend = Backend(name="azure", storage=storage, compute=compute,
-                      describe=config.describe())
+                      describe=config.describe(), endpoint=config.endpoint())
     closeable = {id(c): c for c in (batch_credential, storage_config.credential)
                  if callable(getattr(c, "close", None))}
     for credential in closeable.values():

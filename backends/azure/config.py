@@ -195,6 +195,14 @@ class AzureConfig:
                 f"storage account {self.storage_account} at {self.storage_url} "
                 f"({auth(self.storage_key)})")
 
+    def endpoint(self) -> str:
+        """Where resources live, for the run ledger: both endpoints with
+        scheme and host in lower case (stable however the user spelled them)."""
+        def norm(url: str) -> str:
+            parts = urlsplit(url)
+            return parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl()
+        return f"batch={norm(self.batch_url)} storage={norm(self.storage_url)}"
+
     @cached_property
     def _token_credential(self) -> Any:
         """One ``DefaultAzureCredential`` per config, created on first use."""

@@ -237,6 +237,13 @@ def test_describe_without_keys_says_azure_ad():
     assert text.count("(Azure AD)") == 2
 
 
+def test_endpoint_spelled_differently_is_the_same_and_has_no_key():
+    a = keyed(batch_url="HTTPS://MyBatch.WestEurope.batch.azure.com/", batch_account="mybatch")
+    b = keyed(batch_url=BATCH_URL)
+    assert a.endpoint() == b.endpoint() == f"batch={BATCH_URL} storage={STORAGE_URL}"
+    assert BATCH_KEY not in a.endpoint() and STORAGE_KEY not in a.endpoint()
+
+
 def test_repr_after_credential_created_hides_credential():
     config = keyed(batch_key=None)
     config.batch_credential()
@@ -406,6 +413,7 @@ def test_create_with_keys_returns_azure_backend_with_blob_storage(fake_connect):
         assert compute.endpoint == BATCH_URL
         assert compute.credential.named_key == ("mybatch", BATCH_KEY)
         assert backend.describe == keyed(storage_url=AZURITE_URL).describe()
+        assert backend.endpoint == keyed(storage_url=AZURITE_URL).endpoint()
     assert compute.closed == 1
 
 
