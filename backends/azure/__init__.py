@@ -55,7 +55,9 @@ def create(**options: Any):
     ``batch_key``, ``storage_url``, ``storage_account``, ``storage_key``,
     ``request_timeout``); None means "not given".
 
-    Creates clients only: nothing is contacted until the first operation.
+    ``request_timeout`` bounds each socket read of both clients (connects
+    wait at most 10 s). Creates clients only: nothing is contacted until the
+    first operation.
 
     Raises:
         ConfigError: bad options, environment or config file.
@@ -79,7 +81,9 @@ def create(**options: Any):
     batch_credential = config.batch_credential()
     storage = AzureBlobStorage(storage_config)
     try:
-        compute = connect(config.batch_url, batch_credential)
+        compute = connect(config.batch_url, batch_credential,
+                          connection_timeout=min(10.0, config.request_timeout),
+                          read_timeout=config.request_timeout)
     except BaseException:
         storage.close()
         raise

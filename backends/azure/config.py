@@ -41,7 +41,7 @@ ENV = {
 #: keys the ``[azure]`` section may hold
 FILE_KEYS = (*ENV, "request_timeout")
 SECTION = "azure"
-README_HINT = 'see "Azure backend" under "Configuration" in README.md'
+README_HINT = 'see "Running on Azure" in README.md'
 INSTALL_HINT = "pip install 'topwords[azure]'"
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 

@@ -412,6 +412,7 @@ def test_create_with_keys_returns_azure_backend_with_blob_storage(fake_connect):
         assert backend.compute is compute
         assert compute.endpoint == BATCH_URL
         assert compute.credential.named_key == ("mybatch", BATCH_KEY)
+        assert compute.kwargs == {"connection_timeout": 10.0, "read_timeout": 60.0}
         assert backend.describe == keyed(storage_url=AZURITE_URL).describe()
         assert backend.endpoint == keyed(storage_url=AZURITE_URL).endpoint()
     assert compute.closed == 1
@@ -449,6 +450,15 @@ def test_create_missing_storage_sdk_raises_backend_unavailable(monkeypatch, fake
     assert info.value.hint == "pip install 'topwords[azure]'"
 
 
+def test_create_missing_batch_sdk_raises_backend_unavailable(monkeypatch):
+    monkeypatch.delitem(sys.modules, BATCH_COMPUTE, raising=False)
+    monkeypatch.setitem(sys.modules, "azure.batch", None)
+    with pytest.raises(BackendUnavailable, match="azure.batch") as info:
+        azure_backend.create(batch_url=BATCH_URL, batch_key=BATCH_KEY,
+                             storage_url=STORAGE_URL, storage_key=STORAGE_KEY)
+    assert info.value.hint == "pip install 'topwords[azure]'"
+
+
 def test_create_bad_option_raises_before_building_anything(fake_connect):
     with pytest.raises(ConfigError):
         azure_backend.create(batch_url=BATCH_URL, storage_url=STORAGE_URL, pool="x")
@@ -467,3 +477,4 @@ def test_create_with_real_batch_compute_returns_compute():
     with azure_backend.create(batch_url=BATCH_URL, batch_key=BATCH_KEY,
                               storage_url=STORAGE_URL, storage_key=STORAGE_KEY) as backend:
         assert isinstance(backend.compute, Compute)
+        assert backend.compute.name == "azure"
