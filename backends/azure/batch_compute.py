@@ -16,6 +16,9 @@ Differences from the interface worth knowing:
   error (a few times), and raises ``ResourceExists`` for ``TaskExists``.
   (The SDK's ``create_tasks`` treats TaskExists as success and retries
   server errors without limit, so it is not used.)
+* ``task_counts`` uses Batch's cheap task counts while tasks are pending,
+  and lists the tasks to confirm when the counts say all have completed
+  (the counts lag behind, e.g. all zero right after ``add_tasks``).
 * Every SDK exception is translated in :func:`.batch_errors.translate`.
 """
 
@@ -196,8 +199,12 @@ class BatchCompute(Compute):
             return [task_info(t) for t in self._client.list_tasks(job_id)]
 
     def task_counts(self, job_id: str) -> TaskCounts:
+        """Batch's task counts may lag behind the tasks (all zero right after
+        they are added), so "every task completed" is confirmed by a listing."""
         with translate(f"counting the tasks of job {job_id}", missing=JobNotFound):
             counts = self._client.get_job_task_counts(job_id).task_counts
+        if counts.completed == counts.active + counts.running + counts.completed:
+            return TaskCounts.of(self.list_tasks(job_id))
         return TaskCounts(active=counts.active, running=counts.running,
                           completed=counts.completed, succeeded=counts.succeeded,
                           failed=counts.failed)

@@ -557,7 +557,7 @@ def test_list_tasks_follows_next_link_and_maps_results(batch, compute):
     assert batch.calls("GET")[1].query["$skiptoken"] == "2"
 
 
-def test_task_counts_reads_job_task_counts(batch, compute):
+def test_task_counts_pending_tasks_reads_job_task_counts(batch, compute):
     counts = {"taskCounts": {"active": 1, "running": 2, "completed": 3, "succeeded": 2,
                              "failed": 1},
               "taskSlotCounts": {"active": 1, "running": 2, "completed": 3, "succeeded": 2,
@@ -565,6 +565,13 @@ def test_task_counts_reads_job_task_counts(batch, compute):
     batch.on("GET", "/jobs/j1/taskcounts", (200, counts, {}))
     assert compute.task_counts("j1") == TaskCounts(active=1, running=2, completed=3,
                                                    succeeded=2, failed=1)
+    assert not batch.calls("GET", "/jobs/j1/tasks")
+
+
+def test_task_counts_lagging_zero_counts_are_checked_by_listing(batch, compute):
+    batch.on("GET", "/jobs/j1/taskcounts", counts())
+    batch.on("GET", "/jobs/j1/tasks", (200, {"value": [{"id": "a", "state": "active"}]}, {}))
+    assert compute.task_counts("j1") == TaskCounts(active=1)
 
 
 def test_read_task_file_returns_bytes(batch, compute):
@@ -646,6 +653,17 @@ def test_wait_for_tasks_polls_counts_until_done_and_lists_tasks(batch, compute, 
     assert [t.succeeded for t in done] == [True, False]
     assert [c.completed for c in seen] == [0, 1, 2]
     assert len(no_sleep) == 2 and not batch.calls("GET", "/pools/p1")
+
+
+def test_wait_for_tasks_lagging_counts_do_not_end_the_wait_early(batch, compute, no_sleep):
+    batch.on("GET", "/jobs/j1/taskcounts", counts(), counts(completed=1, succeeded=1))
+    running = {"id": "a", "state": "running"}
+    done = {"id": "a", "state": "completed", "executionInfo": {"exitCode": 0,
+                                                               "result": "success"}}
+    batch.on("GET", "/jobs/j1/tasks", (200, {"value": [running]}, {}),
+             (200, {"value": [done]}, {}))
+    [task] = compute.wait_for_tasks("j1", "p1", timeout=60)
+    assert task.state is TaskState.COMPLETED and len(no_sleep) == 1
 
 
 def test_wait_for_tasks_start_task_failed_node_fails_fast(batch, compute, no_sleep):
