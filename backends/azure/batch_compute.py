@@ -175,7 +175,10 @@ class BatchCompute(Compute):
         Returns:
             The tasks that failed with a server error, to resubmit.
         Raises:
-            ResourceExists, ConfigError: Batch refused a task.
+            ResourceExists, ConfigError: Batch refused a task. (If azure-core
+                resent a request whose first attempt was applied but answered
+                500/503/504, our own tasks come back as TaskExists: rare, and
+                reported rather than hidden.)
         """
         try:
             result = self._client.create_task_collection(
@@ -203,7 +206,7 @@ class BatchCompute(Compute):
         they are added), so "every task completed" is confirmed by a listing."""
         with translate(f"counting the tasks of job {job_id}", missing=JobNotFound):
             counts = self._client.get_job_task_counts(job_id).task_counts
-        if counts.completed == counts.active + counts.running + counts.completed:
+        if counts.active == counts.running == 0:
             return TaskCounts.of(self.list_tasks(job_id))
         return TaskCounts(active=counts.active, running=counts.running,
                           completed=counts.completed, succeeded=counts.succeeded,
