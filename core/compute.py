@@ -160,26 +160,30 @@ class Compute(abc.ABC):
             return False
 
     def check_pool_usable(self, pool_id: str) -> None:
-        """Fail fast if the pool cannot allocate nodes or a node is unusable.
+        """Fail fast if the pool cannot allocate nodes or none of its nodes can
+        run tasks.
 
         Raises:
-            PoolError: the pool has allocation (resize) errors, e.g. quota.
-            StartTaskFailed: a node's StartTask failed (with its stderr tail).
+            PoolError: the pool has allocation (resize) errors, e.g. quota,
+                and no node.
+            StartTaskFailed: every node's StartTask failed (or every node is
+                unusable); with the first one's stderr tail.
         """
         pool = self.get_pool(pool_id)
         if pool.resize_errors and pool.current_node_count == 0:
             raise PoolError(f"pool {pool_id} cannot allocate nodes: {pool.resize_errors[0]}",
                             hint="check the VM size, the image and your core quota")
-        for node in self.list_nodes(pool_id):
-            if node.state in (NodeState.START_TASK_FAILED, NodeState.UNUSABLE):
-                tail = node.start_task_stderr.strip()
-                detail = f": {tail.splitlines()[-1]}" if tail else ""
-                raise StartTaskFailed(
-                    f"node {node.id} of pool {pool_id} is {node.state.value} "
-                    f"(StartTask exit code {node.start_task_exit_code}){detail}",
-                    node_id=node.id, exit_code=node.start_task_exit_code,
-                    stderr_tail=tail,
-                    hint="the pool's StartTask must exit 0; its stderr is shown above")
+        nodes = self.list_nodes(pool_id)
+        failed = [n for n in nodes if n.state in (NodeState.START_TASK_FAILED, NodeState.UNUSABLE)]
+        if nodes and len(failed) == len(nodes):
+            node = failed[0]
+            tail = node.start_task_stderr.strip()
+            detail = f": {tail.splitlines()[-1]}" if tail else ""
+            raise StartTaskFailed(
+                f"no node of pool {pool_id} can run tasks: node {node.id} is "
+                f"{node.state.value} (StartTask exit code {node.start_task_exit_code}){detail}",
+                node_id=node.id, exit_code=node.start_task_exit_code, stderr_tail=tail,
+                hint="the pool's StartTask must exit 0; its stderr is shown above")
 
     def wait_for_tasks(self, job_id: str, pool_id: str, timeout: float,
                        on_progress: ProgressCallback | None = None) -> list[TaskInfo]:

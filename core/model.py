@@ -218,9 +218,17 @@ class PoolInfo:
         have = self.spec
         return (self.state == "active"
                 and have.vm_size.lower() == wanted.vm_size.lower()
-                and (wanted.image is None or have.image == wanted.image)
+                and (wanted.image is None or _same_image(have.image, wanted.image))
                 and have.task_slots_per_node == wanted.task_slots_per_node
                 and _start_command(have) == _start_command(wanted))
+
+
+def _same_image(have: str | None, wanted: str) -> bool:
+    """Image names compare without case; ``a:b:c`` means ``a:b:c:latest``."""
+    def norm(image: str | None) -> str:
+        image = (image or "").lower()
+        return f"{image}:latest" if image.count(":") == 2 else image
+    return norm(have) == norm(wanted)
 
 
 def _start_command(spec: PoolSpec) -> str | None:
