@@ -17,7 +17,13 @@ __all__ = ["TerminalProgress"]
 
 
 class TerminalProgress:
-    """A ``core.workflow.Progress`` that draws on a stream (stderr)."""
+    """A ``core.workflow.Progress`` that draws on a stream (stderr).
+
+    Attributes:
+        log_interval: without a terminal, seconds between task-count lines.
+    """
+
+    log_interval = 2.0
 
     def __init__(self, stream: TextIO | None = None, *, quiet: bool = False) -> None:
         self.stream = stream or sys.stderr
@@ -26,6 +32,7 @@ class TerminalProgress:
         self._start = time.monotonic()
         self._stage = ""
         self._drawn = False
+        self._last_counts = float("-inf")
 
     def _elapsed(self) -> str:
         return f"[{time.monotonic() - self._start:5.1f}s]"
@@ -45,6 +52,11 @@ class TerminalProgress:
         self._line(message)
 
     def tasks(self, counts: TaskCounts) -> None:
+        now = time.monotonic()
+        done = counts.completed == counts.total
+        if not self.live and not done and now - self._last_counts < self.log_interval:
+            return  # a log gets a line every few seconds, not one per change
+        self._last_counts = now
         bar = _bar(counts.completed, counts.total)
         failed = f", {counts.failed} failed" if counts.failed else ""
         self._line(f"{self._stage}: {bar} {counts.completed}/{counts.total} done "
