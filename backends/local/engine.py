@@ -5,7 +5,10 @@ pools are ``DockerNodePool``s, jobs hold tasks, and a scheduler puts every
 runnable task (active, dependencies met) on a free slot of a usable node of
 its job's pool. A task's life on its node is in ``task_runner``. Everything
 is thread-safe behind one condition lock; a REST front end (the Batch
-emulator) can drive the same engine.
+emulator) drives the same engine, through the extra operations below the
+``Compute`` ones: records with Batch's bookkeeping (``*_record(s)``), job
+states and termination, task termination, file listings, and deletes that
+return at once while the pool or job stays visible as ``deleting``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import shlex
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -26,19 +30,13 @@ from topwords.core.model import (
 )
 
 from .docker_node import docker_errors, image_exists, remove_labelled
+from .files import list_files, resolve_inside
 from .node_pool import DockerNodePool, Node
-from .task_runner import Task, TaskRunner
+from .jobs import Job, StateConflict
+from .records import FileEntry, JobRecord, JobState, NodeRecord, PoolRecord, TaskRecord
+from .task_runner import Task, TaskRunner, ended_by_user
 
-__all__ = ["LocalBatchEngine"]
-
-
-class _Job:
-    def __init__(self, spec: JobSpec) -> None:
-        self.spec = spec
-        self.tasks: dict[str, Task] = {}
-        self.pending: list[Task] = []  # active and not yet placed, in order
-        self.deleted = False
-
+__all__ = ["LocalBatchEngine", "StateConflict"]
 
 class LocalBatchEngine(Compute):
     """Pools of Docker node containers running Batch jobs and tasks.
@@ -47,6 +45,8 @@ class LocalBatchEngine(Compute):
         client: a Docker client (see ``docker_node.connect``).
         image: the default node image (a pool spec's ``image`` wins).
         work_dir: host directory for node directories (one folder per pool).
+        account_name / account_url: what nodes see as ``AZ_BATCH_ACCOUNT_NAME``
+            and ``AZ_BATCH_ACCOUNT_URL``.
     """
 
     name = "local"
@@ -55,13 +55,16 @@ class LocalBatchEngine(Compute):
     supports_task_dependencies = True
     supports_output_files = True
 
-    def __init__(self, client, *, image: str, work_dir: Path) -> None:
+    def __init__(self, client, *, image: str, work_dir: Path, account_name: str = "local",
+                 account_url: str = "") -> None:
         self._client, self.image, self.work_dir = client, image, work_dir
+        self._account = {"account_name": account_name, "account_url": account_url}
         self._lock = threading.Condition()
         self._pools: dict[str, DockerNodePool] = {}
-        self._jobs: dict[str, _Job] = {}
+        self._jobs: dict[str, Job] = {}
         self._executor = ThreadPoolExecutor(256, thread_name_prefix="task")
         self._runner = TaskRunner(self._lock, self._task_done)
+        self._deletions: list[threading.Thread] = []
 
     # -- pools ------------------------------------------------------------
 
@@ -78,7 +81,7 @@ class LocalBatchEngine(Compute):
                 raise ResourceExists(f"pool {spec.id} already exists")
             pool = DockerNodePool(self._client, spec, image=image,
                                   host_dir=self.work_dir / spec.id, lock=self._lock,
-                                  on_change=self._dispatch)
+                                  on_change=self._dispatch, account=self._account)
             self._pools[spec.id] = pool
         pool.allocate()
 
@@ -95,6 +98,74 @@ class LocalBatchEngine(Compute):
     def list_nodes(self, pool_id: str) -> list[NodeInfo]:
         with self._lock:
             return [node.info() for node in self._pool(pool_id).nodes]
+
+    def pool_records(self) -> list[PoolRecord]:
+        """Every pool (deleting ones included), in creation order."""
+        with self._lock:
+            ids = list(self._pools)
+            return [PoolRecord(info=self.get_pool(i), created=self._pools[i].created)
+                    for i in ids]
+
+    def pool_record(self, pool_id: str) -> PoolRecord:
+        """Raises PoolNotFound."""
+        with self._lock:
+            return PoolRecord(info=self.get_pool(pool_id), created=self._pool(pool_id).created)
+
+    def node_records(self, pool_id: str) -> list[NodeRecord]:
+        """Raises PoolNotFound."""
+        with self._lock:
+            return [node.record() for node in self._pool(pool_id).nodes]
+
+    def node_dir(self, pool_id: str, node_id: str) -> Path | None:
+        """A node's root directory on the host (None: no such node).
+
+        Raises:
+            PoolNotFound: no such pool.
+        """
+        with self._lock:
+            for node in self._pool(pool_id).nodes:
+                if node.id == node_id:
+                    return node.layout.host_root
+        return None
+
+    def start_deleting_pool(self, pool_id: str) -> bool:
+        """Begin deleting a pool and return at once; it stays listed with
+        state ``deleting`` until its containers are gone.
+
+        Returns:
+            False if it was already being deleted.
+        Raises:
+            PoolNotFound: no such pool.
+        """
+        with self._lock:
+            pool = self._pool(pool_id)
+            if pool.deleting:
+                return False
+            pool.deleting = True
+
+        def delete() -> None:
+            try:
+                pool.delete()
+            finally:
+                with self._lock:
+                    if self._pools.get(pool_id) is pool:
+                        del self._pools[pool_id]
+                    self._lock.notify_all()
+        self._in_background(delete, f"delete-pool-{pool_id}")
+        return True
+
+    def _in_background(self, fn, name: str) -> None:
+        thread = threading.Thread(target=fn, name=name, daemon=True)
+        with self._lock:
+            self._deletions = [t for t in self._deletions if t.is_alive()] + [thread]
+        thread.start()
+
+    def wait_for_deletions(self, timeout: float = 120.0) -> None:
+        """Wait until deletes begun with ``start_deleting_*`` have finished."""
+        with self._lock:
+            threads = list(self._deletions)
+        for thread in threads:
+            thread.join(timeout)
 
     def delete_pool(self, pool_id: str) -> None:
         """Also removes the containers of a pool this engine did not create
@@ -116,12 +187,89 @@ class LocalBatchEngine(Compute):
 
     # -- jobs -------------------------------------------------------------
 
-    def create_job(self, spec: JobSpec) -> None:
+    def create_job(self, spec: JobSpec, *, pool_must_exist: bool = True) -> None:
+        """``pool_must_exist=False`` accepts a job for a pool that does not
+        exist (yet), as Batch does: its tasks wait for the pool."""
         with self._lock:
             if spec.id in self._jobs:
                 raise ResourceExists(f"job {spec.id} already exists")
-            self._pool(spec.pool_id)
-            self._jobs[spec.id] = _Job(spec)
+            if pool_must_exist:
+                self._pool(spec.pool_id)
+            self._jobs[spec.id] = Job(spec)
+
+    def job_records(self) -> list[JobRecord]:
+        """Every job (deleting ones included), in creation order."""
+        with self._lock:
+            return [job.record() for job in self._jobs.values()]
+
+    def job_record(self, job_id: str) -> JobRecord:
+        """Raises JobNotFound."""
+        with self._lock:
+            return self._job(job_id).record()
+
+    def set_terminate_when_tasks_complete(self, job_id: str, value: bool) -> None:
+        """Change the job's ``onAllTasksComplete``; with True, a job whose
+        tasks have all completed (or that has none) completes now.
+
+        Raises:
+            JobNotFound; StateConflict: the job is not active.
+        """
+        with self._lock:
+            job = self._job(job_id)
+            job.refuse_changes("update it")
+            job.spec = replace(job.spec, terminate_when_tasks_complete=value)
+            self._complete_if_done(job, allow_empty=True)
+
+    def terminate_job(self, job_id: str, reason: str = "UserTerminate") -> None:
+        """End a job: no more tasks start, running ones are killed, then it
+        is ``completed`` with ``reason``. Active tasks stay active.
+
+        Raises:
+            JobNotFound; StateConflict: it is completed or being deleted
+            or terminated already.
+        """
+        with self._lock:
+            job = self._job(job_id)
+            job.refuse_changes("terminate it")
+            job.move(JobState.TERMINATING)
+            job.terminate_reason = reason
+            job.pending.clear()
+            running = job.placed()
+            if not running:
+                job.move(JobState.COMPLETED, reason)
+        for task in running:
+            self._runner.kill(task)
+
+    def start_deleting_job(self, job_id: str) -> bool:
+        """Begin deleting a job (its running tasks are killed) and return at
+        once; it stays listed with state ``deleting`` until they are gone.
+
+        Returns:
+            False if it was already being deleted.
+        Raises:
+            JobNotFound.
+        """
+        with self._lock:
+            job = self._job(job_id)
+            if job.state == JobState.DELETING:
+                return False
+            job.move(JobState.DELETING)
+            job.pending.clear()
+            running = job.placed()
+        for task in running:
+            self._runner.kill(task)
+
+        def delete() -> None:
+            with self._lock:
+                self._lock.wait_for(lambda: not job.placed(), timeout=60)
+                if self._jobs.get(job_id) is job:
+                    del self._jobs[job_id]
+                pool = self._pools.get(job.spec.pool_id)
+                nodes = list(pool.nodes) if pool else []
+            for node in nodes:
+                shutil.rmtree(node.layout.job_dir(job_id), ignore_errors=True)
+        self._in_background(delete, f"delete-job-{job_id}")
+        return True
 
     def delete_job(self, job_id: str) -> None:
         with self._lock:
@@ -139,8 +287,10 @@ class LocalBatchEngine(Compute):
             shutil.rmtree(node.layout.job_dir(job_id), ignore_errors=True)
 
     def add_tasks(self, job_id: str, tasks: Sequence[TaskSpec]) -> None:
+        """Also raises StateConflict when the job is not active."""
         with self._lock:
             job = self._job(job_id)
+            job.refuse_changes("add tasks")
             ids = [t.id for t in tasks]
             clash = set(ids) & set(job.tasks) or {i for i in ids if ids.count(i) > 1}
             if clash:
@@ -158,20 +308,76 @@ class LocalBatchEngine(Compute):
             return [task.info() for task in self._job(job_id).tasks.values()]
 
     def read_task_file(self, job_id: str, task_id: str, path: str) -> bytes:
-        with self._lock:
-            task = self._job(job_id).tasks.get(task_id)
-            if task is None:
-                raise TaskNotFound(f"task {task_id} does not exist in job {job_id}")
-            node = task.node
-        if node is None:
+        task_dir = self.task_dir(job_id, task_id)
+        if task_dir is None:
             raise TaskNotFound(f"task {task_id} has not run yet, so it has no {path}")
-        task_dir = node.layout.task(job_id, task_id).host
-        target = task_dir.joinpath(*path.split("/")).resolve()
-        if task_dir.resolve() not in target.parents or not target.is_file():
+        target = resolve_inside(task_dir, path)
+        if target is None or not target.is_file():
             raise TaskNotFound(f"task {task_id} has no file {path!r}")
         return target.read_bytes()
 
-    def _job(self, job_id: str) -> _Job:
+    def task_records(self, job_id: str) -> list[TaskRecord]:
+        """Raises JobNotFound."""
+        with self._lock:
+            job = self._job(job_id)
+            return [task.record(job.spec.pool_id) for task in job.tasks.values()]
+
+    def task_record(self, job_id: str, task_id: str) -> TaskRecord:
+        """Raises JobNotFound, TaskNotFound."""
+        with self._lock:
+            job = self._job(job_id)
+            return self._task(job, task_id).record(job.spec.pool_id)
+
+    def task_dir(self, job_id: str, task_id: str) -> Path | None:
+        """The task's directory on the host (None until it is placed).
+
+        Raises:
+            JobNotFound, TaskNotFound.
+        """
+        with self._lock:
+            node = self._task(self._job(job_id), task_id).node
+        return node.layout.task(job_id, task_id).host if node else None
+
+    def list_task_files(self, job_id: str, task_id: str, *,
+                        recursive: bool = False) -> list[FileEntry]:
+        """The task directory's files (none before it is placed).
+
+        Raises:
+            JobNotFound, TaskNotFound.
+        """
+        task_dir = self.task_dir(job_id, task_id)
+        return list_files(task_dir, recursive=recursive) if task_dir else []
+
+    def terminate_task(self, job_id: str, task_id: str) -> None:
+        """Complete an active task at once (result failure), or kill a
+        running one, which then completes with failure code ``TaskEnded``.
+
+        Raises:
+            JobNotFound, TaskNotFound; StateConflict: it is completed.
+        """
+        with self._lock:
+            job = self._job(job_id)
+            task = self._task(job, task_id)
+            if task.state is TaskState.COMPLETED:
+                raise StateConflict(f"task {task_id} is already completed", code="TaskCompleted")
+            if task.node is None:
+                job.pending = [t for t in job.pending if t is not task]
+                task.move(TaskState.COMPLETED)
+                task.end_time, task.result = task.state_changed, TaskResult.FAILURE
+                task.failure = ended_by_user()
+                self._complete_if_done(job)
+                self._dispatch()
+                self._lock.notify_all()
+                return
+        self._runner.kill(task)
+
+    def _task(self, job: Job, task_id: str) -> Task:
+        task = job.tasks.get(task_id)
+        if task is None:
+            raise TaskNotFound(f"task {task_id} does not exist in job {job.spec.id}")
+        return task
+
+    def _job(self, job_id: str) -> Job:
         try:
             return self._jobs[job_id]
         except KeyError:
@@ -183,7 +389,7 @@ class LocalBatchEngine(Compute):
         """Place every runnable task on a free slot, in submission order."""
         for job in list(self._jobs.values()):
             pool = self._pools.get(job.spec.pool_id)
-            if pool is None or not job.pending:
+            if pool is None or not job.pending or job.state != JobState.ACTIVE:
                 continue
             nodes = [n for n in pool.nodes if n.usable and n.free_slots > 0]
             if not nodes:
@@ -200,17 +406,33 @@ class LocalBatchEngine(Compute):
                 self._executor.submit(self._runner.run, task, node)
             job.pending = still_pending
 
-    def _ready(self, job: _Job, task: Task) -> bool:
+    def _ready(self, job: Job, task: Task) -> bool:
         return all(job.tasks[d].result is TaskResult.SUCCESS
                    if d in job.tasks else False for d in task.spec.depends_on)
 
-    def _task_done(self, node: Node) -> None:
+    def _task_done(self, node: Node, task: Task) -> None:
         """The runner calls this (under the lock) when a task completes."""
         node.free_slots += 1
+        node.tasks_run += 1
+        node.tasks_succeeded += task.result is TaskResult.SUCCESS
         if node.state is NodeState.RUNNING and not node.running:
             node.state = NodeState.IDLE
+        job = self._jobs.get(task.job_id)
+        if job is not None and job.tasks.get(task.spec.id) is task:
+            self._complete_if_done(job)
         self._dispatch()
         self._lock.notify_all()
+
+    def _complete_if_done(self, job: Job, allow_empty: bool = False) -> None:
+        """Move a terminating job without running tasks to completed, and an
+        active ``terminate_when_tasks_complete`` job whose tasks have all
+        completed (an empty one only with ``allow_empty``)."""
+        if job.state == JobState.TERMINATING and not job.placed():
+            job.move(JobState.COMPLETED, job.terminate_reason)
+        elif (job.state == JobState.ACTIVE and job.spec.terminate_when_tasks_complete
+              and (job.tasks or allow_empty)
+              and all(t.state is TaskState.COMPLETED for t in job.tasks.values())):
+            job.move(JobState.COMPLETED, "AllTasksComplete")
 
     # -- lifetime -----------------------------------------------------------
 

@@ -46,11 +46,15 @@ class NodeLayout:
     Attributes:
         host_root: the node's directory on the host.
         pool_id / node_id: whose tree this is.
+        account_name: ``AZ_BATCH_ACCOUNT_NAME``.
+        account_url: ``AZ_BATCH_ACCOUNT_URL`` (left out when empty).
     """
 
     host_root: Path
     pool_id: str
     node_id: str
+    account_name: str = ACCOUNT_NAME
+    account_url: str = ""
 
     def create(self) -> None:
         for sub in ("shared", "startup/wd", "workitems"):
@@ -68,8 +72,8 @@ class NodeLayout:
 
     def base_env(self) -> dict[str, str]:
         """What every process on the node sees."""
-        return {
-            "AZ_BATCH_ACCOUNT_NAME": ACCOUNT_NAME,
+        env = {
+            "AZ_BATCH_ACCOUNT_NAME": self.account_name,
             "AZ_BATCH_POOL_ID": self.pool_id,
             "AZ_BATCH_NODE_ID": self.node_id,
             "AZ_BATCH_NODE_IS_DEDICATED": "true",
@@ -77,6 +81,9 @@ class NodeLayout:
             "AZ_BATCH_NODE_SHARED_DIR": str(NODE_ROOT / "shared"),
             "AZ_BATCH_NODE_STARTUP_DIR": str(NODE_ROOT / "startup"),
         }
+        if self.account_url:
+            env["AZ_BATCH_ACCOUNT_URL"] = self.account_url
+        return env
 
     def start_task_env(self) -> dict[str, str]:
         dirs = self.startup()

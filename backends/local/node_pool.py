@@ -13,16 +13,18 @@ import shlex
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 from topwords.core.errors import NodeError
-from topwords.core.model import NodeInfo, NodeState, PoolSpec
+from topwords.core.model import FailureInfo, NodeInfo, NodeState, PoolSpec
 
 from .docker_node import DockerNode
 from .layout import NodeLayout
 from .leftovers import OWNER_LABEL, owner_label
+from .records import NodeRecord, StartTaskRun
 from .transfer import TransferError, download_resource_file
 
 __all__ = ["DockerNodePool", "Node"]
@@ -42,6 +44,10 @@ class Node:
     start_task_exit_code: int | None = None
     start_task_stderr: str = ""
     running: set = field(default_factory=set)
+    allocated: datetime = field(default_factory=lambda: _now())
+    start_task_run: StartTaskRun | None = None
+    tasks_run: int = 0
+    tasks_succeeded: int = 0
 
     @property
     def usable(self) -> bool:
@@ -51,6 +57,15 @@ class Node:
         return NodeInfo(id=self.id, state=self.state,
                         start_task_exit_code=self.start_task_exit_code,
                         start_task_stderr=self.start_task_stderr)
+
+    def record(self) -> NodeRecord:
+        return NodeRecord(info=self.info(), allocated=self.allocated,
+                          running_tasks=len(self.running), tasks_run=self.tasks_run,
+                          tasks_succeeded=self.tasks_succeeded, start_task=self.start_task_run)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class DockerNodePool:
@@ -63,12 +78,16 @@ class DockerNodePool:
         host_dir: this pool's directory on the host (one subfolder per node).
         lock: the engine's lock; node state changes happen under it.
         on_change: called (under the lock) when a node's state changes.
+        account: ``account_name``/``account_url`` for the nodes' environment.
     """
 
     def __init__(self, client, spec: PoolSpec, *, image: str, host_dir: Path,
-                 lock: threading.Condition, on_change: Callable[[], None]) -> None:
+                 lock: threading.Condition, on_change: Callable[[], None],
+                 account: dict[str, str] | None = None) -> None:
         self.spec, self.host_dir = spec, host_dir
         self._lock, self._on_change = lock, on_change
+        self._account = account or {}
+        self.created = _now()
         count = spec.node_count + spec.spot_node_count
         self.nodes = [self._new_node(client, image, n) for n in range(count)]
         self.deleting = False
@@ -76,7 +95,7 @@ class DockerNodePool:
 
     def _new_node(self, client, image: str, n: int) -> Node:
         node_id = f"node-{n}"
-        layout = NodeLayout(self.host_dir / node_id, self.spec.id, node_id)
+        layout = NodeLayout(self.host_dir / node_id, self.spec.id, node_id, **self._account)
         container = DockerNode(
             client, name=f"topwords-{self.spec.id}-{node_id}", image=image,
             host_root=layout.host_root,
@@ -123,12 +142,19 @@ class DockerNodePool:
     def _run_start_task(self, node: Node) -> bool:
         start, dirs = self.spec.start_task, node.layout.startup()
         stdout, stderr = dirs.host / "stdout.txt", dirs.host / "stderr.txt"
+        with self._lock:
+            node.start_task_run = StartTaskRun(state="running", start_time=_now())
         try:
             for resource in start.resource_files:
                 download_resource_file(resource, dirs.host_wd)
         except TransferError as exc:
             stderr.write_text(f"{exc}\n", encoding="utf-8")
-            node.start_task_stderr = str(exc)
+            with self._lock:
+                node.start_task_stderr = str(exc)
+                node.start_task_run = replace(
+                    node.start_task_run, state="completed", end_time=_now(),
+                    failure=FailureInfo(category="usererror", code="ResourceFileDownloadError",
+                                        message=str(exc)))
             return False
         env = {**node.layout.start_task_env(), **start.environment}
         for attempt in range(start.max_task_retry_count + 1):
@@ -138,9 +164,15 @@ class DockerNodePool:
                                       workdir=str(dirs.node_wd), stdout=stdout, stderr=stderr)
             if outcome.exit_code == 0:
                 break
+        failure = None if outcome.exit_code == 0 else FailureInfo(
+            category="usererror", code="FailureExitCode",
+            message=f"the StartTask exited with code {outcome.exit_code}")
         with self._lock:
             node.start_task_exit_code = outcome.exit_code
             node.start_task_stderr = stderr.read_bytes()[-_STDERR_TAIL:].decode("utf-8", "replace")
+            node.start_task_run = replace(node.start_task_run, state="completed", end_time=_now(),
+                                          exit_code=outcome.exit_code, retry_count=attempt,
+                                          failure=failure)
         return outcome.exit_code == 0
 
     def delete(self, boot_timeout: float = 60.0) -> None:

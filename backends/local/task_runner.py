@@ -23,9 +23,10 @@ from topwords.core.errors import NodeError
 from topwords.core.model import FailureInfo, TaskInfo, TaskResult, TaskSpec, TaskState
 
 from .node_pool import Node
+from .records import TaskRecord
 from .transfer import TransferError, download_resource_file, upload_output_files
 
-__all__ = ["Task", "TaskRunner"]
+__all__ = ["Task", "TaskRunner", "ended_by_user"]
 
 
 @dataclass(eq=False)
@@ -44,9 +45,20 @@ class Task:
     end_time: datetime | None = None
     exec_id: str | None = None
     killed: bool = field(default=False)
+    created: datetime = field(default_factory=lambda: _now())
+    state_changed: datetime | None = None
+    previous_state: TaskState | None = None
+    previous_state_changed: datetime | None = None
+
+    def move(self, state: TaskState) -> None:
+        """Enter ``state``, remembering the one left and when."""
+        if state is not self.state:
+            self.previous_state, self.previous_state_changed = self.state, self.state_changed
+            self.state, self.state_changed = state, _now()
 
     def place(self, node: Node) -> None:
-        self.node, self.state = node, TaskState.PREPARING
+        self.node = node
+        self.move(TaskState.PREPARING)
         node.running.add(self)
 
     def info(self) -> TaskInfo:
@@ -56,9 +68,24 @@ class Task:
                         node_id=self.node.id if self.node else None,
                         start_time=self.start_time, end_time=self.end_time)
 
+    def record(self, pool_id: str) -> TaskRecord:
+        task_dir = None
+        if self.node is not None:
+            task_dir = str(self.node.layout.task(self.job_id, self.spec.id).node)
+        return TaskRecord(spec=self.spec, info=self.info(), job_id=self.job_id,
+                          pool_id=self.node.layout.pool_id if self.node else pool_id,
+                          created=self.created, state_changed=self.state_changed or self.created,
+                          previous_state=self.previous_state,
+                          previous_state_changed=self.previous_state_changed, task_dir=task_dir)
+
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def ended_by_user() -> FailureInfo:
+    """The failure of a task that was terminated (by a user or its job)."""
+    return FailureInfo(category="usererror", code="TaskEnded", message="the task was terminated")
 
 
 class TaskRunner:
@@ -66,10 +93,12 @@ class TaskRunner:
 
     Args:
         lock: the engine's lock.
-        on_done: called under the lock with the node when a task completes.
+        on_done: called under the lock with the node and the task when a
+            task completes.
     """
 
-    def __init__(self, lock: threading.Condition, on_done: Callable[[Node], None]) -> None:
+    def __init__(self, lock: threading.Condition,
+                 on_done: Callable[[Node, Task], None]) -> None:
         self._lock, self._on_done = lock, on_done
 
     def run(self, task: Task, node: Node) -> None:
@@ -92,18 +121,22 @@ class TaskRunner:
             if failure is not None:
                 result = TaskResult.FAILURE
         with self._lock:
-            task.state, task.end_time = TaskState.COMPLETED, _now()
+            task.move(TaskState.COMPLETED)
+            task.end_time = task.state_changed
             task.result, task.failure, task.exit_code = result, failure, exit_code
             task.exec_id = None
             node.running.discard(task)
-            self._on_done(node)
+            self._on_done(node, task)
 
     def _execute(self, task: Task, node: Node) -> tuple[int | None, FailureInfo | None]:
         spec, dirs = task.spec, node.layout.task(task.job_id, task.spec.id)
+        if task.killed:  # terminated while its resource files came in
+            return None, ended_by_user()
         limit = spec.constraints.max_wall_clock_time
         deadline = None if limit is None else time.monotonic() + limit
         with self._lock:
-            task.state, task.start_time = TaskState.RUNNING, _now()
+            task.move(TaskState.RUNNING)
+            task.start_time = task.state_changed
         argv = shlex.split(spec.command_line)
         while True:
             env = {**node.layout.task_env(task.job_id, spec.id, task.retry_count),
@@ -122,8 +155,7 @@ class TaskRunner:
                     category="usererror", code="MaxWallClockTimeExpiry",
                     message=f"the task ran longer than its {limit:g} s wall-clock limit")
             if task.killed:
-                return outcome.exit_code, FailureInfo(
-                    category="usererror", code="TaskEnded", message="the task was terminated")
+                return outcome.exit_code, ended_by_user()
             if outcome.exit_code == 0:
                 return 0, None
             if task.retry_count >= spec.constraints.max_task_retry_count:
