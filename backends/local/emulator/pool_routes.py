@@ -1,0 +1,181 @@
+"""Batch REST operations on supported images, pools, compute nodes and node
+files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from topwords.backends.local.files import file_entry, list_files, resolve_inside
+from topwords.core.errors import PoolNotFound
+
+from . import odata, shapes
+from .errors import BatchApiError, not_found
+from .images import image_index, supported_images_json
+from .routing import (
+    Request, Response, Service, engine_errors, json_response, list_response, route,
+)
+
+__all__ = ["file_response"]
+
+
+def _created(url: str, when) -> dict[str, str]:
+    return {"ETag": shapes.etag(when), "Last-Modified": shapes.http_date(when),
+            "Location": url, "DataServiceId": url}
+
+
+@route("GET", "supportedimages")
+def list_supported_images(service: Service, request: Request) -> Response:
+    return list_response(request, service, supported_images_json(),
+                         "supportedimages")
+
+
+@route("POST", "pools")
+def create_pool(service: Service, request: Request) -> Response:
+    body = shapes.require_object(request.json())
+    _refuse_existing(service, body.get("id"))
+    spec, echo = shapes.pool_spec(body, images=image_index(), max_nodes=service.max_nodes)
+    with engine_errors("Pool", spec.id):
+        service.engine.create_pool(spec)
+        record = service.engine.pool_record(spec.id)
+    with service.lock:
+        service.echo[("pool", spec.id)] = echo
+    return Response(201, headers=_created(request.url("pools", spec.id), record.created))
+
+
+def _refuse_existing(service: Service, pool_id: object) -> None:
+    """409 PoolExists before the body is checked, as Batch answers."""
+    if isinstance(pool_id, str) and pool_id:
+        try:
+            service.engine.pool_record(pool_id)
+        except PoolNotFound:
+            return
+        raise BatchApiError(409, "PoolExists", "The specified pool already exists.",
+                            {"PoolId": pool_id})
+
+
+def _pool_json(service: Service, request: Request, record) -> dict:
+    pool_id = record.info.spec.id
+    return shapes.pool_json(record, service.echo.get(("pool", pool_id), {}),
+                            request.url("pools", pool_id))
+
+
+@route("GET", "pools")
+def list_pools(service: Service, request: Request) -> Response:
+    items = [_pool_json(service, request, r) for r in service.engine.pool_records()]
+    return list_response(request, service, items, "pools")
+
+
+@route("GET", "pools/{pool_id}")
+def get_pool(service: Service, request: Request, pool_id: str) -> Response:
+    with engine_errors("Pool", pool_id):
+        record = service.engine.pool_record(pool_id)
+    body = odata.select(_pool_json(service, request, record), request.query.get("$select"))
+    return json_response(200, body, {"ETag": shapes.etag(record.created),
+                                     "Last-Modified": shapes.http_date(record.created)})
+
+
+@route("HEAD", "pools/{pool_id}")
+def pool_exists(service: Service, request: Request, pool_id: str) -> Response:
+    with engine_errors("Pool", pool_id):
+        record = service.engine.pool_record(pool_id)
+    return Response(200, headers={"ETag": shapes.etag(record.created),
+                                  "Last-Modified": shapes.http_date(record.created)})
+
+
+@route("DELETE", "pools/{pool_id}")
+def delete_pool(service: Service, request: Request, pool_id: str) -> Response:
+    with engine_errors("Pool", pool_id):
+        started = service.engine.start_deleting_pool(pool_id)
+    if not started:
+        raise BatchApiError(409, "PoolBeingDeleted", "The specified pool has been marked for "
+                            "deletion and is being reclaimed.", {"PoolId": pool_id})
+    return Response(202)
+
+
+def _node_json(service: Service, request: Request, pool_id: str, record, spec) -> dict:
+    start = shapes.start_task_json(spec.start_task, service.echo.get(("pool", pool_id), {}))
+    index = int(record.info.id.rsplit("-", 1)[-1]) if record.info.id[-1:].isdigit() else 0
+    return shapes.node_json(record, url=request.url("pools", pool_id, "nodes", record.info.id),
+                            vm_size=spec.vm_size, is_dedicated=index < spec.node_count,
+                            start_task=start)
+
+
+@route("GET", "pools/{pool_id}/nodes")
+def list_nodes(service: Service, request: Request, pool_id: str) -> Response:
+    with engine_errors("Pool", pool_id):
+        spec = service.engine.pool_record(pool_id).info.spec
+        records = service.engine.node_records(pool_id)
+    items = [_node_json(service, request, pool_id, r, spec) for r in records]
+    return list_response(request, service, items, "nodes")
+
+
+def _node(service: Service, pool_id: str, node_id: str):
+    with engine_errors("Pool", pool_id):
+        spec = service.engine.pool_record(pool_id).info.spec
+        records = service.engine.node_records(pool_id)
+    for record in records:
+        if record.info.id == node_id:
+            return record, spec
+    raise not_found("Node", node_id)
+
+
+@route("GET", "pools/{pool_id}/nodes/{node_id}")
+def get_node(service: Service, request: Request, pool_id: str, node_id: str) -> Response:
+    record, spec = _node(service, pool_id, node_id)
+    return json_response(200, _node_json(service, request, pool_id, record, spec))
+
+
+def _node_root(service: Service, pool_id: str, node_id: str) -> Path:
+    with engine_errors("Pool", pool_id):
+        root = service.engine.node_dir(pool_id, node_id)
+    if root is None:
+        raise not_found("Node", node_id)
+    return root
+
+
+@route("GET", "pools/{pool_id}/nodes/{node_id}/files")
+def list_node_files(service: Service, request: Request, pool_id: str,
+                    node_id: str) -> Response:
+    root = _node_root(service, pool_id, node_id)
+    recursive = request.query.get("recursive", "").lower() == "true"
+    base = ("pools", pool_id, "nodes", node_id, "files")
+    items = [shapes.file_json(e, request.url(*base) + "/" + e.name)
+             for e in list_files(root, recursive=recursive)]
+    return list_response(request, service, items, "files")
+
+
+@route("GET", "pools/{pool_id}/nodes/{node_id}/files/{path*}")
+@route("HEAD", "pools/{pool_id}/nodes/{node_id}/files/{path*}")
+def node_file(service: Service, request: Request, pool_id: str, node_id: str,
+              path: str) -> Response:
+    root = _node_root(service, pool_id, node_id)
+    return file_response(request, root, path)
+
+
+def file_response(request: Request, root: Path | None, rel_path: str) -> Response:
+    """GET (the bytes) or HEAD (the properties) of a file below ``root``,
+    with the headers azure-batch reads. An ``ocp-range: bytes=a-b`` header
+    selects part of the file."""
+    target = resolve_inside(root, rel_path) if root is not None else None
+    if target is None or (request.method == "GET" and target.is_dir()):
+        raise not_found("File", rel_path)
+    entry = file_entry(target, rel_path)
+    headers = {"ocp-creation-time": shapes.http_date(entry.created),
+               "ocp-batch-file-isdirectory": str(entry.is_directory).lower(),
+               "ocp-batch-file-url": request.base_url + "/" + "/".join(request.segments),
+               "ocp-batch-file-mode": shapes.file_mode(entry),
+               "Last-Modified": shapes.http_date(entry.modified),
+               "Content-Type": "application/octet-stream"}
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(entry.size)
+        return Response(200, headers=headers)
+    data = target.read_bytes()
+    wanted = request.headers.get("ocp-range", "")
+    if wanted.startswith("bytes="):
+        first, _, last = wanted[6:].partition("-")
+        try:
+            data = data[int(first or 0):int(last) + 1 if last else None]
+        except ValueError:
+            raise BatchApiError(400, "InvalidHeaderValue", "The ocp-range header is not of the "
+                                "form bytes=start-end.", {"HeaderName": "ocp-range"}) from None
+    return Response(200, data, headers)

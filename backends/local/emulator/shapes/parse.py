@@ -1,0 +1,300 @@
+"""Request bodies -> core specs.
+
+``pool_spec``, ``job_spec`` and ``task_spec`` turn a create body into a core
+spec plus an *echo* dict: the accepted properties the engine does not act
+on (``displayName``, ``userIdentity``, ...), which GET answers return as
+given. Properties that would change what runs and that the emulator cannot
+honour are refused (400 UnsupportedProperty) rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from topwords.core.errors import ConfigError
+from topwords.core.model import (
+    JobSpec, OutputFile, PoolSpec, ResourceFile, StartTask, TaskConstraints, TaskSpec,
+    UploadCondition,
+)
+
+from ..errors import BatchApiError, bad_value, missing, unsupported
+from .wire import parse_duration
+
+__all__ = ["common_environment", "job_spec", "pool_spec", "require_object", "task_spec"]
+
+Json = dict[str, Any]
+
+_POOL_MODEL = {"id", "vmSize", "targetDedicatedNodes", "targetLowPriorityNodes", "startTask",
+               "taskSlotsPerNode", "metadata"}
+_START_MODEL = {"commandLine", "resourceFiles", "environmentSettings", "maxTaskRetryCount",
+                "waitForSuccess"}
+_JOB_MODEL = {"id", "usesTaskDependencies", "poolInfo", "onAllTasksComplete", "metadata"}
+_TASK_MODEL = {"id", "commandLine", "resourceFiles", "outputFiles", "environmentSettings",
+               "constraints", "dependsOn"}
+
+
+def pool_spec(body: Json, *, images: Mapping[tuple[str, str, str], str],
+              max_nodes: int) -> tuple[PoolSpec, Json]:
+    """A pool create body as a ``PoolSpec`` (image left to the engine) and
+    its echo.
+
+    Args:
+        images: lower-case (publisher, offer, sku) -> nodeAgentSKUId of
+            every supported image.
+        max_nodes: most nodes (dedicated + low priority) one pool may have.
+    Raises:
+        BatchApiError: 400 for a missing, invalid or unsupported property.
+    """
+    _refuse(body, {"enableAutoScale": "autoscale formulas are not evaluated",
+                   "autoScaleFormula": "autoscale formulas are not evaluated",
+                   "applicationPackageReferences": "there are no application packages",
+                   "mountConfiguration": "nodes mount no file systems"})
+    _check_image(_object(body, "virtualMachineConfiguration", required=True), images)
+    _string(body, "vmSize", required=True)
+    dedicated = _integer(body, "targetDedicatedNodes", 0)
+    spot = _integer(body, "targetLowPriorityNodes", 0)
+    if dedicated + spot > max_nodes:
+        raise bad_value("targetDedicatedNodes", f"the emulator runs at most {max_nodes} "
+                        "nodes per pool", dedicated + spot)
+    start = body.get("startTask")
+    spec = _build(lambda: PoolSpec(
+        id=_string(body, "id", required=True), node_count=dedicated, spot_node_count=spot,
+        vm_size=body["vmSize"], task_slots_per_node=_integer(body, "taskSlotsPerNode", 1),
+        start_task=_start_task(start) if start is not None else None,
+        metadata=_pairs(body, "metadata")))
+    echo = _rest(body, _POOL_MODEL)
+    if isinstance(start, dict):
+        echo["startTask"] = _rest(start, _START_MODEL)
+    return spec, echo
+
+
+def _check_image(vm: Json, images: Mapping[tuple[str, str, str], str]) -> None:
+    ref = _object(vm, "imageReference", required=True, where="virtualMachineConfiguration.")
+    key = tuple(str(ref.get(k) or "").lower() for k in ("publisher", "offer", "sku"))
+    agent = images.get(key)  # type: ignore[arg-type]
+    if agent is None:
+        raise bad_value("virtualMachineConfiguration.imageReference",
+                        "not a supported image (see list_supported_images)", ":".join(key))
+    given = vm.get("nodeAgentSKUId")
+    if not given:
+        raise missing("virtualMachineConfiguration.nodeAgentSKUId")
+    if str(given).lower() != agent.lower():
+        raise bad_value("virtualMachineConfiguration.nodeAgentSKUId",
+                        f"the image needs node agent {agent!r}", given)
+
+
+def _start_task(body: Any) -> StartTask:
+    if not isinstance(body, dict):
+        raise bad_value("startTask", "must be an object")
+    _refuse(body, {"containerSettings": "tasks run on the node, not in containers"})
+    identity = body.get("userIdentity") or {}
+    auto_user = identity.get("autoUser") or {} if isinstance(identity, dict) else {}
+    return StartTask(
+        command_line=_string(body, "commandLine", required=True, where="startTask."),
+        resource_files=_resource_files(body, "startTask."),
+        environment=_pairs(body, "environmentSettings", "startTask."),
+        wait_for_success=bool(body.get("waitForSuccess", False)),
+        run_elevated=str(auto_user.get("elevationLevel", "")).lower() == "admin",
+        max_task_retry_count=_retries(body, "startTask."))
+
+
+def job_spec(body: Json) -> tuple[JobSpec, Json]:
+    """A job create body as a ``JobSpec`` and its echo (which keeps
+    ``commonEnvironmentSettings`` for the job's tasks).
+
+    Raises:
+        BatchApiError: 400 for a missing, invalid or unsupported property.
+    """
+    _refuse(body, {"jobManagerTask": "job manager tasks are not run",
+                   "jobPreparationTask": "job preparation tasks are not run",
+                   "jobReleaseTask": "job release tasks are not run"})
+    pool_info = _object(body, "poolInfo", required=True)
+    _refuse(pool_info, {"autoPoolSpecification": "auto pools are not created"}, "poolInfo.")
+    if str(body.get("onTaskFailure", "noaction")).lower() != "noaction":
+        raise unsupported("onTaskFailure", "exit conditions are not evaluated")
+    if (body.get("maxParallelTasks") or -1) != -1:
+        raise unsupported("maxParallelTasks", "the number of parallel tasks is not limited")
+    limit = (body.get("constraints") or {}).get("maxWallClockTime")
+    if limit and parse_duration(limit, "constraints.maxWallClockTime") is not None:
+        raise unsupported("constraints.maxWallClockTime", "job wall-clock limits are not "
+                          "enforced (task limits are)")
+    _pairs(body, "commonEnvironmentSettings")
+    mode = str(body.get("onAllTasksComplete", "noaction")).lower()
+    if mode not in ("noaction", "terminatejob"):
+        raise bad_value("onAllTasksComplete", "must be noaction or terminatejob", mode)
+    spec = _build(lambda: JobSpec(
+        id=_string(body, "id", required=True),
+        pool_id=_string(pool_info, "poolId", required=True, where="poolInfo."),
+        uses_task_dependencies=bool(body.get("usesTaskDependencies", False)),
+        terminate_when_tasks_complete=mode == "terminatejob",
+        metadata=_pairs(body, "metadata")))
+    return spec, _rest(body, _JOB_MODEL)
+
+
+def common_environment(job_echo: Json) -> dict[str, str]:
+    """The ``commonEnvironmentSettings`` a job's echo holds."""
+    return {e["name"]: e.get("value") or "" for e in job_echo.get("commonEnvironmentSettings")
+            or ()}
+
+
+def task_spec(body: Json, *, common_env: Mapping[str, str] | None = None) -> tuple[TaskSpec, Json]:
+    """A task create body as a ``TaskSpec`` (``common_env`` under its own
+    environment settings) and its echo.
+
+    Raises:
+        BatchApiError: 400 for a missing, invalid or unsupported property.
+    """
+    if not isinstance(body, dict):
+        raise bad_value("value", "each task must be an object")
+    _refuse(body, {"containerSettings": "tasks run on the node, not in containers",
+                   "multiInstanceSettings": "multi-instance (MPI) tasks are not run",
+                   "exitConditions": "exit conditions are not evaluated",
+                   "applicationPackageReferences": "there are no application packages"})
+    if (body.get("requiredSlots") or 1) != 1:
+        raise unsupported("requiredSlots", "every task takes one slot")
+    depends = _object(body, "dependsOn")
+    _refuse(depends, {"taskIdRanges": "only taskIds dependencies are supported"}, "dependsOn.")
+    constraints = _object(body, "constraints")
+    limit = constraints.get("maxWallClockTime")
+    spec = _build(lambda: TaskSpec(
+        id=_string(body, "id", required=True),
+        command_line=_string(body, "commandLine", required=True),
+        resource_files=_resource_files(body),
+        output_files=_output_files(body),
+        environment={**(common_env or {}), **_pairs(body, "environmentSettings")},
+        constraints=TaskConstraints(
+            max_task_retry_count=_retries(constraints, "constraints."),
+            max_wall_clock_time=parse_duration(limit, "constraints.maxWallClockTime")
+            if limit else None),
+        depends_on=tuple(_strings(depends, "taskIds", "dependsOn."))))
+    return spec, _rest(body, _TASK_MODEL)
+
+
+def _resource_files(body: Json, where: str = "") -> tuple[ResourceFile, ...]:
+    files = []
+    for n, item in enumerate(_list(body, "resourceFiles", where)):
+        name = f"{where}resourceFiles[{n}]"
+        _refuse(item, {"storageContainerUrl": "only httpUrl resource files are supported",
+                       "autoStorageContainerName": "only httpUrl resource files are supported",
+                       "identityReference": "resource files are fetched with their URL only"},
+                name + ".")
+        url = _string(item, "httpUrl", required=True, where=name + ".")
+        path = _string(item, "filePath", required=True, where=name + ".")
+        files.append(_build(lambda: ResourceFile(http_url=url, file_path=path,
+                                                 file_mode=item.get("fileMode")), name))
+    return tuple(files)
+
+
+def _output_files(body: Json) -> tuple[OutputFile, ...]:
+    outputs = []
+    for n, item in enumerate(_list(body, "outputFiles")):
+        name = f"outputFiles[{n}]"
+        container = _object(_object(item, "destination", required=True, where=name + "."),
+                            "container", required=True, where=name + ".destination.")
+        _refuse(container, {"identityReference": "output files are uploaded with their "
+                            "container URL only"}, name + ".destination.container.")
+        condition = str((item.get("uploadOptions") or {}).get("uploadCondition")
+                        or "taskcompletion").lower()
+        try:
+            upload = UploadCondition(condition)
+        except ValueError:
+            raise bad_value(f"{name}.uploadOptions.uploadCondition",
+                            "must be tasksuccess, taskfailure or taskcompletion",
+                            condition) from None
+        outputs.append(OutputFile(
+            file_pattern=_string(item, "filePattern", required=True, where=name + "."),
+            container_url=_string(container, "containerUrl", required=True,
+                                  where=name + ".destination.container."),
+            path=container.get("path") or "", upload_condition=upload))
+    return tuple(outputs)
+
+
+# -- small validators ---------------------------------------------------------------
+
+def _build(make, name: str = "value"):
+    """Run a core-model constructor; its ConfigError becomes a 400."""
+    try:
+        return make()
+    except ConfigError as exc:
+        raise bad_value(name, str(exc)) from None
+
+
+def _refuse(body: Json, refused: Mapping[str, str], where: str = "") -> None:
+    for name, reason in refused.items():
+        if body.get(name) not in (None, False, [], {}):
+            raise unsupported(where + name, reason)
+
+
+def _rest(body: Json, model: set[str]) -> Json:
+    return {k: v for k, v in body.items() if k not in model}
+
+
+def _string(body: Json, name: str, *, required: bool = False, where: str = "") -> str:
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            raise missing(where + name)
+        return ""
+    if not isinstance(value, str):
+        raise bad_value(where + name, "must be a string", value)
+    return value
+
+
+def _integer(body: Json, name: str, default: int) -> int:
+    value = body.get(name, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad_value(name, "must be a whole number", value)
+    return value
+
+
+def _retries(body: Json, where: str) -> int:
+    value = _integer(body, "maxTaskRetryCount", 0)
+    if value == -1:
+        raise unsupported(where + "maxTaskRetryCount", "unlimited retries are not supported")
+    if value < 0:
+        raise bad_value(where + "maxTaskRetryCount", "must be -1 or more", value)
+    return value
+
+
+def _object(body: Json, name: str, *, required: bool = False, where: str = "") -> Json:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise missing(where + name)
+        return {}
+    if not isinstance(value, dict):
+        raise bad_value(where + name, "must be an object")
+    return value
+
+
+def _list(body: Json, name: str, where: str = "") -> list:
+    value = body.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise bad_value(where + name, "must be a list of objects")
+    return value
+
+
+def _strings(body: Json, name: str, where: str = "") -> list[str]:
+    value = body.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise bad_value(where + name, "must be a list of strings")
+    return value
+
+
+def _pairs(body: Json, name: str, where: str = "") -> dict[str, str]:
+    """``[{"name": n, "value": v}, ...]`` as a dict."""
+    pairs = {}
+    for item in _list(body, name, where):
+        key = _string(item, "name", required=True, where=f"{where}{name}.")
+        value = item.get("value")
+        pairs[key] = "" if value is None else str(value)
+    return pairs
+
+
+def require_object(body: Any) -> Json:
+    """A request body that must be a JSON object."""
+    if not isinstance(body, dict):
+        raise BatchApiError(400, "InvalidRequestBody", "The request body must be a JSON object.")
+    return body
