@@ -2,6 +2,7 @@
 
     topwords run FILES... [--backend local|azure] [--top N] [--output-dir DIR] ...
     topwords local setup | build-image | cleanup
+    topwords emulator [--env-file PATH]
 
 Every expected failure is one line on stderr (plus a hint), never a
 traceback: exit 2 for bad input or configuration (nothing was created),
@@ -104,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
         "cleanup", help="delete what earlier runs left behind (from the run ledger)")
     cleanup_all.add_argument("--backend", choices=registry.available(), default="azure")
     cleanup_all.add_argument("--dry-run", action="store_true", help="only list it")
+
+    emulator = commands.add_parser(
+        "emulator", help="run a local Azure Batch account (and Azurite) in the foreground for "
+                         "--backend azure and your own BatchClient code; Ctrl-C stops it")
+    emulator.add_argument("--env-file", type=Path, metavar="PATH",
+                          help="also write the export lines (with the keys) to PATH")
+    emulator.add_argument("--port", type=_non_negative_int, default=0, metavar="N",
+                          help="port of the Batch API (default: a free one)")
 
     setup = commands.add_parser("local", help="set up and tidy the local backend")
     actions = setup.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -209,11 +218,32 @@ def _serve_azurite(location: Path | None, say) -> int:
     return 0
 
 
+def _emulator(args: argparse.Namespace) -> int:
+    """Run the Batch emulator until SIGINT/SIGTERM (which stop it and remove
+    its containers)."""
+    import threading
+
+    from topwords.backends.local.emulator import BatchEmulator
+
+    with BatchEmulator(port=args.port) as emulator:
+        script = emulator.export_script()
+        if args.env_file:
+            args.env_file.touch(mode=0o600)
+            args.env_file.write_text(script, encoding="utf-8")
+        print(script, end="", flush=True)
+        print(f"Batch emulator at {emulator.batch_url} (account {emulator.account_name}), "
+              f"Azurite at {emulator.storage_url}; use the variables above with "
+              "`--backend azure` or a BatchClient. Ctrl-C stops both.", file=sys.stderr)
+        threading.Event().wait()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with interrupt_once():
-            return {"run": _run, "cleanup": _cleanup, "local": _local}[args.command](args)
+            return {"run": _run, "cleanup": _cleanup, "local": _local,
+                    "emulator": _emulator}[args.command](args)
     except KeyboardInterrupt:
         if args.command == "run":
             print("topwords: interrupted (cleanup ran; warnings above name anything left)",
