@@ -48,13 +48,21 @@ def _local_storage(request: pytest.FixtureRequest) -> Storage:
     return storage_for(request.getfixturevalue("azurite").blob_url)
 
 
+def _azure_storage(request: pytest.FixtureRequest) -> Storage:
+    """The azure backend's storage, from AzureConfig, on the emulator's Azurite."""
+    from topwords.backends.azure.blob_storage import AzureBlobStorage
+    return AzureBlobStorage(emulator_azure_config(request).storage_config())
+
+
 #: backend name -> factory of a session-wide Storage. A factory may call
 #: service_unavailable(); each backend's params carry the marks of the
 #: services it needs.
 STORAGE_FACTORIES: dict[str, Callable[[pytest.FixtureRequest], Storage]] = {
+    "azure": _azure_storage,
     "local": _local_storage,
 }
 STORAGE_BACKENDS = [
+    pytest.param("azure", marks=[pytest.mark.docker, pytest.mark.azurite]),
     pytest.param("local", marks=pytest.mark.azurite),
 ]
 
@@ -145,8 +153,19 @@ def _local_compute(request: pytest.FixtureRequest, tmp_dir):
     return LocalBatchEngine(connect(), image=LocalConfig.from_env().image, work_dir=tmp_dir)
 
 
-COMPUTE_FACTORIES = {"local": _local_compute}
-COMPUTE_BACKENDS = [pytest.param("local", marks=[pytest.mark.docker, pytest.mark.azurite])]
+def _azure_compute(request: pytest.FixtureRequest, tmp_dir):
+    """The azure backend's BatchCompute (real azure-batch SDK) on the Batch
+    emulator. The emulator answers at once, so its waits poll faster."""
+    from topwords.backends.azure.batch_compute import connect
+    config = emulator_azure_config(request)
+    compute = connect(config.batch_url, config.batch_credential())
+    compute.poll_interval, compute.max_poll_interval = 0.1, 0.5
+    return compute
+
+
+COMPUTE_FACTORIES = {"azure": _azure_compute, "local": _local_compute}
+COMPUTE_BACKENDS = [pytest.param("azure", marks=[pytest.mark.docker, pytest.mark.azurite]),
+                    pytest.param("local", marks=[pytest.mark.docker, pytest.mark.azurite])]
 
 
 @pytest.fixture(scope="module", params=COMPUTE_BACKENDS)
@@ -155,6 +174,49 @@ def module_compute(request: pytest.FixtureRequest, tmp_path_factory):
     compute = COMPUTE_FACTORIES[request.param](request, tmp_path_factory.mktemp("nodes"))
     yield compute
     compute.close()
+
+
+# -- the Batch emulator (Azure Batch on Docker + Azurite) ------------------
+
+#: items per list page of the session's emulator: small, so that every list
+#: the SDK makes (tasks, nodes, pools) follows odata.nextLink
+EMULATOR_PAGE_SIZE = 5
+
+
+@pytest.fixture(scope="session")
+def batch_emulator(azurite, docker_client):
+    """One Batch emulator for the session, on the session's Azurite."""
+    try:
+        from topwords.backends.local.emulator import BatchEmulator
+        emulator = BatchEmulator(storage_url=azurite.blob_url, page_size=EMULATOR_PAGE_SIZE)
+        emulator.start()
+    except (ImportError, TopwordsError) as exc:
+        service_unavailable(f"the Batch emulator cannot start: {exc}")
+    yield emulator
+    emulator.stop()
+
+
+def emulator_azure_config(request: pytest.FixtureRequest):
+    """AzureConfig for the session's emulator (as `topwords emulator` prints it)."""
+    from topwords.backends.azure.config import AzureConfig
+    env = request.getfixturevalue("batch_emulator").environment()
+    return AzureConfig(batch_url=env["TOPWORDS_BATCH_URL"],
+                       batch_account=env["TOPWORDS_BATCH_ACCOUNT"],
+                       batch_key=env["TOPWORDS_BATCH_KEY"],
+                       storage_url=env["TOPWORDS_STORAGE_URL"],
+                       storage_account=env["TOPWORDS_STORAGE_ACCOUNT"],
+                       storage_key=env["TOPWORDS_STORAGE_KEY"])
+
+
+@pytest.fixture(scope="session")
+def batch_client(batch_emulator):
+    """A real azure.batch.BatchClient on the session's emulator."""
+    from azure.batch import BatchClient
+    from azure.core.credentials import AzureNamedKeyCredential
+    client = BatchClient(batch_emulator.batch_url, AzureNamedKeyCredential(
+        batch_emulator.account_name, batch_emulator.account_key))
+    yield client
+    client.close()
 
 
 # -- in CI, a skipped Docker/Azurite test is a failure ----------------------
