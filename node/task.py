@@ -1,6 +1,7 @@
 """Top-N words task: runs on a compute node and counts the words of one text file.
 
     python3 task.py --filepath F --numwords N [--ignore-case] [--output-blob NAME]
+                    [--workers N]
 
 Shipped to nodes as this one file (standard library only, Python 3.8+). It writes
 ``<stem>_OUTPUT<ext>`` next to F and, when ``TOPWORDS_OUTPUT_SAS_URL`` holds a blob
@@ -8,15 +9,20 @@ container URL with a write SAS, uploads it with one HTTP PUT (retried on connect
 errors, timeouts, 408, 429 and 5xx). Exit codes: 0 ok, 1 runtime failure, 2 usage.
 
 Counting rules:
-1. F is read in binary chunks and decoded as UTF-8 incrementally (invalid bytes
-   become U+FFFD): memory grows with the vocabulary, never with the file size.
-   One BOM at the very start of the file is dropped.
+1. F is UTF-8 (invalid bytes decode to U+FFFD); one BOM at the very start of the
+   file is dropped. It is read in binary chunks: memory grows with the
+   vocabulary, never with the file size.
 2. Tokens are exactly ``str.split()`` of the whole decoded text (any Unicode
    whitespace separates), whatever the chunk boundaries.
 3. ASCII punctuation and Unicode punctuation (category P*) are stripped from both
    ends of a token; inner punctuation stays (``don't``). Empty results are dropped.
 4. Case-sensitive unless ``--ignore-case`` (``str.casefold()`` after step 3).
 5. Order: count descending, then word ascending by code point.
+
+How it is fast: raw byte tokens are counted (``bytes.split()`` on large chunks) and
+the rules are applied once per distinct token afterwards (see normalize_raw_counts).
+A file of MIN_PARALLEL_SIZE bytes or more is cut at ASCII whitespace into pieces
+that ``--workers`` processes (default: the usable CPUs) count in parallel.
 
 Blob name: ``--output-blob``, else the output path relative to the current
 directory (``/`` separators) when inside it, else its base name. The SAS is never
@@ -30,8 +36,11 @@ import codecs
 import hashlib
 import heapq
 import http.client
+import itertools
+import multiprocessing
 import os
 import re
+import stat
 import string
 import sys
 import time
@@ -43,6 +52,9 @@ from collections import Counter
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 CHUNK_SIZE = 1 << 20
+PIECE_SIZE = 4 << 20          # bytes per work item when several processes count
+MIN_PARALLEL_SIZE = 8 << 20   # smaller files are counted by this process alone
+BOM = codecs.BOM_UTF8
 SAS_ENV = "TOPWORDS_OUTPUT_SAS_URL"
 API_VERSION = "2021-08-06"
 ENV_FIELDS = (("Node: ", "AZ_BATCH_NODE_ID"), ("Task: ", "AZ_BATCH_TASK_ID"),
@@ -50,6 +62,9 @@ ENV_FIELDS = (("Node: ", "AZ_BATCH_NODE_ID"), ("Task: ", "AZ_BATCH_TASK_ID"),
 RULE = "-" * 30
 _ASCII_PUNCT = frozenset(string.punctuation)
 _punct_cache: Dict[str, bool] = {}  # filled once per distinct end character
+_ASCII_SPACE = re.compile(rb"[ \t\n\r\x0b\x0c]")  # exactly what bytes.split() splits on
+_OTHER_SPACE = re.compile(r"[^\S\n]")  # re's \s is str.isspace(), as str.split() uses
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 class TaskError(Exception):
@@ -115,20 +130,272 @@ def normalize_counts(raw: Mapping[str, int], ignore_case: bool = False) -> Count
     return words
 
 
-def count_stream(stream, ignore_case: bool = False,
-                 chunk_size: int = CHUNK_SIZE) -> Counter:
-    """Count the words of a binary stream (see the module rules)."""
+def _count_reference(stream, ignore_case: bool = False,
+                     chunk_size: int = CHUNK_SIZE) -> Counter:
+    """The rules the simple way (decode, ``str.split()``, strip per token): the
+    fast counter must always give the same counts."""
     raw: Counter = Counter()
     for tokens in _token_lists(stream, chunk_size):
         raw.update(tokens)
     return normalize_counts(raw, ignore_case)
 
 
-def count_words(path, ignore_case: bool = False,
-                chunk_size: int = CHUNK_SIZE) -> Counter:
-    """Count the words of the file at ``path``. Raises OSError."""
+# The fast counter counts raw byte tokens (bytes.split(), ASCII whitespace only) and
+# applies the rules afterwards, once per DISTINCT token. That is exact because UTF-8
+# decoding restarts at every ASCII byte (an ASCII byte is never inside a multi-byte
+# sequence, and a truncated one before it becomes U+FFFD either way), so decoding
+# token by token equals decoding the whole text; a decoded token that still holds
+# Unicode whitespace (U+00A0, U+2009, \x1c ...) is then split again with str.split().
+
+def _read_chunks(stream, chunk_size: int, limit: Optional[int] = None) -> Iterator[bytes]:
+    """Successive reads of at most ``chunk_size`` bytes (and ``limit`` in all)."""
+    while limit is None or limit > 0:
+        data = stream.read(chunk_size if limit is None else min(chunk_size, limit))
+        if not data:
+            return
+        if limit is not None:
+            limit -= len(data)
+        yield data
+
+
+def _without_bom(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The chunks of a whole file, minus one UTF-8 BOM at its very start."""
+    head = b""
+    for chunk in chunks:
+        head += chunk
+        if len(head) >= len(BOM):
+            break
+    head = head[len(BOM):] if head.startswith(BOM) else head
+    if head:
+        yield head
+    yield from chunks
+
+
+def _count_raw_chunks(chunks: Iterable[bytes], counts: Counter) -> None:
+    """Add the ASCII-whitespace-split tokens of the concatenated chunks to counts."""
+    parts: List[bytes] = []  # a token that may continue in the next chunk
+    update = counts.update
+    for chunk in chunks:
+        tokens = chunk.split()
+        glued = bool(parts and tokens) and not chunk[:1].isspace()
+        if parts and not glued:
+            counts[b"".join(parts)] += 1
+            parts = []
+        if not tokens:
+            continue
+        tail = None if chunk[-1:].isspace() else tokens.pop()
+        if glued:
+            if not tokens:  # the whole chunk continues the carried token
+                parts.append(tail)
+                continue
+            parts.append(tokens[0])
+            tokens[0] = b"".join(parts)
+            parts = []
+        update(tokens)
+        if tail is not None:
+            parts = [tail]
+    if parts:
+        counts[b"".join(parts)] += 1
+
+
+def count_raw_stream(stream, chunk_size: int = CHUNK_SIZE) -> Counter:
+    """Counts of the raw byte tokens (``bytes.split()``) of a whole binary file."""
+    counts: Counter = Counter()
+    _count_raw_chunks(_without_bom(_read_chunks(stream, chunk_size)), counts)
+    return counts
+
+
+def count_raw_range(stream, start: int, end: int, chunk_size: int = CHUNK_SIZE,
+                    counts: Optional[Counter] = None) -> Counter:
+    """Add the raw byte tokens of bytes ``[start, end)`` of a seekable stream to
+    ``counts``; both ends must be a file end or an ASCII whitespace byte."""
+    counts = Counter() if counts is None else counts
+    stream.seek(start)
+    _count_raw_chunks(_read_chunks(stream, chunk_size, end - start), counts)
+    return counts
+
+
+def _space_at_or_after(stream, offset: int, size: int, window: int) -> int:
+    """Offset of the first ASCII whitespace byte at or after ``offset``, else size."""
+    stream.seek(offset)
+    while offset < size:
+        data = stream.read(window)
+        if not data:
+            break
+        found = _ASCII_SPACE.search(data)
+        if found:
+            return offset + found.start()
+        offset += len(data)
+    return size
+
+
+def split_ranges(stream, size: int, offsets: Iterable[int], start: int = 0,
+                 window: int = 1 << 16) -> List[Tuple[int, int]]:
+    """Cut bytes ``[start, size)`` of a seekable stream into ranges that no token
+    crosses: one cut at the first ASCII whitespace byte at or after each offset.
+    Linear even when a giant token swallows several offsets."""
+    cuts = [start]
+    for offset in offsets:
+        if offset <= cuts[-1] and len(cuts) > 1:
+            continue  # a token longer than a piece: its end is already a cut
+        cut = _space_at_or_after(stream, max(offset, cuts[-1]), size, window)
+        if cut >= size:
+            break
+        if cut > cuts[-1]:
+            cuts.append(cut)
+    if size > cuts[-1]:
+        cuts.append(size)
+    return list(zip(cuts, cuts[1:]))
+
+
+def _split_other_spaces(text: str, counts: List[int]) -> Tuple[List[str], List[int]]:
+    """The lines (tokens) of text; those holding non-ASCII whitespace are split
+    into their words, appended at the end with the token's count."""
+    lines = text.split("\n")
+    line, pos, hit = 0, 0, []
+    for match in _OTHER_SPACE.finditer(text):
+        line += text.count("\n", pos, match.start())
+        pos = match.start()
+        if not hit or hit[-1] != line:
+            hit.append(line)
+    for index in hit:
+        words = lines[index].split()
+        lines[index] = ""  # dropped like any empty word
+        lines += words
+        counts += [counts[index]] * len(words)
+    return lines, counts
+
+
+def normalize_raw_counts(raw: Mapping[bytes, int], ignore_case: bool = False) -> Counter:
+    """Apply the rules to counts of raw byte tokens (as ``bytes.split()`` gives:
+    no ASCII whitespace inside); the work is per distinct token, mostly in bulk."""
+    counts = list(raw.values())
+    text = b"\n".join(raw).decode("utf-8", "replace")  # one line per token
+    if _OTHER_SPACE.search(text):
+        lines, counts = _split_other_spaces(text, counts)
+    else:
+        lines = text.split("\n") if counts else []
+    if len(lines) != len(counts):
+        raise ValueError("raw tokens must not contain ASCII whitespace")
+    punct = "".join(_ASCII_PUNCT.union(
+        ch for ch in set(_NON_ASCII.findall(text)) if is_punctuation(ch)))
+    words = map(str.strip, lines, itertools.repeat(punct))
+    if ignore_case:
+        words = map(str.casefold, words)
+    result: Dict[str, int] = {}
+    get = result.get
+    for word, n in zip(words, counts):
+        result[word] = get(word, 0) + n
+    result.pop("", None)
+    return Counter(result)
+
+
+def count_stream(stream, ignore_case: bool = False,
+                 chunk_size: int = CHUNK_SIZE) -> Counter:
+    """Count the words of a binary stream (see the module rules), in this process."""
+    return normalize_raw_counts(count_raw_stream(stream, chunk_size), ignore_case)
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _count_pieces(stream, pieces, next_piece, chunk_size: int,
+                  ignore_case: bool) -> Counter:
+    """Take pieces from the shared index until none is left; their word counts."""
+    raw: Counter = Counter()
+    while True:
+        with next_piece.get_lock():
+            index = next_piece.value
+            next_piece.value = index + 1
+        if index >= len(pieces):
+            return normalize_raw_counts(raw, ignore_case)
+        count_raw_range(stream, pieces[index][0], pieces[index][1], chunk_size, raw)
+
+
+def _piece_worker(path, pieces, next_piece, chunk_size, ignore_case, conn) -> None:
+    """A child process: count pieces with its own file handle, send the result."""
+    try:
+        with open(path, "rb") as stream:
+            result = (True, _count_pieces(stream, pieces, next_piece, chunk_size,
+                                          ignore_case))
+    except OSError as exc:
+        result = (False, exc)
+    except Exception as exc:  # a bug: the parent re-raises it with this text
+        result = (False, RuntimeError("%s: %s" % (type(exc).__name__, exc)))
+    conn.send(result)
+    conn.close()
+
+
+def _count_parallel(stream, path, pieces, ignore_case: bool, chunk_size: int,
+                    workers: int, start_method: Optional[str]) -> Counter:
+    """Count the pieces with this process and ``workers - 1`` children; each takes
+    the next piece when done with one, so a busy core slows nothing but itself."""
+    if start_method is None:
+        start_method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(start_method)
+    next_piece = context.Value("l", 0)
+    children = []
+    try:
+        for _ in range(workers - 1):
+            receiver, sender = context.Pipe(duplex=False)
+            child = context.Process(target=_piece_worker, daemon=True, args=(
+                path, pieces, next_piece, chunk_size, ignore_case, sender))
+            child.start()
+            sender.close()
+            children.append((child, receiver))
+        words = _count_pieces(stream, pieces, next_piece, chunk_size, ignore_case)
+        for child, receiver in children:
+            try:
+                ok, result = receiver.recv()
+            except EOFError:
+                child.join()
+                raise TaskError("a counting process died (exit code %s)" % child.exitcode)
+            if not ok:
+                raise result
+            words.update(result)
+        return words
+    finally:
+        for child, receiver in children:
+            receiver.close()
+            if child.is_alive():
+                child.terminate()
+            child.join()
+
+
+def count_words(path, ignore_case: bool = False, chunk_size: int = CHUNK_SIZE, *,
+                workers: Optional[int] = None, piece_size: int = PIECE_SIZE,
+                min_parallel_size: int = MIN_PARALLEL_SIZE,
+                start_method: Optional[str] = None) -> Counter:
+    """Count the words of the file at ``path``. Raises OSError (or TaskError when a
+    counting process dies).
+
+    A regular file of at least ``min_parallel_size`` bytes is cut into pieces of
+    about ``piece_size`` bytes, counted by ``workers`` processes (default: the
+    usable CPUs; ``start_method`` default: fork where available, else spawn).
+    """
+    workers = usable_cpus() if workers is None else workers
     with open(path, "rb") as stream:
-        return count_stream(stream, ignore_case, chunk_size)
+        try:
+            info = os.fstat(stream.fileno())
+        except (AttributeError, OSError):  # not a real file: stream it
+            info = None
+        size = info.st_size if info else 0
+        if workers < 2 or not info or not stat.S_ISREG(info.st_mode) \
+                or size < max(min_parallel_size, 1):
+            return count_stream(stream, ignore_case, chunk_size)
+        start = len(BOM) if stream.read(len(BOM)) == BOM else 0
+        offsets = range(start + max(piece_size, 1), size, max(piece_size, 1))
+        pieces = split_ranges(stream, size, offsets, start, min(chunk_size, 1 << 16))
+        if len(pieces) < 2:
+            stream.seek(0)
+            return count_stream(stream, ignore_case, chunk_size)
+        return _count_parallel(stream, path, pieces, ignore_case, chunk_size,
+                               min(workers, len(pieces)), start_method)
 
 
 def top_words(counts: Mapping[str, int], n: int) -> List[Tuple[str, int]]:
@@ -241,6 +508,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--ignore-case", action="store_true",
                         help="count words case-insensitively (casefold)")
     parser.add_argument("--output-blob", help="blob name for the output (default: see above)")
+    parser.add_argument("--workers", type=_positive_int,
+                        help="counting processes for large files (default: usable CPUs)")
     args = parser.parse_args(argv)
     if args.output_blob == "":
         parser.error("argument --output-blob: must not be empty")
@@ -258,7 +527,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
         try:
-            counts = count_words(args.filepath, args.ignore_case)
+            counts = count_words(args.filepath, args.ignore_case, workers=args.workers)
         except OSError as exc:
             raise TaskError("cannot read %s: %s" % (args.filepath, exc.strerror or exc))
         out_path = output_path_for(args.filepath)

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import ast
 import io
+import multiprocessing
+import os
 import random
+import re
 import string
 import sys
 import unicodedata
@@ -217,3 +220,174 @@ def test_source_parse_as_python38_uses_stdlib_only():
     modules |= {node.module.split(".")[0] for node in ast.walk(tree)
                 if isinstance(node, ast.ImportFrom) and node.module}
     assert modules <= set(sys.stdlib_module_names) | {"__future__"}
+
+
+# ---------------------------------------------------------------------------
+# The fast counter: raw byte tokens, per-distinct-token rules, parallel pieces.
+
+BYTE_PIECES = [
+    b"\xef\xbb\xbf",                  # BOM (kept inside a token unless at the very start)
+    b"\xe6\x97", b"\xf0\x9f\x98", b"\xe2\x80",  # truncated sequences
+    b"\x80", b"\xbf", b"\xc2", b"\xff", b"\xf5", b"\xc0\xaf", b"\xed\xa0\x80",  # invalid
+    b"\xc2\x85", b"\xc2\xa0", b"\xe2\x80\x89", b"\xe3\x80\x80", b"\xe1\x9a\x80",  # Unicode spaces
+    b"\x1c", b"\x1d", b"\x1e", b"\x1f", b"\x00",
+    b" ", b"\t", b"\n", b"\r", b"\x0b", b"\x0c",
+]
+byte_texts = st.lists(
+    st.one_of(st.sampled_from(BYTE_PIECES), st.binary(max_size=4),
+              texts.map(lambda t: t.encode("utf-8"))),
+    max_size=12,
+).map(b"".join)
+
+
+def oracle_bytes(data: bytes, ignore_case: bool = False) -> Counter:
+    return oracle(data.decode("utf-8", "replace"), ignore_case)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=byte_texts)
+def test_decode_per_ascii_space_token_equals_decoding_whole_text(data):
+    whole = data.decode("utf-8", "replace")
+    per_token = [token.decode("utf-8", "replace") for token in data.split()]
+    assert per_token == [t for t in re.split("[ \t\n\r\x0b\x0c]", whole) if t]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=byte_texts, chunk_size=chunk_sizes, ignore_case=st.booleans(), bom=st.booleans())
+def test_count_stream_any_bytes_matches_oracle_and_reference(data, chunk_size, ignore_case, bom):
+    data = (b"\xef\xbb\xbf" if bom else b"") + data
+    expected = oracle_bytes(data, ignore_case)
+    assert count_bytes(data, chunk_size, ignore_case) == expected
+    assert task._count_reference(io.BytesIO(data), ignore_case, chunk_size) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=byte_texts, chunk_size=chunk_sizes, ignore_case=st.booleans(),
+       offsets=st.lists(st.integers(0, 200), max_size=6), bom=st.booleans())
+def test_count_ranges_any_split_points_merged_match_oracle(data, chunk_size, ignore_case,
+                                                           offsets, bom):
+    data = (b"\xef\xbb\xbf" if bom else b"") + data
+    stream = io.BytesIO(data)
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    ranges = task.split_ranges(stream, len(data), sorted(offsets), start, window=2)
+    assert [r[0] for r in ranges[1:]] == [r[1] for r in ranges[:-1]]  # contiguous
+    assert all(data[cut:cut + 1].isspace() for _, cut in ranges[:-1])  # cut at a space
+    assert (ranges[0][0], ranges[-1][1]) == (start, len(data)) if ranges else len(data) == start
+    words: Counter = Counter()
+    for begin, end in ranges:  # each range as a separate process would count it
+        raw = task.count_raw_range(stream, begin, end, chunk_size)
+        words.update(task.normalize_raw_counts(raw, ignore_case))
+    assert words == oracle_bytes(data, ignore_case)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=byte_texts, chunk_size=chunk_sizes, piece_size=st.integers(1, 40),
+       workers=st.integers(2, 3), ignore_case=st.booleans())
+def test_count_words_processes_any_pieces_match_oracle(tmp_path_factory, data, chunk_size,
+                                                       piece_size, workers, ignore_case):
+    path = tmp_path_factory.mktemp("pieces") / "in.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + data)
+    got = task.count_words(path, ignore_case, chunk_size, workers=workers,
+                           piece_size=piece_size, min_parallel_size=0)
+    assert got == oracle_bytes(b"\xef\xbb\xbf" + data, ignore_case)
+
+
+def sample_file(tmp_path, repeats=200) -> Path:
+    path = tmp_path / "in.txt"
+    path.write_bytes(("\ufeff“Batch” pool, pool\u00a0node\u2009task… Straße STRASSE don't "
+                      "\x1cjaźń—x\n" * repeats).encode("utf-8") + b"tail\xe6\x97")
+    return path
+
+
+@pytest.mark.parametrize("start_method", ["spawn", "fork"])
+def test_count_words_start_method_many_pieces_matches_reference(tmp_path, start_method):
+    if start_method not in multiprocessing.get_all_start_methods():
+        pytest.skip("no %s on this platform" % start_method)
+    path = sample_file(tmp_path)
+    with open(path, "rb") as stream:
+        expected = task._count_reference(stream, True)
+    assert task.count_words(path, True, 64, workers=3, piece_size=100, min_parallel_size=0,
+                            start_method=start_method) == expected
+
+
+def test_count_words_small_file_below_threshold_starts_no_process(tmp_path, monkeypatch):
+    monkeypatch.setattr(task, "_count_parallel", None)  # calling it would fail
+    path = sample_file(tmp_path)
+    assert task.count_words(path, workers=4, piece_size=100) == task.count_words(path, workers=1)
+
+
+@pytest.fixture
+def fork_only():
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("the child sees the patched worker only with fork")
+
+
+def test_count_words_worker_dies_raises_task_error(tmp_path, monkeypatch, fork_only):
+    monkeypatch.setattr(task, "_piece_worker", lambda *args: os._exit(3))
+    with pytest.raises(task.TaskError, match="exit code 3"):
+        task.count_words(sample_file(tmp_path), workers=2, piece_size=100,
+                         min_parallel_size=0, start_method="fork")
+
+
+def test_count_words_worker_os_error_is_raised_in_parent(tmp_path, monkeypatch, fork_only):
+    def failing_worker(path, pieces, next_piece, chunk_size, ignore_case, conn):
+        conn.send((False, PermissionError(13, "Permission denied", str(path))))
+        conn.close()
+
+    monkeypatch.setattr(task, "_piece_worker", failing_worker)
+    with pytest.raises(PermissionError):
+        task.count_words(sample_file(tmp_path), workers=2, piece_size=100,
+                         min_parallel_size=0, start_method="fork")
+
+
+class RecordingFile(io.FileIO):
+    """A real file (it has a fileno) that records the size asked by every read."""
+
+    sizes: list = []
+
+    def read(self, size=-1):
+        self.sizes.append(size)
+        return super().read(size)
+
+
+def test_count_words_processes_read_bounded_chunks(tmp_path, monkeypatch):
+    path = tmp_path / "big.txt"
+    line = "alpha beta, “gamma” beta\n".encode("utf-8")
+    repeats = 4 * 2**20 // len(line)
+    path.write_bytes(line * repeats)
+    RecordingFile.sizes = []
+    monkeypatch.setattr(task, "open", lambda file, mode: RecordingFile(file), raising=False)
+    counts = task.count_words(path, chunk_size=1 << 16, workers=2, piece_size=1 << 20,
+                              min_parallel_size=0, start_method="fork")
+    assert counts == {"alpha": repeats, "beta": 2 * repeats, "gamma": repeats}
+    assert RecordingFile.sizes and all(0 < size <= 1 << 16 for size in RecordingFile.sizes)
+
+
+def test_split_ranges_giant_token_reads_linear_amount(tmp_path):
+    data = b"x" * 100_000 + b" y"
+    sizes = []
+
+    class Recorder(io.BytesIO):
+        def read(self, size=-1):
+            sizes.append(size)
+            return super().read(size)
+
+    ranges = task.split_ranges(Recorder(data), len(data), range(10, len(data), 10), 0,
+                               window=1000)
+    assert ranges == [(0, 100_000), (100_000, len(data))]
+    assert sum(sizes) <= 2 * len(data)
+
+
+def test_normalize_raw_counts_token_with_ascii_space_raises_value_error():
+    with pytest.raises(ValueError):
+        task.normalize_raw_counts({b"a\nb": 1})
+
+
+def test_other_space_pattern_is_str_isspace_except_newline():
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert "".join(task._OTHER_SPACE.findall(every)) == "".join(
+        ch for ch in every if ch.isspace() and ch != "\n")
+
+
+def test_usable_cpus_is_positive():
+    assert task.usable_cpus() >= 1
