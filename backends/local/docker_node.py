@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,12 +152,19 @@ class DockerNode:
             exit_code = self._api.exec_inspect(exec_id).get("ExitCode")
         return ExecOutcome(None if killer.fired else exit_code, timed_out=killer.fired)
 
-    def kill(self, exec_id: str) -> None:
-        """Kill a running command's process tree. Idempotent."""
-        with docker_errors(f"stopping a command on node {self.name}"):
-            pid = _running_pid(self._api, exec_id)
-        if pid:
-            kill_tree(pid)
+    def kill(self, exec_id: str, start_timeout: float = 10.0) -> None:
+        """Kill a command's process tree; one that Docker has not started yet
+        is waited for (up to ``start_timeout`` s). Idempotent."""
+        deadline = time.monotonic() + start_timeout
+        while True:
+            with docker_errors(f"stopping a command on node {self.name}"):
+                info = self._api.exec_inspect(exec_id)
+            if info.get("Running") and info.get("Pid"):
+                kill_tree(info["Pid"])
+                return
+            if info.get("ExitCode") is not None or time.monotonic() > deadline:
+                return  # already ended (or never started)
+            time.sleep(0.02)
 
     def remove(self) -> None:
         """Kill and remove the container. Idempotent."""
