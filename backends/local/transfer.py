@@ -25,6 +25,8 @@ from topwords.core.model import OutputFile, ResourceFile
 __all__ = ["TransferError", "download_resource_file", "upload_output_files"]
 
 _TIMEOUT = 30.0
+#: what Batch gives a resource file on a Linux node when no fileMode is set
+DEFAULT_FILE_MODE = "0770"
 
 
 class TransferError(Exception):
@@ -32,7 +34,8 @@ class TransferError(Exception):
 
 
 def download_resource_file(resource: ResourceFile, working_dir: Path) -> Path:
-    """GET ``resource.http_url`` into ``working_dir / resource.file_path``."""
+    """GET ``resource.http_url`` into ``working_dir / resource.file_path``,
+    with mode ``resource.file_mode`` (default 0770, as on Batch)."""
     target = working_dir.joinpath(*resource.file_path.split("/"))
     if working_dir.resolve() not in target.resolve().parents:
         raise TransferError(f"resource file path {resource.file_path!r} leaves the task directory")
@@ -44,8 +47,7 @@ def download_resource_file(resource: ResourceFile, working_dir: Path) -> Path:
     except (urllib.error.URLError, OSError) as exc:
         raise TransferError(f"cannot download {redact_url(resource.http_url)} to "
                             f"{resource.file_path}: {_reason(exc)}") from None
-    if resource.file_mode:
-        os.chmod(target, int(resource.file_mode, 8))
+    os.chmod(target, int(resource.file_mode or DEFAULT_FILE_MODE, 8))
     return target
 
 
