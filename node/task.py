@@ -31,13 +31,9 @@ printed: anything after a ``?`` is redacted from messages.
 from __future__ import annotations
 
 import argparse
-import base64
 import codecs
-import hashlib
 import heapq
-import http.client
 import itertools
-import multiprocessing
 import os
 import re
 import stat
@@ -45,9 +41,7 @@ import string
 import sys
 import time
 import unicodedata
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections import Counter
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
@@ -335,6 +329,8 @@ def _count_parallel(stream, path, pieces, ignore_case: bool, chunk_size: int,
                     workers: int, start_method: Optional[str]) -> Counter:
     """Count the pieces with this process and ``workers - 1`` children; each takes
     the next piece when done with one, so a busy core slows nothing but itself."""
+    import multiprocessing  # only large files need it
+
     if start_method is None:
         start_method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(start_method)
@@ -458,6 +454,12 @@ def upload(path, container_sas_url: str, blob_name: str, *, attempts: int = 5,
            base_delay: float = 0.5, max_delay: float = 8.0,
            timeout: float = 30.0) -> None:
     """PUT the file as a block blob; retries transient failures. Raises TaskError."""
+    import base64  # the upload's modules load only when there is something to upload
+    import hashlib
+    import http.client
+    import urllib.error
+    import urllib.request
+
     url = blob_url(container_sas_url, blob_name)
     try:
         with open(path, "rb") as f:
