@@ -97,3 +97,24 @@ def test_run_missing_file_exits_1_with_one_line(tmp_path):
 def test_main_directory_as_file_returns_1(tmp_path, capsys):
     assert task.main(["--filepath", str(tmp_path), "--numwords", "3"]) == 1
     assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize("workers", ["0", "-2", "x"])
+def test_run_bad_workers_exits_2(tmp_path, workers):
+    (tmp_path / "in.txt").write_text("a b", "utf-8")
+    result = run_task("--filepath", str(tmp_path / "in.txt"), "--numwords", "1",
+                      "--workers", workers)
+    assert result.returncode == 2 and "--workers" in result.stderr
+
+
+def test_run_large_file_with_workers_writes_same_report_as_one_process(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_bytes(("“Straße” Wörter, words words\u00a0word—x don't\n" * 200_000).encode("utf-8"))
+    reports = []
+    for workers in ("1", "3"):
+        result = run_task("--filepath", str(path), "--numwords", "5", "--workers", workers)
+        assert result.returncode == 0, result.stderr
+        reports.append(path.with_name("in_OUTPUT.txt").read_text("utf-8"))
+    assert path.stat().st_size > task.MIN_PARALLEL_SIZE
+    assert reports[0] == reports[1]
+    assert "\nwords:\t400000\n" in reports[0]
