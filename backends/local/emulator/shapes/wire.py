@@ -29,7 +29,8 @@ def http_date(when: datetime) -> str:
 
 def etag(when: datetime) -> str:
     """An ETag in Batch's style (``0x8D...``): .NET ticks of ``when``."""
-    ticks = int((when - datetime(1, 1, 1, tzinfo=timezone.utc)).total_seconds() * 10**7)
+    delta = when - datetime(1, 1, 1, tzinfo=timezone.utc)
+    ticks = (delta.days * 86400 + delta.seconds) * 10**7 + delta.microseconds * 10
     return f"0x{ticks:X}"
 
 
@@ -56,7 +57,7 @@ def format_duration(seconds: float | None) -> str:
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     text = "P" + (f"{days}D" if days else "")
-    secs_text = f"{secs + fraction:g}" if fraction else str(secs)
+    secs_text = f"{secs + fraction:.6f}".rstrip("0").rstrip(".") if fraction else str(secs)
     clock = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + \
         (f"{secs_text}S" if secs or fraction else "")
     if clock or not days:
