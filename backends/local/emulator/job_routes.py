@@ -9,6 +9,7 @@ from .errors import BatchApiError, bad_value, error_body, unsupported
 from .pool_routes import file_response
 from .routing import (
     Request, Response, Service, engine_errors, json_response, list_response, route,
+    wait_until_gone,
 )
 
 #: Batch's limits for one addtaskcollection request
@@ -93,6 +94,7 @@ def delete_job(service: Service, request: Request, job_id: str) -> Response:
     if not started:
         raise BatchApiError(409, "JobBeingDeleted", "The specified job is already being "
                             "deleted.", {"JobId": job_id})
+    wait_until_gone(service, lambda: service.engine.job_record(job_id))
     return Response(202)
 
 

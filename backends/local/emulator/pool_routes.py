@@ -13,6 +13,7 @@ from .errors import BatchApiError, not_found
 from .images import image_index, supported_images_json
 from .routing import (
     Request, Response, Service, engine_errors, json_response, list_response, route,
+    wait_until_gone,
 )
 
 __all__ = ["file_response"]
@@ -89,6 +90,7 @@ def delete_pool(service: Service, request: Request, pool_id: str) -> Response:
     if not started:
         raise BatchApiError(409, "PoolBeingDeleted", "The specified pool has been marked for "
                             "deletion and is being reclaimed.", {"PoolId": pool_id})
+    wait_until_gone(service, lambda: service.engine.pool_record(pool_id))
     return Response(202)
 
 

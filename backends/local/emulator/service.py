@@ -45,13 +45,15 @@ class BatchEmulator:
             removed on stop).
         page_size: the most items one list page holds (Batch: 1000).
         max_nodes: the most nodes one pool may have.
+        delete_grace: seconds a pool or job DELETE may wait for it to be
+            gone before answering 202 (0: answer at once, as Batch does).
     """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0,
                  account_name: str = DEFAULT_ACCOUNT, account_key: str | None = None,
                  storage_url: str | None = None, image: str | None = None,
                  work_dir: Path | None = None, page_size: int = 1000, max_nodes: int = 16,
-                 azurite_bin: str | None = None) -> None:
+                 delete_grace: float = 2.0, azurite_bin: str | None = None) -> None:
         if page_size < 1 or max_nodes < 1:
             raise ConfigError("page_size and max_nodes must be at least 1")
         self.host, self.port = host, port
@@ -59,6 +61,7 @@ class BatchEmulator:
         self.account_key = account_key or base64.b64encode(secrets.token_bytes(64)).decode()
         self._storage_url, self._image, self._work_dir = storage_url, image, work_dir
         self._page_size, self._max_nodes, self._azurite_bin = page_size, max_nodes, azurite_bin
+        self._delete_grace = delete_grace
         self._azurite = self._server = self._engine = self._thread = None
         self._own_work_dir: Path | None = None
 
@@ -155,7 +158,7 @@ class BatchEmulator:
         if self._work_dir is None:
             self._own_work_dir = Path(tempfile.mkdtemp(prefix="topwords-emulator-"))
         service = Service(engine=None, page_size=self._page_size,  # type: ignore[arg-type]
-                          max_nodes=self._max_nodes)
+                          max_nodes=self._max_nodes, delete_grace=self._delete_grace)
         self._server = BatchHttpServer((self.host, self.port), service,
                                        {self.account_name: self.account_key})
         self._engine = service.engine = LocalBatchEngine(
