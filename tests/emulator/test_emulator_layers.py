@@ -1,0 +1,39 @@
+"""The emulator is the standard library plus the core model and the local
+engine: it imports no Azure SDK (it must not depend on what it emulates),
+no Docker SDK (the engine owns Docker) and not the CLI; its ``shapes`` are
+pure (no I/O modules)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+EMULATOR = Path(__file__).resolve().parents[2] / "backends" / "local" / "emulator"
+
+
+def absolute_imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_emulator_imports_no_sdk_and_not_the_cli():
+    sources = sorted(EMULATOR.rglob("*.py"))
+    assert len(sources) > 5
+    bad = {str(p.relative_to(EMULATOR)): sorted(n for n in absolute_imports(p)
+                                                if n.split(".")[0] in ("azure", "docker")
+                                                or n.startswith("topwords.cli"))
+           for p in sources}
+    assert {k: v for k, v in bad.items() if v} == {}
+
+
+def test_shapes_do_no_io():
+    io_modules = {"socket", "http", "urllib.request", "subprocess", "os", "shutil",
+                  "threading"}
+    for path in sorted((EMULATOR / "shapes").glob("*.py")):
+        assert not {n for n in absolute_imports(path) if n.split(".")[0] in io_modules
+                    or n in io_modules}, path.name
