@@ -152,8 +152,9 @@ def engine_errors(kind: str, ident: str, job_id: str | None = None) -> Iterator[
         raise BatchApiError(409, exc.code, str(exc), {f"{kind}Id": ident}) from None
     except ConfigError as exc:
         raise bad_value(kind.lower(), str(exc)) from None
-    except PoolError as exc:
-        raise BatchApiError(500, "ServerError", f"the emulator's engine failed: {exc}") from None
+    except PoolError as exc:  # e.g. the node image went missing: a 5xx would be retried
+        raise BatchApiError(400, "InvalidPropertyValue", f"the emulator cannot run this: {exc}",
+                            {"Reason": exc.hint or ""}) from None
 
 
 def wait_until_gone(service: Service, lookup: Callable[[], object]) -> None:
