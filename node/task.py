@@ -260,9 +260,13 @@ def _split_other_spaces(text: str, counts: List[int]) -> Tuple[List[str], List[i
     return lines, counts
 
 
-def normalize_raw_counts(raw: Mapping[bytes, int], ignore_case: bool = False) -> Counter:
-    """Apply the rules to counts of raw byte tokens (as ``bytes.split()`` gives:
-    no ASCII whitespace inside); the work is per distinct token, mostly in bulk."""
+def _add_words(totals: Dict[str, int], words: Iterable[str], counts: Iterable[int]) -> None:
+    get = totals.get
+    for word, n in zip(words, counts):
+        totals[word] = get(word, 0) + n
+
+
+def _word_totals(raw: Mapping[bytes, int], ignore_case: bool) -> Dict[str, int]:
     counts = list(raw.values())
     text = b"\n".join(raw).decode("utf-8", "replace")  # one line per token
     if _OTHER_SPACE.search(text):
@@ -274,14 +278,16 @@ def normalize_raw_counts(raw: Mapping[bytes, int], ignore_case: bool = False) ->
     punct = "".join(_ASCII_PUNCT.union(
         ch for ch in set(_NON_ASCII.findall(text)) if is_punctuation(ch)))
     words = map(str.strip, lines, itertools.repeat(punct))
-    if ignore_case:
-        words = map(str.casefold, words)
-    result: Dict[str, int] = {}
-    get = result.get
-    for word, n in zip(words, counts):
-        result[word] = get(word, 0) + n
-    result.pop("", None)
-    return Counter(result)
+    totals: Dict[str, int] = {}
+    _add_words(totals, map(str.casefold, words) if ignore_case else words, counts)
+    totals.pop("", None)
+    return totals
+
+
+def normalize_raw_counts(raw: Mapping[bytes, int], ignore_case: bool = False) -> Counter:
+    """Apply the rules to counts of raw byte tokens (as ``bytes.split()`` gives:
+    no ASCII whitespace inside); the work is per distinct token, mostly in bulk."""
+    return Counter(_word_totals(raw, ignore_case))
 
 
 def count_stream(stream, ignore_case: bool = False,
@@ -299,24 +305,26 @@ def usable_cpus() -> int:
 
 
 def _count_pieces(stream, pieces, next_piece, chunk_size: int,
-                  ignore_case: bool) -> Counter:
-    """Take pieces from the shared index until none is left; their word counts."""
+                  ignore_case: bool) -> Dict[str, int]:
+    """Take pieces from the shared index until none is left; their word totals."""
     raw: Counter = Counter()
     while True:
         with next_piece.get_lock():
             index = next_piece.value
             next_piece.value = index + 1
         if index >= len(pieces):
-            return normalize_raw_counts(raw, ignore_case)
+            return _word_totals(raw, ignore_case)
         count_raw_range(stream, pieces[index][0], pieces[index][1], chunk_size, raw)
 
 
 def _piece_worker(path, pieces, next_piece, chunk_size, ignore_case, conn) -> None:
-    """A child process: count pieces with its own file handle, send the result."""
+    """A child process: count pieces with its own file handle, send the result
+    as one string of words and a list of counts (quick to pickle; words never
+    hold a newline)."""
     try:
         with open(path, "rb") as stream:
-            result = (True, _count_pieces(stream, pieces, next_piece, chunk_size,
-                                          ignore_case))
+            totals = _count_pieces(stream, pieces, next_piece, chunk_size, ignore_case)
+        result = (True, ("\n".join(totals), list(totals.values())))
     except OSError as exc:
         result = (False, exc)
     except Exception as exc:  # a bug: the parent re-raises it with this text
@@ -344,7 +352,7 @@ def _count_parallel(stream, path, pieces, ignore_case: bool, chunk_size: int,
             child.start()
             sender.close()
             children.append((child, receiver))
-        words = _count_pieces(stream, pieces, next_piece, chunk_size, ignore_case)
+        totals = _count_pieces(stream, pieces, next_piece, chunk_size, ignore_case)
         for child, receiver in children:
             try:
                 ok, result = receiver.recv()
@@ -353,8 +361,8 @@ def _count_parallel(stream, path, pieces, ignore_case: bool, chunk_size: int,
                 raise TaskError("a counting process died (exit code %s)" % child.exitcode)
             if not ok:
                 raise result
-            words.update(result)
-        return words
+            _add_words(totals, result[0].split("\n"), result[1])
+        return Counter(totals)
     finally:
         for child, receiver in children:
             receiver.close()
