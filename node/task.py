@@ -404,7 +404,11 @@ def count_words(path, ignore_case: bool = False, chunk_size: int = CHUNK_SIZE, *
 
 def top_words(counts: Mapping[str, int], n: int) -> List[Tuple[str, int]]:
     """The first ``n`` of (word, count), count descending then word ascending."""
-    return heapq.nsmallest(max(n, 0), counts.items(), key=lambda wc: (-wc[1], wc[0]))
+    items: Iterable[Tuple[str, int]] = counts.items()
+    if 0 < n < len(counts) // 4:  # only words as frequent as the n-th count can make it
+        nth = heapq.nlargest(n, counts.values())[-1]
+        items = [(word, count) for word, count in items if count >= nth]
+    return heapq.nsmallest(max(n, 0), items, key=lambda wc: (-wc[1], wc[0]))
 
 
 def format_report(top: Iterable[Tuple[str, int]],
