@@ -53,6 +53,23 @@ def _whole_number(minimum: int):
 _positive_int, _non_negative_int = _whole_number(1), _whole_number(0)
 
 
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def _size(text: str) -> int:
+    """Bytes, with an optional K/M/G suffix (binary: 64M = 64 MiB)."""
+    number, unit = text.strip().upper().rstrip("IB"), ""
+    if number and number[-1] in _UNITS:
+        number, unit = number[:-1], number[-1]
+    try:
+        value = int(float(number) * _UNITS[unit])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 64M") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1 byte")
+    return value
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -87,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="reuse this pool if it exists and fits, else create it")
     run.add_argument("--retries", type=_non_negative_int, default=1, metavar="N",
                      help="re-runs of a task that exits non-zero (default 1)")
+    run.add_argument("--split-size", type=_size, metavar="SIZE",
+                     help="count files larger than SIZE (e.g. 64M) in parts, one task "
+                          "per part (default: never split)")
     run.add_argument("--timeout", type=_seconds, default=1200.0, metavar="SECONDS",
                      help="how long to wait for the tasks (default 1200)")
     run.add_argument("--image", help="node image (local: a Docker image with python3; "
@@ -137,7 +157,8 @@ def _run(args: argparse.Namespace) -> int:
         output_dir=args.output_dir, top=args.top, ignore_case=args.ignore_case,
         node_count=args.nodes, spot_node_count=args.spot_nodes, task_slots_per_node=args.slots,
         image=args.image, vm_size=args.vm_size, pool_name=args.pool_id,
-        timeout=args.timeout, max_task_retries=args.retries, keep_pool=args.keep_pool,
+        timeout=args.timeout, max_task_retries=args.retries, split_size=args.split_size,
+        keep_pool=args.keep_pool,
         keep_containers=args.keep_containers)
     options = {"storage_url": args.azurite_url} if args.backend == "local" else {}
     progress = TerminalProgress(quiet=args.quiet)

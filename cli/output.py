@@ -13,8 +13,9 @@ __all__ = ["print_json", "print_summary", "result_json"]
 def print_summary(result: RunResult, out: TextIO, backend: str, elapsed: float) -> None:
     """Per input: where its result is and its top words; then one total line
     with the wall-clock time of the whole command (``elapsed`` seconds)."""
-    for item in result.results:
-        print(f"{item.input.path}", file=out)
+    items = [*result.results, *([result.corpus] if result.corpus else [])]
+    for item in items:
+        print(f"{item.input.path}" if item.input else "all inputs together", file=out)
         if item.succeeded:
             print(f"  -> {item.output_file}", file=out)
             width = max((len(w) for w, _ in item.top_words), default=0)
@@ -27,7 +28,7 @@ def print_summary(result: RunResult, out: TextIO, backend: str, elapsed: float) 
             for line in item.stderr_tail.splitlines():
                 print(f"  | {line}", file=out)
     ok = sum(r.succeeded for r in result.results)
-    print(f"{ok} of {len(result.results)} task(s) succeeded on the {backend} backend "
+    print(f"{ok} of {len(result.results)} input(s) succeeded on the {backend} backend "
           f"in {elapsed:.1f} s (run {result.run_id})", file=out)
     for error in result.cleanup_errors:
         print(f"warning: {error}", file=out)
@@ -49,6 +50,7 @@ def result_json(result: RunResult, backend: str, elapsed: float | None = None) -
         "backend": backend,
         "succeeded": result.succeeded,
         "inputs": [_item_json(item) for item in result.results],
+        "corpus": _item_json(result.corpus) if result.corpus else None,
         "timings": {k: round(v, 3) for k, v in result.timings.items()},
         "elapsed": None if elapsed is None else round(elapsed, 3),
         "cleanup_errors": result.cleanup_errors,
@@ -58,8 +60,8 @@ def result_json(result: RunResult, backend: str, elapsed: float | None = None) -
 def _item_json(item: InputResult) -> dict:
     task = item.task
     return {
-        "input": str(item.input.path),
-        "blob": item.input.blob_name,
+        "input": str(item.input.path) if item.input else None,
+        "blob": item.input.blob_name if item.input else None,
         "output_file": str(item.output_file) if item.output_file else None,
         "succeeded": item.succeeded,
         "top_words": [{"word": w, "count": c} for w, c in item.top_words],

@@ -18,28 +18,30 @@ import shlex
 import tempfile
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 from .backend import Backend
-from .errors import BlobNotFound, ConfigError, TopwordsError
+from .errors import BlobNotFound, ConfigError, InputError, TopwordsError
 from .inputs import InputFile
 from .ledger import Ledger, LedgerEntry
 from .model import (
-    JobSpec, OutputFile, PoolSpec, ResourceFile, StartTask, TaskConstraints, TaskCounts,
-    TaskInfo, TaskSpec, UploadCondition,
+    JobSpec, OutputFile, PoolSpec, ResourceFile, StartTask, TaskCounts, TaskInfo,
+    UploadCondition,
 )
 from .naming import new_run_id, output_name_for, safe_local_path
+from .plan import (
+    GLOBAL_OUTPUT, MANIFEST, OUTPUT_SAS_ENV, REDUCE_TASK, TASK_SCRIPT, PlanSettings, TaskPlan,
+    TaskUrls, manifest_bytes, plan_tasks,
+)
 from .report import parse_report
 
-__all__ = ["InputResult", "Progress", "RunResult", "RunSettings", "run_top_words"]
+__all__ = ["OUTPUT_SAS_ENV", "InputResult", "Progress", "RunResult", "RunSettings",
+           "run_top_words"]
 
-TASK_SCRIPT = "task.py"
-#: the environment setting that carries the output container's write SAS
-OUTPUT_SAS_ENV = "TOPWORDS_OUTPUT_SAS_URL"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +59,8 @@ class RunSettings:
         timeout: seconds to wait for all tasks (also each task's wall-clock
             limit).
         max_task_retries: re-runs of a task that exits non-zero.
+        split_size: inputs larger than this many bytes are counted by
+            several map tasks, one per part (None: never split).
         keep_pool / keep_containers: skip those cleanup steps.
         run_id: names every resource of the run.
         sas_expiry: lifetime of every SAS the run signs.
@@ -73,6 +77,7 @@ class RunSettings:
     pool_name: str | None = None
     timeout: float = 20 * 60
     max_task_retries: int = 1
+    split_size: int | None = None
     keep_pool: bool = False
     keep_containers: bool = False
     run_id: str = field(default_factory=new_run_id)
@@ -88,6 +93,8 @@ class RunSettings:
             raise ConfigError("timeout must be > 0 seconds")
         if self.max_task_retries < 0:
             raise ConfigError("max_task_retries must be >= 0")
+        if self.split_size is not None and self.split_size < 1:
+            raise ConfigError("split_size must be at least 1 byte")
 
     @property
     def pool_id(self) -> str:
@@ -103,7 +110,7 @@ class RunSettings:
         return f"topwords-{self.run_id}"
 
     def container(self, role: str) -> str:
-        """Container names: ``tw-<run id>-app|input|output|logs``."""
+        """Container names: ``tw-<run id>-app|input|output|work|logs``."""
         return f"tw-{self.run_id}-{role}".lower()
 
 
@@ -133,7 +140,7 @@ class InputResult:
         stderr_tail: last lines of the task's stderr when it failed.
     """
 
-    input: InputFile
+    input: InputFile | None
     task: TaskInfo
     output_file: Path | None
     top_words: list[tuple[str, int]]
@@ -146,16 +153,19 @@ class InputResult:
 
 @dataclass(frozen=True, kw_only=True)
 class RunResult:
-    """A run's outcome: one entry per input, in input order."""
+    """A run's outcome: one entry per input, in input order, and ``corpus``,
+    the top words of all inputs together (its ``input`` is None)."""
 
     run_id: str
     results: list[InputResult]
+    corpus: InputResult | None
     timings: dict[str, float]
     cleanup_errors: list[str]
 
     @property
     def succeeded(self) -> bool:
-        return all(r.succeeded for r in self.results)
+        return all(r.succeeded for r in self.results) and bool(self.corpus and
+                                                               self.corpus.succeeded)
 
 
 def run_top_words(backend: Backend, inputs: Sequence[InputFile],
@@ -191,21 +201,22 @@ class _Run:
 
     def execute(self, inputs: list[InputFile]) -> RunResult:
         s = self.s
+        _check_reserved_names(inputs)
         with ExitStack() as stack:
             self.step("containers", self.create_containers, stack)
             script_url = self.step("upload_app", self.upload_script)
             self.step("create_pool", self.create_pool, stack, script_url)
-            input_urls, output_url = self.step("upload_inputs", self.upload_inputs, inputs)
-            tasks = self.step("submit", self.submit, stack, inputs, input_urls, output_url)
-            self.progress.stage(f"running {len(tasks)} task(s)")
+            urls = self.step("upload_inputs", self.upload_inputs, inputs)
+            plan = self.step("submit", self.submit, stack, inputs, urls)
+            self.progress.stage(f"running {len(plan.tasks)} task(s)")
             done = self.step("tasks", self.compute.wait_for_tasks, s.job_id, s.pool_id,
                              s.timeout, self.progress.tasks)
-            results = self.step("download", self.download, inputs, done)
+            results, corpus = self.step("download", self.download, inputs, plan, done)
             self.progress.stage("cleaning up")
             cleanup_start = time.perf_counter()
         self.timings["cleanup"] = time.perf_counter() - cleanup_start
-        return RunResult(run_id=s.run_id, results=results, timings=self.timings,
-                         cleanup_errors=self.cleanup_errors)
+        return RunResult(run_id=s.run_id, results=results, corpus=corpus,
+                         timings=self.timings, cleanup_errors=self.cleanup_errors)
 
     def step(self, name: str, fn: Callable, *args):
         start = time.perf_counter()
@@ -238,7 +249,7 @@ class _Run:
 
     def create_containers(self, stack: ExitStack) -> None:
         self.progress.stage("creating blob containers")
-        roles = ("app", "input", "output", "logs") if self.logs else ("app", "input", "output")
+        roles = ("app", "input", "output", "work") + (("logs",) if self.logs else ())
         for role in roles:
             name = self.s.container(role)
             self.storage.create_container(name, metadata=self.s.tags)
@@ -261,12 +272,18 @@ class _Run:
         self.track(stack, "pool", s.pool_id, lambda: self.compute.delete_pool(s.pool_id),
                    keep=s.keep_pool)
 
-    def upload_inputs(self, inputs: list[InputFile]) -> tuple[list[str], str]:
+    def upload_inputs(self, inputs: list[InputFile]) -> TaskUrls:
         s, container = self.s, self.s.container("input")
         self.progress.stage(f"uploading {len(inputs)} input file(s)")
         self.storage.upload_files(container, [(i.path, i.blob_name) for i in inputs])
-        urls = [self.storage.blob_read_url(container, i.blob_name, s.sas_expiry) for i in inputs]
-        return urls, self.storage.container_write_url(s.container("output"), s.sas_expiry)
+        work = s.container("work")
+        return TaskUrls(
+            inputs=[self.storage.blob_read_url(container, i.blob_name, s.sas_expiry)
+                    for i in inputs],
+            output=self.storage.container_write_url(s.container("output"), s.sas_expiry),
+            counts=self.storage.container_write_url(work, s.sas_expiry),
+            counts_read=lambda blob: self.storage.blob_read_url(work, blob, s.sas_expiry),
+            logs=self.log_outputs())
 
     def log_outputs(self) -> tuple[OutputFile, ...]:
         """stdout/stderr of a task, uploaded to ``logs/<task id>/`` when it
@@ -277,29 +294,36 @@ class _Run:
         return (OutputFile(file_pattern="../std*.txt", container_url=url, path="{task}",
                            upload_condition=UploadCondition.TASK_COMPLETION),)
 
-    def submit(self, stack: ExitStack, inputs: list[InputFile], input_urls: list[str],
-               output_url: str) -> list[TaskSpec]:
+    def submit(self, stack: ExitStack, inputs: list[InputFile], urls: TaskUrls) -> TaskPlan:
         s = self.s
+        plan = plan_tasks(PlanSettings(top=s.top, ignore_case=s.ignore_case,
+                                       split_size=s.split_size, timeout=s.timeout,
+                                       max_task_retries=s.max_task_retries), inputs, urls)
+        with tempfile.TemporaryDirectory() as tmp:
+            manifest = Path(tmp) / MANIFEST
+            manifest.write_bytes(manifest_bytes(plan))
+            self.storage.upload_file(s.container("work"), MANIFEST, manifest)
         self.compute.create_job(JobSpec(id=s.job_id, pool_id=s.pool_id, metadata=s.tags,
+                                        uses_task_dependencies=True,
                                         terminate_when_tasks_complete=True))
         self.track(stack, "job", s.job_id, lambda: self.compute.delete_job(s.job_id))
-        logs = self.log_outputs()
-        tasks = [_task_spec(s, n, item, url, output_url, logs)
-                 for n, (item, url) in enumerate(zip(inputs, input_urls))]
-        self.compute.add_tasks(s.job_id, tasks)
-        return tasks
+        self.compute.add_tasks(s.job_id, plan.tasks)
+        return plan
 
-    def download(self, inputs: list[InputFile], done: list[TaskInfo]) -> list[InputResult]:
+    def download(self, inputs: list[InputFile], plan: TaskPlan,
+                 done: list[TaskInfo]) -> tuple[list[InputResult], InputResult]:
         s = self.s
         self.progress.stage(f"downloading results to {s.output_dir}")
         s.output_dir.mkdir(parents=True, exist_ok=True)
         written = set(self.storage.download_container(s.container("output"), s.output_dir))
         by_id = {t.id: t for t in done}
-        return [self.input_result(by_id[_task_id(n)], item, written)
-                for n, item in enumerate(inputs)]
+        results = [self.result(_deciding(by_id, ids), item, output_name_for(item.blob_name),
+                               written) for ids, item in zip(plan.producers, inputs)]
+        return results, self.result(by_id[REDUCE_TASK], None, GLOBAL_OUTPUT, written)
 
-    def input_result(self, task: TaskInfo, item: InputFile, written: set[Path]) -> InputResult:
-        path = safe_local_path(self.s.output_dir, output_name_for(item.blob_name))
+    def result(self, task: TaskInfo, item: InputFile | None, output_blob: str,
+               written: set[Path]) -> InputResult:
+        path = safe_local_path(self.s.output_dir, output_blob)
         output = path if path in written else None
         top = parse_report(output.read_text(encoding="utf-8")) if output else []
         tail = "" if task.succeeded and output else self.stderr_tail(task)
@@ -342,22 +366,15 @@ def _pool_spec(s: RunSettings, script_url: str) -> PoolSpec:
                     start_task=start, metadata=s.tags)
 
 
-def _task_id(n: int) -> str:
-    return f"topNtask{n}"
+def _deciding(tasks: dict[str, TaskInfo], ids: list[str]) -> TaskInfo:
+    """The task that decides an input's outcome: its first failed task,
+    else the last one (the map task, or the reduce of a split input)."""
+    infos = [tasks[i] for i in ids]
+    return next((t for t in infos if not t.succeeded), infos[-1])
 
 
-def _task_spec(s: RunSettings, n: int, item: InputFile, input_url: str,
-               output_url: str, logs: tuple[OutputFile, ...]) -> TaskSpec:
-    args = ["--filepath", item.blob_name, "--numwords", str(s.top)]
-    if s.ignore_case:
-        args.append("--ignore-case")
-    inner = (f'python3 "$AZ_BATCH_NODE_SHARED_DIR/{TASK_SCRIPT}" '
-             + " ".join(shlex.quote(a) for a in args))
-    return TaskSpec(
-        id=_task_id(n),
-        command_line=f"/bin/bash -c {shlex.quote(inner)}",
-        resource_files=(ResourceFile(http_url=input_url, file_path=item.blob_name),),
-        output_files=tuple(replace(o, path=o.path.format(task=_task_id(n))) for o in logs),
-        environment={OUTPUT_SAS_ENV: output_url},
-        constraints=TaskConstraints(max_task_retry_count=s.max_task_retries,
-                                    max_wall_clock_time=s.timeout))
+def _check_reserved_names(inputs: Sequence[InputFile]) -> None:
+    for item in inputs:
+        if output_name_for(item.blob_name) == GLOBAL_OUTPUT:
+            raise InputError(f"{item.path}: its result would be {GLOBAL_OUTPUT}, the name "
+                             "of the corpus-wide result; rename the file")

@@ -122,11 +122,9 @@ class FakeCompute(Compute):
                 self.jobs[job_id][spec.id] = TaskInfo(id=spec.id, state=TaskState.ACTIVE)
                 continue
             code, result = self.outcome(spec)
-            if result is not None:
-                name = _filepath(spec).rsplit(".", 1)
-                blob = f"{name[0]}_OUTPUT.{name[1]}" if len(name) == 2 else f"{name[0]}_OUTPUT"
+            if result is not None and _result_blob(spec):
                 out = spec.environment["TOPWORDS_OUTPUT_SAS_URL"].split("/")[3].split("?")[0]
-                self.storage.containers[out][blob] = result
+                self.storage.containers[out][_result_blob(spec)] = result
             now = datetime.now(timezone.utc)
             self.jobs[job_id][spec.id] = TaskInfo(
                 id=spec.id, state=TaskState.COMPLETED, exit_code=code,
@@ -144,10 +142,20 @@ class FakeCompute(Compute):
         return b"Traceback (most recent call last):\nValueError: boom\n"
 
 
-def _filepath(spec: TaskSpec) -> str:
-    inner = shlex.split(spec.command_line)[2]
-    args = shlex.split(inner)
-    return args[args.index("--filepath") + 1]
+def task_args(spec: TaskSpec) -> list[str]:
+    """The node task's arguments in a ``/bin/bash -c 'python3 ... task.py ARGS'``."""
+    return shlex.split(shlex.split(spec.command_line)[2])[2:]
+
+
+def _result_blob(spec: TaskSpec) -> str | None:
+    """Where the node task would upload its result (None: a part of a file)."""
+    args = task_args(spec)
+    if args[0] == "reduce":
+        return "GLOBAL_OUTPUT.txt"
+    if "--filepath" not in args:
+        return None
+    name = args[args.index("--filepath") + 1].rsplit(".", 1)
+    return f"{name[0]}_OUTPUT.{name[1]}" if len(name) == 2 else f"{name[0]}_OUTPUT"
 
 
 def report(rows: list[tuple[str, int]]) -> bytes:

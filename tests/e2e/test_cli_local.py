@@ -70,7 +70,7 @@ def test_run_on_tutorial_files_writes_exact_outputs(tmp_path, env, tutorial_file
             f"Task: topNtask{n}\n"
             r"Job:  topwords-[\w-]+\n"
             r"Pool: topwords-[\w-]+\n", text), text
-    assert "3 of 3 task(s) succeeded" in done.stdout
+    assert "3 of 3 input(s) succeeded" in done.stdout
     assert our_containers(docker_client, tmp_path) == []
 
 
@@ -203,5 +203,5 @@ def test_failing_tasks_show_exit_code_and_stderr_from_logs(tmp_path, env, tutori
     assert done.returncode == 1
     assert done.stdout.count("FAILED: FailureExitCode: the task exited with code 127") == 2
     assert "python3: command not found" in done.stdout  # the stderr tail
-    assert "0 of 2 task(s) succeeded" in done.stdout
+    assert "0 of 2 input(s) succeeded" in done.stdout
     assert our_containers(docker_client, tmp_path) == []

@@ -53,7 +53,8 @@ def test_run_on_success_deletes_job_pool_and_containers(tmp_path, inputs):
 def test_run_with_keep_flags_keeps_pool_and_containers(tmp_path, inputs):
     backend = fake_backend(ok)
     run_top_words(backend, inputs, settings(tmp_path, keep_pool=True, keep_containers=True))
-    assert set(backend.storage.containers) == {"tw-r1-app", "tw-r1-input", "tw-r1-output"}
+    assert set(backend.storage.containers) == {"tw-r1-app", "tw-r1-input", "tw-r1-output",
+                                               "tw-r1-work"}
     assert list(backend.compute.pools) == ["topwords-r1"]
     assert backend.compute.jobs == {}  # the job always goes
 

@@ -1,0 +1,83 @@
+"""The task graph: map tasks (whole files or byte ranges) and the reduce."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fakes import task_args
+from hypothesis import given
+from hypothesis import strategies as st
+
+from topwords.core.inputs import InputFile
+from topwords.core.plan import GLOBAL_OUTPUT, REDUCE_TASK, PlanSettings, TaskUrls, plan_tasks
+
+
+def urls(n):
+    return TaskUrls(inputs=[f"http://s/in/f{i}?sp=r&sig=R{i}" for i in range(n)],
+                    output="http://s/out?sp=cw&sig=W", counts="http://s/work?sp=cw&sig=C",
+                    counts_read=lambda blob: f"http://s/work/{blob}?sp=r&sig=CR")
+
+
+def settings(split=None, ignore_case=False):
+    return PlanSettings(top=3, ignore_case=ignore_case, split_size=split,
+                        max_task_retries=1, timeout=60)
+
+
+def item(name, size):
+    return InputFile(path=Path(name), blob_name=name, size=size)
+
+
+def ranges(plan, i):
+    out = []
+    for task in plan.tasks:
+        if task.id.startswith(f"topNtask{i}-part"):
+            args = task_args(task)
+            start, end = args[args.index("--range") + 1].split(":")
+            out.append((int(start), int(end)))
+    return out
+
+
+def test_small_inputs_get_one_map_task_each_and_a_reduce():
+    plan = plan_tasks(settings(split=100), [item("a.txt", 10), item("d/b.txt", 100)], urls(2))
+    assert [t.id for t in plan.tasks] == ["topNtask0", "topNtask1", REDUCE_TASK]
+    assert plan.producers == [["topNtask0"], ["topNtask1"]]
+    a = task_args(plan.tasks[1])
+    assert a[a.index("--filepath") + 1] == "d/b.txt"
+    assert a[a.index("--counts-blob") + 1] == "counts/1.tsv.gz"
+    reduce = plan.tasks[-1]
+    assert reduce.depends_on == ("topNtask0", "topNtask1")
+    assert plan.manifest == {"numwords": 3, "outputs": [
+        {"output_blob": GLOBAL_OUTPUT, "counts": ["counts/0.tsv.gz", "counts/1.tsv.gz"]}]}
+    assert [r.file_path for r in reduce.resource_files] == [
+        "manifest.json", "counts/0.tsv.gz", "counts/1.tsv.gz"]
+
+
+def test_large_input_is_split_into_ranges_merged_by_the_reduce():
+    plan = plan_tasks(settings(split=40), [item("big.txt", 100), item("s.txt", 5)], urls(2))
+    assert ranges(plan, 0) == [(0, 40), (40, 80), (80, 100)]
+    assert plan.producers[0] == ["topNtask0-part0", "topNtask0-part1", "topNtask0-part2",
+                                 REDUCE_TASK]
+    part = plan.tasks[0]
+    assert part.resource_files == ()  # it reads its range itself, over the SAS
+    assert part.environment["TOPWORDS_INPUT_URL"] == "http://s/in/f0?sp=r&sig=R0"
+    assert "TOPWORDS_OUTPUT_SAS_URL" not in part.environment
+    first = plan.manifest["outputs"][0]
+    assert first == {"output_blob": "big_OUTPUT.txt",
+                     "counts": ["counts/0.0.tsv.gz", "counts/0.1.tsv.gz", "counts/0.2.tsv.gz"]}
+    assert len(plan.manifest["outputs"][-1]["counts"]) == 4
+
+
+def test_ignore_case_reaches_every_map_task_only():
+    plan = plan_tasks(settings(split=4, ignore_case=True), [item("a.txt", 10)], urls(1))
+    assert all("--ignore-case" in task_args(t) for t in plan.tasks[:-1])
+    assert "--ignore-case" not in task_args(plan.tasks[-1])
+
+
+@given(size=st.integers(0, 5_000), split=st.integers(25, 3_000))
+def test_ranges_cover_the_file_once_in_order(size, split):
+    plan = plan_tasks(settings(split=split), [item("f.txt", size)], urls(1))
+    parts = ranges(plan, 0) or [(0, size)]
+    assert parts[0][0] == 0 and parts[-1][1] == size
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))
+    assert all(end - start <= split for start, end in parts)
+    assert len(parts) == max(1, -(-size // split))
