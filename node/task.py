@@ -514,19 +514,169 @@ def _positive_int(value: str) -> int:
     return number
 
 
+# -- map-reduce: counts files, byte ranges over HTTP, the reduce ------------------
+
+COUNTS_ENV = "TOPWORDS_COUNTS_SAS_URL"
+RANGE_WINDOW = 1 << 16
+
+
+def write_counts(counts: Mapping[str, int], path: str) -> None:
+    """Full counts, mergeable: gzip of ``word<TAB>count`` lines sorted by word
+    (words never hold whitespace, so the format is unambiguous)."""
+    import gzip
+
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    with gzip.open(path, "wt", encoding="utf-8", newline="\n", compresslevel=3) as f:
+        for word in sorted(counts):
+            f.write("%s\t%d\n" % (word, counts[word]))
+
+
+def read_counts(path: str, into: Optional[Dict[str, int]] = None) -> Dict[str, int]:
+    """Add a counts file (see ``write_counts``) to ``into``."""
+    import gzip
+
+    totals: Dict[str, int] = {} if into is None else into
+    with gzip.open(path, "rt", encoding="utf-8", newline="\n") as f:
+        for line in f:
+            word, _, count = line.rstrip("\n").rpartition("\t")
+            totals[word] = totals.get(word, 0) + int(count)
+    return totals
+
+
+def _get(url: str, first: int, last: int, timeout: float = 60.0):
+    """A streamed response for bytes ``[first, last]`` (None past the end)."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Range": "bytes=%d-%d" % (first, last),
+                                                   "x-ms-version": API_VERSION})
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416:  # the range starts past the end of the blob
+            return None
+        raise TaskError("reading bytes %d-%d of the input failed: HTTP %d" % (
+            first, last, exc.code))
+    except (urllib.error.URLError, OSError) as exc:
+        raise TaskError("reading the input failed: %s" % redact(
+            str(getattr(exc, "reason", exc))))
+    if response.status != 206 and first > 0:
+        raise TaskError("the storage service ignored the Range header (HTTP %d)"
+                        % response.status)
+    return response
+
+
+def _range_chunks(url: str, start: int, end: int) -> Iterator[bytes]:
+    """The bytes of the tokens that START in ``[start, end)`` of the blob.
+
+    A token belongs to the part its first byte is in: a part skips a token
+    that began before ``start`` and reads past ``end`` (in small windows)
+    to finish its own last token. Cuts only ever fall on ASCII whitespace,
+    which is never inside a UTF-8 sequence.
+    """
+    if end <= start:
+        return
+    response = _get(url, max(start - 1, 0), end - 1)
+    if response is None:
+        return
+    with response:
+        data = response.read(CHUNK_SIZE)
+        if start > 0:
+            skip = data[:1].isspace() is False  # byte start-1 is inside a token
+            data = data[1:]
+            while skip:
+                found = _ASCII_SPACE.search(data)
+                if found:
+                    data, skip = data[found.start():], False
+                    break
+                data = response.read(CHUNK_SIZE)
+                if not data:
+                    return  # no token starts in this part
+        last = b""
+        while data:
+            last = data[-1:]
+            yield data
+            data = response.read(CHUNK_SIZE)
+    if not last or last.isspace():
+        return
+    offset = end
+    while True:  # finish the last token past the end of the part
+        response = _get(url, offset, offset + RANGE_WINDOW - 1)
+        if response is None:
+            return
+        with response:
+            window = response.read()
+        found = _ASCII_SPACE.search(window)
+        yield window[:found.start()] if found else window
+        if found or len(window) < RANGE_WINDOW:
+            return
+        offset += len(window)
+
+
+def count_url_range(url: str, start: int, end: int, ignore_case: bool = False) -> Counter:
+    """Words of the tokens that start in bytes ``[start, end)`` of a blob read
+    over HTTP Range requests (a read SAS URL); the parts of a file add up to
+    exactly the counts of the whole file."""
+    raw: Counter = Counter()
+    chunks = _range_chunks(url, start, end)
+    _count_raw_chunks(_without_bom(chunks) if start == 0 else chunks, raw)
+    return normalize_raw_counts(raw, ignore_case)
+
+
+def reduce_outputs(manifest: Mapping, env: Optional[Mapping[str, str]] = None) -> List[str]:
+    """Merge counts files into the reports the manifest asks for; returns the
+    written paths (relative, as the manifest names them)."""
+    written = []
+    for output in manifest["outputs"]:
+        totals: Dict[str, int] = {}
+        for path in output["counts"]:
+            try:
+                read_counts(path, totals)
+            except (OSError, ValueError, EOFError) as exc:
+                raise TaskError("cannot read counts file %s: %s" % (path, exc))
+        target = output["output_blob"]
+        folder = os.path.dirname(target)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        with open(target, "w", encoding="utf-8", newline="\n") as f:
+            f.write(format_report(top_words(totals, int(manifest["numwords"])), env))
+        written.append(target)
+    return written
+
+
+# -- command line ---------------------------------------------------------------
+
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Count the top N words of a text file.")
-    parser.add_argument("--filepath", required=True, help="text file to count")
-    parser.add_argument("--numwords", required=True, type=_positive_int,
+    parser.add_argument("--filepath", help="text file to count")
+    parser.add_argument("--numwords", type=_positive_int,
                         help="how many words to report (>= 1)")
     parser.add_argument("--ignore-case", action="store_true",
                         help="count words case-insensitively (casefold)")
     parser.add_argument("--output-blob", help="blob name for the output (default: see above)")
     parser.add_argument("--workers", type=_positive_int,
                         help="counting processes for large files (default: usable CPUs)")
+    parser.add_argument("--counts-blob", help="also upload the full counts (gzip TSV) as "
+                        "this blob, with the container SAS in $%s" % COUNTS_ENV)
+    parser.add_argument("--url-env", help="count a byte range of the blob whose read SAS "
+                        "URL is in this environment variable (with --range)")
+    parser.add_argument("--range", help="START:END bytes for --url-env")
     args = parser.parse_args(argv)
     if args.output_blob == "":
         parser.error("argument --output-blob: must not be empty")
+    if args.url_env:
+        if not (args.range and args.counts_blob) or args.filepath:
+            parser.error("--url-env needs --range and --counts-blob, and no --filepath")
+        try:
+            args.start, args.end = (int(x) for x in args.range.split(":"))
+        except ValueError:
+            parser.error("argument --range: expected START:END, got %r" % args.range)
+        if not 0 <= args.start <= args.end:
+            parser.error("argument --range: need 0 <= START <= END")
+    elif not (args.filepath and args.numwords):
+        parser.error("the following arguments are required: --filepath, --numwords")
     return args
 
 
@@ -537,26 +687,75 @@ def _say(message: str, stream=None) -> None:
           file=stream or sys.stdout, flush=True)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    args = parse_args(argv)
+def _upload_counts(counts: Mapping[str, int], blob: str) -> None:
+    sas_url = os.environ.get(COUNTS_ENV)
+    if not sas_url:
+        raise TaskError("--counts-blob needs the container SAS URL in $%s" % COUNTS_ENV)
+    write_counts(counts, blob)
+    upload(blob, sas_url, blob)
+    _say("topwords task: uploaded counts %s" % blob)
+
+
+def _map_file(args: argparse.Namespace) -> None:
     try:
-        try:
-            counts = count_words(args.filepath, args.ignore_case, workers=args.workers)
-        except OSError as exc:
-            raise TaskError("cannot read %s: %s" % (args.filepath, exc.strerror or exc))
-        out_path = output_path_for(args.filepath)
-        try:
-            with open(out_path, "w", encoding="utf-8", newline="\n") as f:
-                f.write(format_report(top_words(counts, args.numwords)))
-        except OSError as exc:
-            raise TaskError("cannot write %s: %s" % (out_path, exc.strerror or exc))
-        _say("topwords task: counted %d words, %d distinct in %s; wrote %s" % (
-            sum(counts.values()), len(counts), args.filepath, out_path))
-        sas_url = os.environ.get(SAS_ENV)
+        counts = count_words(args.filepath, args.ignore_case, workers=args.workers)
+    except OSError as exc:
+        raise TaskError("cannot read %s: %s" % (args.filepath, exc.strerror or exc))
+    out_path = output_path_for(args.filepath)
+    try:
+        with open(out_path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(format_report(top_words(counts, args.numwords)))
+    except OSError as exc:
+        raise TaskError("cannot write %s: %s" % (out_path, exc.strerror or exc))
+    _say("topwords task: counted %d words, %d distinct in %s; wrote %s" % (
+        sum(counts.values()), len(counts), args.filepath, out_path))
+    sas_url = os.environ.get(SAS_ENV)
+    if sas_url:
+        blob_name = args.output_blob or default_blob_name(out_path)
+        upload(out_path, sas_url, blob_name)
+        _say("topwords task: uploaded %s" % blob_name)
+    if args.counts_blob:
+        _upload_counts(counts, args.counts_blob)
+
+
+def _map_range(args: argparse.Namespace) -> None:
+    url = os.environ.get(args.url_env)
+    if not url:
+        raise TaskError("$%s holds no input URL" % args.url_env)
+    counts = count_url_range(url, args.start, args.end, args.ignore_case)
+    _say("topwords task: counted %d words, %d distinct in bytes %d-%d" % (
+        sum(counts.values()), len(counts), args.start, args.end))
+    _upload_counts(counts, args.counts_blob)
+
+
+def _reduce(argv: List[str]) -> None:
+    parser = argparse.ArgumentParser(prog="task.py reduce",
+                                     description="Merge counts files into top-N reports.")
+    parser.add_argument("--manifest", required=True, help="JSON: numwords, outputs")
+    args = parser.parse_args(argv)
+    import json
+
+    try:
+        with open(args.manifest, encoding="utf-8") as f:
+            manifest = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise TaskError("cannot read the manifest %s: %s" % (args.manifest, exc))
+    sas_url = os.environ.get(SAS_ENV)
+    for path in reduce_outputs(manifest):
+        _say("topwords task: wrote %s" % path)
         if sas_url:
-            blob_name = args.output_blob or default_blob_name(out_path)
-            upload(out_path, sas_url, blob_name)
-            _say("topwords task: uploaded %s" % blob_name)
+            upload(path, sas_url, path)
+            _say("topwords task: uploaded %s" % path)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if argv[:1] == ["reduce"]:
+            _reduce(argv[1:])
+            return 0
+        args = parse_args(argv)
+        (_map_range if args.url_env else _map_file)(args)
     except TaskError as exc:
         _say("topwords task: error: %s" % redact(str(exc)), sys.stderr)
         return 1

@@ -4,6 +4,7 @@ and Azurite), as a user runs it."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 import os
 import re
 import signal
@@ -201,7 +202,31 @@ def test_failing_tasks_show_exit_code_and_stderr_from_logs(tmp_path, env, tutori
                     "--output-dir", tmp_path / "out", "--azurite-url", azurite.blob_url,
                     *tutorial_files[:2], env=env)
     assert done.returncode == 1
-    assert done.stdout.count("FAILED: FailureExitCode: the task exited with code 127") == 2
+    # both inputs and the corpus result (its reduce task fails the same way)
+    assert done.stdout.count("FAILED: FailureExitCode: the task exited with code 127") == 3
     assert "python3: command not found" in done.stdout  # the stderr tail
     assert "0 of 2 input(s) succeeded" in done.stdout
     assert our_containers(docker_client, tmp_path) == []
+
+
+def test_split_inputs_and_corpus_result_match_the_unsplit_counts(tmp_path, env, tutorial_files,
+                                                                 azurite):
+    from topwords.node.task import count_words, top_words
+
+    examples = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.txt"))
+    files = [*tutorial_files, *examples]
+    runs = {}
+    for name, extra in (("whole", []), ("split", ["--split-size", "700"])):
+        done = topwords("run", "--json", "--quiet", "--top", "5", "--output-dir",
+                        tmp_path / name, "--azurite-url", azurite.blob_url, *extra, *files,
+                        env=env)
+        assert done.returncode == 0, done.stderr
+        runs[name] = json.loads(done.stdout)
+    rows = lambda item: [(w["word"], w["count"]) for w in item["top_words"]]  # noqa: E731
+    for whole, split in zip(runs["whole"]["inputs"], runs["split"]["inputs"]):
+        assert rows(split) == rows(whole) == top_words(count_words(whole["input"]), 5)
+    total = Counter()
+    for path in files:
+        total.update(count_words(path))
+    assert rows(runs["split"]["corpus"]) == rows(runs["whole"]["corpus"]) == top_words(total, 5)
+    assert Path(runs["split"]["corpus"]["output_file"]).name == "GLOBAL_OUTPUT.txt"
