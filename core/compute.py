@@ -99,6 +99,17 @@ class Compute(abc.ABC):
         Idempotent: yes (a missing job is not an error).
         """
 
+    def set_terminate_when_tasks_complete(self, job_id: str, value: bool = True) -> None:
+        """Make the job end once all its tasks have completed (Batch's
+        ``onAllTasksComplete=terminatejob``). Call it after adding the tasks:
+        a job with no tasks counts as complete.
+
+        Raises:
+            JobNotFound: no such job.
+        Idempotent: yes. The default does nothing, for backends whose jobs
+        need no ending.
+        """
+
     @abc.abstractmethod
     def add_tasks(self, job_id: str, tasks: Sequence[TaskSpec]) -> None:
         """Add tasks to a job (any number; backends chunk as they need).

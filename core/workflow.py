@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 from .backend import Backend
-from .errors import BlobNotFound, ConfigError, InputError, TopwordsError
+from .errors import BlobNotFound, ConfigError, InputError, PoolError, TopwordsError
 from .inputs import InputFile
 from .ledger import Ledger, LedgerEntry
 from .model import (
@@ -226,17 +226,31 @@ class _Run:
             self.timings[name] = time.perf_counter() - start
 
     def track(self, stack: ExitStack, kind: str, name: str, delete: Callable[[], None],
-              keep: bool = False) -> None:
-        """Record a created resource; unless kept, delete it when the run ends
-        (a failed delete is reported, never raised over the run's own error)."""
+              keep: bool = False) -> Callable[[], None]:
+        """Record a resource about to be created; unless kept, delete it when
+        the run ends (a failed delete is reported, never raised over the
+        run's own error). Called *before* creating it, so that an interrupt
+        that lands inside the create still deletes it (deletes are
+        idempotent).
+
+        Returns:
+            ``disown()``: the resource is not the run's after all (it
+            existed before); forget it and never delete it.
+        """
         entry = LedgerEntry(backend=self.backend_name, endpoint=self.endpoint, kind=kind,
                             id=name, run_id=self.s.run_id)
+        owned = [True]
         if self.ledger:
             self.ledger.created(entry)
-        if keep:
-            return
+
+        def disown() -> None:
+            owned[0] = False
+            if self.ledger:
+                self.ledger.deleted(entry)
 
         def run() -> None:
+            if not owned[0]:
+                return
             try:
                 delete()
             except Exception as exc:  # never mask the run's own error
@@ -245,16 +259,18 @@ class _Run:
             else:
                 if self.ledger:
                     self.ledger.deleted(entry)
-        stack.callback(run)
+        if not keep:
+            stack.callback(run)
+        return disown
 
     def create_containers(self, stack: ExitStack) -> None:
         self.progress.stage("creating blob containers")
         roles = ("app", "input", "output", "work") + (("logs",) if self.logs else ())
         for role in roles:
             name = self.s.container(role)
-            self.storage.create_container(name, metadata=self.s.tags)
             self.track(stack, "container", name, lambda n=name: self.storage.delete_container(n),
                        keep=self.s.keep_containers)
+            self.storage.create_container(name, metadata=self.s.tags)
 
     def upload_script(self) -> str:
         self.progress.stage("uploading the task script")
@@ -267,10 +283,15 @@ class _Run:
         s = self.s
         nodes = s.node_count + s.spot_node_count
         self.progress.stage(f"creating pool {s.pool_id} ({nodes} node(s))")
-        if not self.compute.ensure_pool(_pool_spec(s, script_url)):
+        disown = self.track(stack, "pool", s.pool_id,
+                            lambda: self.compute.delete_pool(s.pool_id), keep=s.keep_pool)
+        try:
+            created = self.compute.ensure_pool(_pool_spec(s, script_url))
+        except PoolError:
+            disown()  # not created, or someone else's pool that does not fit: leave it
+            raise
+        if not created:
             self.progress.stage(f"reusing the existing pool {s.pool_id}")
-        self.track(stack, "pool", s.pool_id, lambda: self.compute.delete_pool(s.pool_id),
-                   keep=s.keep_pool)
 
     def upload_inputs(self, inputs: list[InputFile]) -> TaskUrls:
         s, container = self.s, self.s.container("input")
@@ -303,11 +324,12 @@ class _Run:
             manifest = Path(tmp) / MANIFEST
             manifest.write_bytes(manifest_bytes(plan))
             self.storage.upload_file(s.container("work"), MANIFEST, manifest)
-        self.compute.create_job(JobSpec(id=s.job_id, pool_id=s.pool_id, metadata=s.tags,
-                                        uses_task_dependencies=True,
-                                        terminate_when_tasks_complete=True))
         self.track(stack, "job", s.job_id, lambda: self.compute.delete_job(s.job_id))
+        self.compute.create_job(JobSpec(id=s.job_id, pool_id=s.pool_id, metadata=s.tags,
+                                        uses_task_dependencies=True))
         self.compute.add_tasks(s.job_id, plan.tasks)
+        # only now: a job with no tasks yet would count as complete at once
+        self.compute.set_terminate_when_tasks_complete(s.job_id)
         return plan
 
     def download(self, inputs: list[InputFile], plan: TaskPlan,

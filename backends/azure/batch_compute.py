@@ -138,6 +138,11 @@ class BatchCompute(Compute):
             self._client.get_pool(spec.pool_id, select=["id"])
             self._client.create_job(job_options(spec))
 
+    def set_terminate_when_tasks_complete(self, job_id: str, value: bool = True) -> None:
+        action = "terminatejob" if value else "noaction"
+        with translate(f"updating job {job_id}", missing=JobNotFound):
+            self._client.update_job(job_id, bm.BatchJobUpdateOptions(all_tasks_complete_mode=action))
+
     def delete_job(self, job_id: str) -> None:
         with translate(f"deleting job {job_id}"):
             try:

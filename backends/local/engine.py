@@ -207,7 +207,7 @@ class LocalBatchEngine(Compute):
         with self._lock:
             return self._job(job_id).record()
 
-    def set_terminate_when_tasks_complete(self, job_id: str, value: bool) -> None:
+    def set_terminate_when_tasks_complete(self, job_id: str, value: bool = True) -> None:
         """Change the job's ``onAllTasksComplete``; with True, a job whose
         tasks have all completed (or that has none) completes now.
 

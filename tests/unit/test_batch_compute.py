@@ -420,6 +420,13 @@ def test_create_job_spec_sends_pool_dependencies_and_termination(batch, compute)
                          "metadata": [{"name": "k", "value": "v"}]}
 
 
+def test_set_terminate_when_tasks_complete_patches_the_job(batch, compute):
+    batch.on("PATCH", "/jobs/j1", (200, None, {}))
+    compute.set_terminate_when_tasks_complete("j1")
+    [call] = batch.calls("PATCH", "/jobs/j1")
+    assert call.body == {"onAllTasksComplete": "terminatejob"}
+
+
 def test_create_job_missing_pool_raises_pool_not_found_without_creating(batch, compute):
     batch.on("GET", "/pools/nope", error(404, "PoolNotFound"))
     with pytest.raises(PoolNotFound):

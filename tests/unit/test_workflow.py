@@ -180,3 +180,18 @@ def test_run_with_existing_compatible_pool_reuses_it(tmp_path, inputs):
     with pytest.raises(PoolError, match="does not fit"):
         run_top_words(backend, inputs, RunSettings(output_dir=tmp_path / "o3", pool_name="shared",
                                                    task_slots_per_node=4))
+    assert "shared" in backend.compute.pools  # someone else's pool is never deleted
+
+
+def test_run_interrupted_inside_pool_creation_still_deletes_the_pool(tmp_path, inputs):
+    backend = fake_backend(ok)
+    real_create = backend.compute.create_pool
+
+    def create_then_interrupt(spec):
+        real_create(spec)
+        raise KeyboardInterrupt
+    backend.compute.create_pool = create_then_interrupt
+    with pytest.raises(KeyboardInterrupt):
+        run_top_words(backend, inputs, settings(tmp_path))
+    assert backend.compute.pools == {}
+    assert backend.storage.containers == {}
