@@ -11,6 +11,7 @@ passes; then upload output files per their condition and complete.
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import shutil
 import threading
@@ -102,6 +103,21 @@ class TaskRunner:
         self._lock, self._on_done = lock, on_done
 
     def run(self, task: Task, node: Node) -> None:
+        try:
+            result, failure, exit_code = self._attempt(task, node)
+        except Exception as exc:  # never leave a task (and its job) running forever
+            result, exit_code = TaskResult.FAILURE, None
+            failure = FailureInfo(category="servererror", code="InternalError",
+                                  message=f"the node agent failed: {type(exc).__name__}: {exc}")
+        with self._lock:
+            task.move(TaskState.COMPLETED)
+            task.end_time = task.state_changed
+            task.result, task.failure, task.exit_code = result, failure, exit_code
+            task.exec_id = None
+            node.running.discard(task)
+            self._on_done(node, task)
+
+    def _attempt(self, task: Task, node: Node):
         dirs = node.layout.task(task.job_id, task.spec.id)
         result, failure, exit_code = TaskResult.FAILURE, None, None
         try:
@@ -113,20 +129,15 @@ class TaskRunner:
         except (TransferError, OSError) as exc:
             failure = FailureInfo(category="usererror", code="ResourceFileDownloadError",
                                   message=str(exc))
-            (dirs.host / "stderr.txt").write_text(f"{exc}\n", encoding="utf-8")
+            with contextlib.suppress(OSError):
+                (dirs.host / "stderr.txt").write_text(f"{exc}\n", encoding="utf-8")
         else:
             exit_code, failure = self._execute(task, node)
             result = TaskResult.SUCCESS if failure is None else TaskResult.FAILURE
             failure = failure or self._upload_outputs(task, dirs.host_wd, result)
             if failure is not None:
                 result = TaskResult.FAILURE
-        with self._lock:
-            task.move(TaskState.COMPLETED)
-            task.end_time = task.state_changed
-            task.result, task.failure, task.exit_code = result, failure, exit_code
-            task.exec_id = None
-            node.running.discard(task)
-            self._on_done(node, task)
+        return result, failure, exit_code
 
     def _execute(self, task: Task, node: Node) -> tuple[int | None, FailureInfo | None]:
         spec, dirs = task.spec, node.layout.task(task.job_id, task.spec.id)
