@@ -36,6 +36,8 @@ def print_summary(result: RunResult, out: TextIO, backend: str, elapsed: float) 
 
 def _failure(item: InputResult) -> str:
     task = item.task
+    if task.state.value != "completed":
+        return f"task {task.id} did not run: a task it depends on failed"
     if task.failure:
         return f"{task.failure.code}: {task.failure.message}"
     if task.succeeded:

@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 from .errors import PoolError, ResourceExists, StartTaskFailed, WaitTimeout
 from .model import (
     JobSpec, NodeInfo, NodeState, PoolInfo, PoolSpec, TaskCounts, TaskInfo, TaskSpec,
+    TaskState,
 )
 
 __all__ = ["Compute"]
@@ -198,7 +199,8 @@ class Compute(abc.ABC):
 
     def wait_for_tasks(self, job_id: str, pool_id: str, timeout: float,
                        on_progress: ProgressCallback | None = None) -> list[TaskInfo]:
-        """Wait until every task of the job is completed.
+        """Wait until every task of the job is completed or blocked (it
+        depends on a task that failed, so it will never run).
 
         Polls the task counts with backoff from ``poll_interval`` to
         ``max_poll_interval``, calls ``on_progress`` whenever they change,
@@ -206,7 +208,7 @@ class Compute(abc.ABC):
         at the end.
 
         Returns:
-            The completed tasks.
+            Every task: completed ones, and blocked ones still ``active``.
         Raises:
             WaitTimeout: not all tasks completed within ``timeout`` seconds.
             StartTaskFailed: the pool's StartTask failed.
@@ -221,6 +223,10 @@ class Compute(abc.ABC):
                 last, delay = counts, self.poll_interval
             if counts.completed == counts.total:
                 return self.list_tasks(job_id)
+            if counts.running == 0 and counts.completed:
+                tasks = self.list_tasks(job_id)
+                if not _runnable(tasks):  # the rest wait for tasks that failed
+                    return tasks
             if counts.completed == 0 and counts.running == 0:
                 self.check_pool_usable(pool_id)
             if time.monotonic() >= deadline:
@@ -236,3 +242,19 @@ class Compute(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _runnable(tasks: list[TaskInfo]) -> list[TaskInfo]:
+    """Tasks not completed that may still run: none of the tasks they
+    depend on, directly or not, has failed."""
+    by_id = {t.id: t for t in tasks}
+    blocked: dict[str, bool] = {}
+
+    def is_blocked(task: TaskInfo, seen: frozenset = frozenset()) -> bool:
+        if task.id not in blocked:
+            deps = [by_id[d] for d in task.depends_on if d in by_id and d not in seen]
+            blocked[task.id] = any(
+                (d.state is TaskState.COMPLETED and not d.succeeded)
+                or is_blocked(d, seen | {task.id}) for d in deps)
+        return blocked[task.id]
+    return [t for t in tasks if t.state is not TaskState.COMPLETED and not is_blocked(t)]

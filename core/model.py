@@ -294,10 +294,15 @@ class FailureInfo:
 
 @dataclass(frozen=True, kw_only=True)
 class TaskInfo:
-    """A snapshot of a task's state and, once completed, its result."""
+    """A snapshot of a task's state and, once completed, its result.
+
+    ``depends_on``: the tasks it waits for; if one of them fails, it is
+    *blocked*: it stays active and never runs (Batch's default).
+    """
 
     id: str
     state: TaskState
+    depends_on: tuple[str, ...] = ()
     exit_code: int | None = None
     result: TaskResult | None = None
     failure: FailureInfo | None = None

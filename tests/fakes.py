@@ -118,8 +118,11 @@ class FakeCompute(Compute):
             raise JobNotFound(job_id)
         for spec in tasks:
             self.specs[spec.id] = spec
-            if self.node_state is not NodeState.IDLE:
-                self.jobs[job_id][spec.id] = TaskInfo(id=spec.id, state=TaskState.ACTIVE)
+            done = self.jobs[job_id]
+            if self.node_state is not NodeState.IDLE or any(
+                    not done[d].succeeded for d in spec.depends_on if d in done):
+                self.jobs[job_id][spec.id] = TaskInfo(id=spec.id, state=TaskState.ACTIVE,
+                                                      depends_on=spec.depends_on)
                 continue
             code, result = self.outcome(spec)
             if result is not None and _result_blob(spec):

@@ -243,6 +243,7 @@ def task_info(task: bm.BatchTask) -> TaskInfo:
     result = _value(run.result) if run else None
     return TaskInfo(
         id=task.id, state=TaskState(_value(task.state)),
+        depends_on=tuple(task.depends_on.task_ids or ()) if task.depends_on else (),
         exit_code=run.exit_code if run else None,
         result=TaskResult(result) if result else None,
         failure=FailureInfo(category=_value(failure.category) or "", code=failure.code or "",

@@ -63,7 +63,8 @@ class Task:
         node.running.add(self)
 
     def info(self) -> TaskInfo:
-        return TaskInfo(id=self.spec.id, state=self.state, exit_code=self.exit_code,
+        return TaskInfo(id=self.spec.id, state=self.state, depends_on=self.spec.depends_on,
+                        exit_code=self.exit_code,
                         result=self.result, failure=self.failure,
                         retry_count=self.retry_count,
                         node_id=self.node.id if self.node else None,

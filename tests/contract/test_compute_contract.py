@@ -160,6 +160,19 @@ def test_dependent_task_starts_after_its_parent_succeeds(module_compute, job, sh
     assert tasks["child"].start_time >= tasks["parent"].end_time
 
 
+def test_task_whose_parent_failed_is_blocked_and_the_wait_ends(module_compute, job, shared_pool):
+    parent = TaskSpec(id="bad-parent", command_line="false")
+    child = TaskSpec(id="blocked", command_line="true", depends_on=("bad-parent",))
+    grandchild = TaskSpec(id="blocked2", command_line="true", depends_on=("blocked",))
+    start = time.monotonic()
+    tasks = run_tasks(module_compute, job, shared_pool, parent, child, grandchild)
+    assert time.monotonic() - start < WAIT / 2
+    assert tasks["bad-parent"].result is TaskResult.FAILURE
+    assert tasks["blocked"].state is TaskState.ACTIVE
+    assert tasks["blocked2"].state is TaskState.ACTIVE
+    assert tasks["blocked"].depends_on == ("bad-parent",)
+
+
 def test_tasks_run_in_parallel_up_to_nodes_times_slots(module_compute, job, shared_pool):
     specs = [TaskSpec(id=f"p{i}", command_line=bash("sleep 1")) for i in range(4)]
     tasks = run_tasks(module_compute, job, shared_pool, *specs)

@@ -87,6 +87,9 @@ def test_run_with_failing_task_reports_it_with_stderr_tail(tmp_path, inputs):
     assert not result.succeeded
     failed = [r for r in result.results if not r.succeeded]
     assert [r.task.id for r in failed] == ["topNtask1"]
+    # the reduce is blocked by the failed map task: the wait ends, it did not run
+    assert (result.corpus.task.id, result.corpus.task.state.value) == ("reduce", "active")
+    assert result.corpus.output_file is None
     assert failed[0].output_file is None
     assert "ValueError: boom" in failed[0].stderr_tail
 
