@@ -59,13 +59,14 @@ def test_azure_backend_on_the_emulator_writes_what_the_local_backend_writes(
             args += ["--azurite-url", azurite.blob_url]
         done = topwords(*args, env=clean_env(tmp_path, **extra))
         assert done.returncode == 0, done.stderr
-        assert f"3 of 3 task(s) succeeded on the {backend} backend" in done.stdout
+        assert f"3 of 3 input(s) succeeded on the {backend} backend" in done.stdout
         outputs[backend] = {p.name: p.read_text(encoding="utf-8") for p in out.iterdir()}
-    assert sorted(outputs["azure"]) == ["taskdata1_OUTPUT.txt", "taskdata2_OUTPUT.txt",
-                                        "taskdata3_OUTPUT.txt"]
+    assert sorted(outputs["azure"]) == ["GLOBAL_OUTPUT.txt", "taskdata1_OUTPUT.txt",
+                                        "taskdata2_OUTPUT.txt", "taskdata3_OUTPUT.txt"]
     assert {k: normalised(v) for k, v in outputs["azure"].items()} == \
         {k: normalised(v) for k, v in outputs["local"].items()}
     assert "to:\t18\nand:\t17\nyou:\t14\n" in outputs["azure"]["taskdata1_OUTPUT.txt"]
+    assert "and:\t27\nthe:\t25\nto:\t24\n" in outputs["azure"]["GLOBAL_OUTPUT.txt"]
     assert re.search(r"Node: node-\d+\n", outputs["azure"]["taskdata1_OUTPUT.txt"])
     deadline = time.monotonic() + 30  # the run deleted its pool; it goes in the background
     while batch_emulator.engine.pool_records():
@@ -145,3 +146,20 @@ def test_pytest_plugin_gives_users_a_working_emulator(tmp_path, docker_client):
                            str(tmp_path)], capture_output=True, text=True, timeout=120,
                           cwd=tmp_path, env=clean_env(tmp_path))
     assert "1 passed" in done.stdout, done.stdout + done.stderr
+
+
+def test_azure_backend_on_the_emulator_splits_and_reduces_like_local(
+        tmp_path, batch_emulator, azurite, tutorial_files):
+    outputs = {}
+    for backend, extra in (("azure", batch_emulator.environment()), ("local", {})):
+        out = tmp_path / backend
+        args = ["run", "--backend", backend, "--top", "5", "--split-size", "700",
+                "--output-dir", out, *tutorial_files]
+        if backend == "local":
+            args += ["--azurite-url", azurite.blob_url]
+        done = topwords(*args, env=clean_env(tmp_path, **extra))
+        assert done.returncode == 0, done.stderr
+        outputs[backend] = {p.name: normalised(p.read_text(encoding="utf-8"))
+                            for p in out.iterdir()}
+    assert outputs["azure"] == outputs["local"]
+    assert len(outputs["azure"]) == 4
