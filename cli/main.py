@@ -34,6 +34,10 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (exit 2)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        prefix = "unrecognized arguments: "
+        if message.startswith(prefix):  # name the options, never echo values (keys!)
+            names = [a for a in message[len(prefix):].split() if a.startswith("-")]
+            message = prefix + (" ".join(names) or "(values without an option)")
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -118,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("--quiet", action="store_true", help="no progress display")
     local = run.add_argument_group("local backend")
+    azure = run.add_argument_group(
+        "azure backend (keys only from the environment or the config file, never flags: "
+        "flags show in `ps` and shell history)")
+    azure.add_argument("--batch-url", metavar="URL", help="TOPWORDS_BATCH_URL")
+    azure.add_argument("--batch-account", metavar="NAME", help="TOPWORDS_BATCH_ACCOUNT")
+    azure.add_argument("--storage-url", metavar="URL", help="TOPWORDS_STORAGE_URL")
+    azure.add_argument("--storage-account", metavar="NAME", help="TOPWORDS_STORAGE_ACCOUNT")
     local.add_argument("--azurite-url", metavar="URL",
                        help="use this running Azurite's blob endpoint instead of starting one")
 
@@ -160,7 +171,7 @@ def _run(args: argparse.Namespace) -> int:
         timeout=args.timeout, max_task_retries=args.retries, split_size=args.split_size,
         keep_pool=args.keep_pool,
         keep_containers=args.keep_containers)
-    options = {"storage_url": args.azurite_url} if args.backend == "local" else {}
+    options = _backend_options(args)
     progress = TerminalProgress(quiet=args.quiet)
     progress.stage(f"starting the {args.backend} backend")
     with registry.create(args.backend, **options) as backend:
@@ -174,6 +185,16 @@ def _run(args: argparse.Namespace) -> int:
     show = print_json if args.json else print_summary
     show(result, sys.stdout, args.backend, time.monotonic() - started)
     return 0 if result.succeeded else 1
+
+
+def _backend_options(args: argparse.Namespace) -> dict:
+    """The flags meant for the chosen backend (None = not given)."""
+    if args.backend == "local":
+        return {"storage_url": args.azurite_url}
+    if args.backend == "azure":
+        return {"batch_url": args.batch_url, "batch_account": args.batch_account,
+                "storage_url": args.storage_url, "storage_account": args.storage_account}
+    return {}
 
 
 def _cleanup(args: argparse.Namespace) -> int:

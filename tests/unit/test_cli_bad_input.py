@@ -85,3 +85,22 @@ def test_run_with_bad_pool_options_exits_2(no_backend, capsys, text_file, flag, 
     code, _, err = run_cli(capsys, "run", str(text_file), flag, value)
     assert code == 2
     assert flag in err
+
+
+def test_run_passes_azure_flags_to_the_backend_and_no_key_flag_exists(monkeypatch, capsys,
+                                                                       text_file):
+    seen = {}
+
+    def capture(name, **options):
+        seen.update(name=name, **options)
+        raise registry.BackendUnavailable("stop here")
+    monkeypatch.setattr(registry, "create", capture)
+    code, _, _ = run_cli(capsys, "run", str(text_file), "--backend", "azure",
+                         "--batch-url", "https://a.r.batch.azure.com",
+                         "--storage-account", "st")
+    assert code == 1
+    assert seen == {"name": "azure", "batch_url": "https://a.r.batch.azure.com",
+                    "batch_account": None, "storage_url": None, "storage_account": "st"}
+    code, _, err = run_cli(capsys, "run", str(text_file), "--batch-key", "secret")
+    assert code == 2 and "unrecognized arguments: --batch-key" in err
+    assert "secret" not in err
