@@ -1,0 +1,374 @@
+"""Speed and memory of node/task.py's word counter, against same-run baselines.
+
+    .venv/bin/python bench/kernel.py [--size-mb 100] [--big-gb 1] [--skip-big]
+                                     [--repeat 3] [--seed 1] [--no-verify]
+
+Generates a deterministic corpus (seeded ``random.Random``: a Zipf-distributed
+vocabulary of --vocab (40,000) made-up words plus some real non-ASCII ones, in lower,
+Capitalised and UPPER forms, with punctuation, quotes, dashes, line breaks and
+a few no-break spaces) in a temp dir, then times in ONE run, round-robin, median
+and min of --repeat runs:
+
+- ``wc -w`` (the floor for splitting on whitespace) and the shell one-liner
+  ``tr -cs '[:alnum:]' '\\n' < F | awk '{c[$0]++}' > /dev/null`` (LC_ALL=C);
+- the tutorial's algorithm (read the whole file, ``text.split()``,
+  ``strip(string.punctuation)`` per token, ``collections.Counter``);
+- node/task.py's single-process kernel (``count_words(F, workers=1)``) and its
+  multi-process kernel (``count_words(F)``), each in a fresh interpreter and
+  timed inside it;
+- ``python3 node/task.py --filepath F --numwords 10`` timed from outside
+  (interpreter start, process start and the report included).
+
+Then the task's peak memory (``ru_maxrss`` from ``os.wait4``: the largest of the
+task process and its worker processes; and the sampled sum of the process
+tree's RSS) on the corpus and on a --big-gb file made by repeating it (same
+vocabulary, so the same memory is expected). Ends with PASS/MISS against the
+targets: >= 4x the tutorial, >= 1.5x the one-liner, memory(big) <= 1.2x
+memory(corpus). Standard library only; every generated file is removed.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TASK = REPO / "node" / "task.py"
+sys.path.insert(0, str(TASK.parent))
+import task  # noqa: E402  (node/task.py, as shipped: one stdlib-only file)
+
+ONE_LINER = "tr -cs '[:alnum:]' '\\n' < \"$1\" | awk '{c[$0]++}' > /dev/null"
+TARGET_TUTORIAL, TARGET_ONE_LINER, TARGET_MEMORY = 4.0, 1.5, 1.2
+
+# ---------------------------------------------------------------- the corpus
+LETTERS = "etaoinshrdlcumwfgypbvkjxqz"
+LETTER_WEIGHTS = [12.7, 9.1, 8.2, 7.5, 7.0, 6.7, 6.3, 6.1, 6.0, 4.3, 4.0, 2.8, 2.8,
+                  2.4, 2.4, 2.2, 2.0, 2.0, 1.9, 1.5, 1.0, 0.8, 0.2, 0.2, 0.1, 0.1]
+ACCENTS = "ąćęłńóśźżéèüößñç"
+REAL_WORDS = ("naïve Straße jaźń 日本語 東京 😀 👍🏽 café don't e-mail it's co-op "
+              "résumé Ελλάδα москва").split()
+# (template, weight): what surrounds a word, including the separator after it.
+TEMPLATES = (("{} ", 700), ("{}, ", 60), ("{}. ", 40), ("{}\n", 70), ("{}.\n", 20),
+             ("“{}” ", 8), ("({}) ", 6), ("{}; ", 5), ("{}: ", 5), ("{}! ", 3),
+             ("{}? ", 3), ("{}—", 4), ("{}…\n", 2), ("'{}' ", 3), ("{}\t", 2),
+             ("{}  ", 3), ("{}\u00a0", 1), ("— ", 2))
+ZIPF_S = 1.05
+
+
+def vocabulary(rng: random.Random, size: int) -> list:
+    """Made-up words, shorter for frequent ranks; some with a non-ASCII letter."""
+    words, seen = [], set()
+    while len(words) < size:
+        rank = len(words) + 1
+        length = max(1, min(16, int(rng.gauss(2.5 + math.log2(rank) / 2.2, 1.3))))
+        word = "".join(rng.choices(LETTERS, LETTER_WEIGHTS, k=length))
+        if rng.random() < 0.04:
+            at = rng.randrange(len(word) + 1)
+            word = word[:at] + rng.choice(ACCENTS) + word[at:]
+        if word not in seen:
+            seen.add(word)
+            words.append(word)
+    for i, word in enumerate(REAL_WORDS):
+        words.insert(50 + 37 * i, word)
+    return words
+
+
+def write_corpus(path: Path, size: int, seed: int, vocab: int = 40_000) -> int:
+    """Write about ``size`` bytes of text; returns the bytes written."""
+    rng = random.Random(seed)
+    forms, cum, total = [], [], 0.0
+    for rank, word in enumerate(vocabulary(rng, vocab), 1):
+        for form, share in ((word, 0.86), (word.capitalize(), 0.11), (word.upper(), 0.03)):
+            total += share / rank ** ZIPF_S
+            forms.append(form)
+            cum.append(total)
+    templates = [t for t, _ in TEMPLATES]
+    weights = [w for _, w in TEMPLATES]
+    written = 0
+    with open(path, "wb") as f:
+        while written < size:
+            words = rng.choices(forms, cum_weights=cum, k=50_000)
+            data = "".join(map(str.format, rng.choices(templates, weights, k=50_000),
+                               words)).encode("utf-8")
+            f.write(data)
+            written += len(data)
+    return written
+
+
+def repeat_file(source: Path, target: Path, times: int) -> None:
+    with open(target, "wb") as out:
+        for _ in range(times):
+            with open(source, "rb") as f:
+                shutil.copyfileobj(f, out, 1 << 24)
+
+
+# ------------------------------------------------- contenders run in a child
+def tutorial(path: str, numwords: int = 10):
+    """The tutorial's python_tutorial_task.py, its counting lines as written (the
+    node's locale is UTF-8, so the encoding is spelled out)."""
+    with open(path, encoding="utf-8") as f:
+        words = [word.strip(string.punctuation) for word in f.read().split()]
+    word_counts = collections.Counter(words)
+    return word_counts.most_common(numwords)
+
+
+KERNELS = {
+    "tutorial": tutorial,
+    "single": lambda path: task.top_words(task.count_words(path, workers=1), 10),
+    "multi": lambda path: task.top_words(task.count_words(path), 10),
+}
+
+
+def run_child(name: str, path: str) -> None:
+    """--run mode: time one kernel in this fresh interpreter, print JSON."""
+    start = time.perf_counter()
+    top = KERNELS[name](path)
+    print(json.dumps({"seconds": time.perf_counter() - start, "top": top}))
+
+
+# ------------------------------------------------------------- measurement
+def tree_rss_kb(pid: int) -> int:
+    """Sum of VmRSS over pid and its descendants (0 once it is gone)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open("/proc/%d/status" % p) as f:
+                total += next((int(l.split()[1]) for l in f if l.startswith("VmRSS:")), 0)
+            with open("/proc/%d/task/%d/children" % (p, p)) as f:
+                todo += [int(c) for c in f.read().split()]
+        except (OSError, ValueError):
+            pass
+    return total
+
+
+def run_measured(argv, sample: bool = False, env=None):
+    """Run argv; return (wall seconds, CPU seconds and ru_maxrss KB of it and its
+    reaped children, peak sampled tree RSS KB or 0, stdout)."""
+    out = tempfile.TemporaryFile()
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE, env=env)
+    peak, done = [0], threading.Event()
+
+    def sampler():
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], tree_rss_kb(proc.pid))
+
+    thread = threading.Thread(target=sampler, daemon=True)
+    if sample:
+        thread.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    done.set()
+    if sample:
+        thread.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode("utf-8", "replace")
+    proc.stderr.close()
+    out.seek(0)
+    text = out.read().decode("utf-8", "replace")
+    out.close()
+    if proc.returncode != 0:
+        raise SystemExit("!!! %s failed (%d): %s" % (" ".join(map(str, argv)), proc.returncode, err))
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, peak[0], text
+
+
+def python3() -> str:
+    """The interpreter ``python3`` runs (resolved once: a pyenv-style shim on PATH
+    would add its own start-up to every timed run)."""
+    global _PYTHON3
+    if not _PYTHON3:
+        found = shutil.which("python3")
+        _PYTHON3 = sys.executable
+        if found:
+            _PYTHON3 = subprocess.run([found, "-c", "import sys; print(sys.executable)"],
+                                      capture_output=True, text=True).stdout.strip() or found
+    return _PYTHON3
+
+
+_PYTHON3 = ""
+
+
+def contenders(path: Path) -> dict:
+    """name -> function returning the seconds of one run."""
+    c_env = dict(os.environ, LC_ALL="C")
+    task_env = {k: v for k, v in os.environ.items() if k != task.SAS_ENV}
+
+    def shell(argv, env):
+        return lambda: run_measured(argv, env=env)[:2]
+
+    def child(name):
+        def run():
+            _, cpu, _, _, text = run_measured([sys.executable, __file__, "--run", name, str(path)])
+            return json.loads(text)["seconds"], cpu
+        return run
+
+    return {
+        "wc -w": shell(["wc", "-w", str(path)], c_env),
+        "tr/awk one-liner": shell(["sh", "-c", ONE_LINER, "sh", str(path)], c_env),
+        "tutorial algorithm": child("tutorial"),
+        "task kernel, 1 process": child("single"),
+        "task kernel, %d processes" % task.usable_cpus(): child("multi"),
+        "python3 node/task.py (subprocess)": shell(
+            [python3(), str(TASK), "--filepath", str(path), "--numwords", "10"], task_env),
+    }
+
+
+def machine() -> list:
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((l.split(":", 1)[1].strip() for l in f
+                          if l.startswith("model name")), model)
+    except OSError:
+        pass
+    awk = subprocess.run(["sh", "-c", "awk -W version 2>/dev/null || awk --version"],
+                         capture_output=True, text=True).stdout.splitlines()[:1]
+    return ["nproc: %d (usable: %d)" % (os.cpu_count() or 0, task.usable_cpus()),
+            "CPU: %s" % model,
+            "python: %s %s (kernels); python3 for the task: %s" % (
+                platform.python_implementation(), platform.python_version(), python3()),
+            "awk: %s" % (awk[0] if awk else "?"),
+            "load average at start: %.2f %.2f %.2f" % os.getloadavg()]
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size-mb", type=float, default=100)
+    parser.add_argument("--big-gb", type=float, default=1)
+    parser.add_argument("--skip-big", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--vocab", type=int, default=40_000,
+                        help="made-up words in the vocabulary (default 40000)")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="skip comparing the counts with the reference counter")
+    parser.add_argument("--run", nargs=2, metavar=("KERNEL", "FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run:
+        run_child(*args.run)
+        return 0
+
+    print("# bench/kernel.py: node/task.py word counting vs same-run baselines")
+    for line in machine():
+        print("- " + line)
+    workdir = Path(tempfile.mkdtemp(prefix="topwords-kernel-"))
+    try:
+        return measure(args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def measure(args, workdir: Path) -> int:
+    corpus = workdir / "corpus.txt"
+    start = time.perf_counter()
+    size = write_corpus(corpus, int(args.size_mb * 2**20), args.seed, args.vocab)
+    mb = size / 1e6
+    print("- corpus: %.1f MB (%d bytes, seed %d, %d-word vocabulary) generated in %.1f s in %s"
+          % (mb, size, args.seed, args.vocab, time.perf_counter() - start, workdir))
+
+    if not args.no_verify:
+        start = time.perf_counter()
+        fast = task.count_words(corpus)
+        with open(corpus, "rb") as stream:
+            reference = task._count_reference(stream)
+        same = fast == reference and fast == task.count_words(corpus, workers=1)
+        print("- counts equal to the reference counter (%d words, %d distinct): %s (%.1f s)"
+              % (sum(reference.values()), len(reference), "yes" if same else "NO",
+                 time.perf_counter() - start))
+        if not same:
+            print("!!! FAILURE: the fast counter differs from the reference")
+            return 1
+
+    runs = contenders(corpus)
+    times = {name: [] for name in runs}
+    cpus = {name: [] for name in runs}
+    for _ in range(args.repeat):  # round-robin: noise spreads over everyone
+        for name, run in runs.items():
+            seconds, cpu = run()
+            times[name].append(seconds)
+            cpus[name].append(cpu)
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    tutorial_s = medians["tutorial algorithm"]
+    one_liner_s = medians["tr/awk one-liner"]
+    print("\n## Throughput on %.1f MB (median and min of %d, round-robin)\n" % (mb, args.repeat))
+    print("| contender | median s | min s | MB/s | vs tutorial | vs one-liner | CPU s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, t in times.items():
+        print("| %s | %.2f | %.2f | %.1f | %.2fx | %.2fx | %.2f |" % (
+            name, medians[name], min(t), mb / medians[name],
+            tutorial_s / medians[name], one_liner_s / medians[name],
+            statistics.median(cpus[name])))
+    print("\n(s: wall clock; the kernels and the tutorial are timed inside a fresh "
+          "interpreter, the rest from outside. CPU s: user+sys of the whole process tree, "
+          "interpreter start included.)")
+
+    print("\n## Peak memory of python3 node/task.py\n")
+    print("| file | MB | s | MB/s | ru_maxrss MB (largest process) | sampled tree RSS MB (sum) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    argv = [python3(), str(TASK), "--numwords", "10", "--filepath"]
+    env = {k: v for k, v in os.environ.items() if k != task.SAS_ENV}
+    memory = {}
+    files = [("corpus", corpus, size)]
+    if not args.skip_big:
+        times_big = max(1, round(args.big_gb * 2**30 / size))
+        need = times_big * size + (256 << 20)
+        free = shutil.disk_usage(workdir).free
+        if free < need:
+            print("(big file skipped: %.1f GB free in %s, %.1f GB needed)"
+                  % (free / 2**30, workdir, need / 2**30))
+        else:
+            big = workdir / "big.txt"
+            repeat_file(corpus, big, times_big)
+            files.append(("corpus x %d" % times_big, big, times_big * size))
+    for label, path, nbytes in files:
+        elapsed, _, maxrss, tree, _ = run_measured(argv + [str(path)], sample=True, env=env)
+        memory[label] = (maxrss, tree)
+        print("| %s | %.0f | %.2f | %.1f | %.1f | %.1f |" % (
+            label, nbytes / 1e6, elapsed, nbytes / 1e6 / elapsed, maxrss / 1024, tree / 1024))
+        if path != corpus:
+            path.unlink()
+
+    task_s = medians["python3 node/task.py (subprocess)"]
+    multi_s = medians["task kernel, %d processes" % task.usable_cpus()]
+    print("\n## Targets\n")
+    print("| target | measured | verdict |")
+    print("|---|---:|---|")
+    for what, seconds in (("node/task.py subprocess", task_s), ("multi-process kernel", multi_s)):
+        ratio = tutorial_s / seconds
+        print("| %s >= %.1fx the tutorial | %.2fx | %s |" % (
+            what, TARGET_TUTORIAL, ratio, verdict(ratio >= TARGET_TUTORIAL)))
+        ratio = one_liner_s / seconds
+        print("| %s >= %.1fx the one-liner | %.2fx | %s |" % (
+            what, TARGET_ONE_LINER, ratio, verdict(ratio >= TARGET_ONE_LINER)))
+    if len(memory) == 2:
+        (small_rss, small_tree), (big_rss, big_tree) = memory.values()
+        ratio = big_rss / small_rss
+        print("| memory(big) <= %.1fx memory(corpus), ru_maxrss | %.2fx | %s |" % (
+            TARGET_MEMORY, ratio, verdict(ratio <= TARGET_MEMORY)))
+        ratio = big_tree / max(small_tree, 1)
+        print("| memory(big) <= %.1fx memory(corpus), tree sum | %.2fx | %s |" % (
+            TARGET_MEMORY, ratio, verdict(ratio <= TARGET_MEMORY)))
+    print("\n- load average at end: %.2f %.2f %.2f" % os.getloadavg())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
