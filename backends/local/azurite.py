@@ -140,12 +140,21 @@ class AzuriteServer:
         self._drainer.start()
         atexit.register(self.stop)
         if not ready.wait(timeout) or self.port is None:
-            exited = self._process.poll() is not None
+            exited = self._exited(grace=2.0 if ready.is_set() else 0.0)
             self.stop()
             reason = "exited" if exited else f"did not listen within {timeout:g} s"
             raise StorageError(f"Azurite {reason}; its last output:\n{self.output_tail()}",
                                hint=_SETUP_HINT)
         return self
+
+    def _exited(self, grace: float) -> bool:
+        """Whether Azurite has exited, allowing ``grace`` seconds for it to be
+        reaped after its output closed."""
+        try:
+            self._process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
 
     def _drain(self, stream: IO[str], ready: threading.Event) -> None:
         """Read Azurite's output until it closes, so the pipe never fills."""
