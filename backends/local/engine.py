@@ -16,6 +16,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +27,8 @@ from topwords.core.errors import (
     ConfigError, JobNotFound, PoolError, PoolNotFound, ResourceExists, TaskNotFound,
 )
 from topwords.core.model import (
-    JobSpec, NodeInfo, NodeState, PoolInfo, PoolSpec, TaskInfo, TaskResult, TaskSpec, TaskState,
+    JobSpec, NodeInfo, NodeState, PoolInfo, PoolSpec, TaskCounts, TaskInfo, TaskResult,
+    TaskSpec, TaskState,
 )
 
 from .docker_node import docker_errors, image_exists, remove_labelled
@@ -306,6 +308,18 @@ class LocalBatchEngine(Compute):
     def list_tasks(self, job_id: str) -> list[TaskInfo]:
         with self._lock:
             return [task.info() for task in self._job(job_id).tasks.values()]
+
+    def task_counts(self, job_id: str) -> TaskCounts:
+        """Counted under the lock without building a TaskInfo per task: the
+        waits poll this every 50 ms."""
+        with self._lock:
+            states = Counter(t.state for t in self._job(job_id).tasks.values())
+            failed = sum(t.state is TaskState.COMPLETED and t.result is not TaskResult.SUCCESS
+                         for t in self._job(job_id).tasks.values())
+        completed = states[TaskState.COMPLETED]
+        return TaskCounts(active=states[TaskState.ACTIVE],
+                          running=states[TaskState.PREPARING] + states[TaskState.RUNNING],
+                          completed=completed, succeeded=completed - failed, failed=failed)
 
     def read_task_file(self, job_id: str, task_id: str, path: str) -> bytes:
         task_dir = self.task_dir(job_id, task_id)

@@ -16,6 +16,7 @@ import shlex
 import shutil
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
@@ -125,8 +126,7 @@ class TaskRunner:
             if dirs.host.exists():
                 shutil.rmtree(dirs.host)
             dirs.host_wd.mkdir(parents=True)
-            for resource in task.spec.resource_files:
-                download_resource_file(resource, dirs.host_wd)
+            _fetch_all(task.spec.resource_files, dirs.host_wd)
         except (TransferError, OSError) as exc:
             failure = FailureInfo(category="usererror", code="ResourceFileDownloadError",
                                   message=str(exc))
@@ -202,3 +202,15 @@ class TaskRunner:
                 node.docker.kill(exec_id)
             except NodeError:
                 pass  # already gone with its container
+
+
+def _fetch_all(resources, working_dir) -> None:
+    """Fetch resource files, several at once when there are many (a reduce
+    task may have hundreds)."""
+    if len(resources) <= 2:
+        for resource in resources:
+            download_resource_file(resource, working_dir)
+        return
+    with ThreadPoolExecutor(min(8, len(resources)), thread_name_prefix="fetch") as pool:
+        for future in [pool.submit(download_resource_file, r, working_dir) for r in resources]:
+            future.result()
