@@ -242,7 +242,26 @@ def machine() -> list:
             "python: %s %s (kernels); python3 for the task: %s" % (
                 platform.python_implementation(), platform.python_version(), python3()),
             "awk: %s" % (awk[0] if awk else "?"),
+            "parallel capacity: " + parallel_capacity(),
             "load average at start: %.2f %.2f %.2f" % os.getloadavg()]
+
+
+SPIN = "import time; t = time.process_time(); sum(range(30_000_000)); print(time.process_time() - t)"
+
+
+def parallel_capacity() -> str:
+    """How much CPU-bound work N processes get done at once, relative to one."""
+    n = task.usable_cpus()
+
+    def spin(k):
+        procs = [subprocess.Popen([sys.executable, "-c", SPIN], stdout=subprocess.PIPE,
+                                  text=True) for _ in range(k)]
+        return [float(p.communicate()[0]) for p in procs]
+
+    alone = min(min(spin(1)) for _ in range(2))
+    together = max(spin(n))
+    return "%d CPU-bound processes at once run %.2fx the work of one (%.2f s alone, %.2f s " \
+        "each together)" % (n, n * alone / together, alone, together)
 
 
 def verdict(ok: bool) -> str:
