@@ -85,7 +85,8 @@ def _seconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="topwords", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="topwords", description="Run the Azure Batch top-N-words workflow "
+                     "offline (Docker + Azurite) or on Azure Batch.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser("run", help="count the top words of each input file on a backend")
