@@ -55,6 +55,7 @@ ENV_FIELDS = (("Node: ", "AZ_BATCH_NODE_ID"), ("Task: ", "AZ_BATCH_TASK_ID"),
               ("Job:  ", "AZ_BATCH_JOB_ID"), ("Pool: ", "AZ_BATCH_POOL_ID"))
 RULE = "-" * 30
 _ASCII_PUNCT = frozenset(string.punctuation)
+_ASCII_PUNCT_BYTES = string.punctuation.encode("ascii")
 _punct_cache: Dict[str, bool] = {}  # filled once per distinct end character
 _ASCII_SPACE = re.compile(rb"[ \t\n\r\x0b\x0c]")  # exactly what bytes.split() splits on
 _OTHER_SPACE = re.compile(r"[^\S\n]")  # re's \s is str.isspace(), as str.split() uses
@@ -134,12 +135,13 @@ def _count_reference(stream, ignore_case: bool = False,
     return normalize_counts(raw, ignore_case)
 
 
-# The fast counter counts raw byte tokens (bytes.split(), ASCII whitespace only) and
-# applies the rules afterwards, once per DISTINCT token. That is exact because UTF-8
-# decoding restarts at every ASCII byte (an ASCII byte is never inside a multi-byte
-# sequence, and a truncated one before it becomes U+FFFD either way), so decoding
-# token by token equals decoding the whole text; a decoded token that still holds
-# Unicode whitespace (U+00A0, U+2009, \x1c ...) is then split again with str.split().
+# The fast counter counts raw byte tokens (bytes.split(): ASCII whitespace only; ASCII
+# punctuation stripped from their ends) and applies the rules afterwards, once per
+# DISTINCT token. That is exact because UTF-8 decoding restarts at every ASCII byte
+# (an ASCII byte is never inside a multi-byte sequence, and a truncated one before it
+# becomes U+FFFD either way), so decoding token by token equals decoding the whole
+# text; a decoded token that still holds Unicode whitespace (U+00A0, U+2009, \x1c ...)
+# is then split again with str.split().
 
 def _read_chunks(stream, chunk_size: int, limit: Optional[int] = None) -> Iterator[bytes]:
     """Successive reads of at most ``chunk_size`` bytes (and ``limit`` in all)."""
@@ -166,14 +168,17 @@ def _without_bom(chunks: Iterator[bytes]) -> Iterator[bytes]:
 
 
 def _count_raw_chunks(chunks: Iterable[bytes], counts: Counter) -> None:
-    """Add the ASCII-whitespace-split tokens of the concatenated chunks to counts."""
+    """Add the ASCII-whitespace-split tokens of the concatenated chunks to counts,
+    ASCII punctuation already stripped from their ends (fewer distinct keys: the
+    rules strip it anyway, and an ASCII byte never belongs to a multi-byte
+    sequence, so stripping bytes before decoding gives the same words)."""
     parts: List[bytes] = []  # a token that may continue in the next chunk
-    update = counts.update
+    update, strip, punct = counts.update, bytes.strip, itertools.repeat(_ASCII_PUNCT_BYTES)
     for chunk in chunks:
         tokens = chunk.split()
         glued = bool(parts and tokens) and not chunk[:1].isspace()
         if parts and not glued:
-            counts[b"".join(parts)] += 1
+            counts[strip(b"".join(parts), _ASCII_PUNCT_BYTES)] += 1
             parts = []
         if not tokens:
             continue
@@ -185,15 +190,16 @@ def _count_raw_chunks(chunks: Iterable[bytes], counts: Counter) -> None:
             parts.append(tokens[0])
             tokens[0] = b"".join(parts)
             parts = []
-        update(tokens)
+        update(map(strip, tokens, punct))
         if tail is not None:
             parts = [tail]
     if parts:
-        counts[b"".join(parts)] += 1
+        counts[strip(b"".join(parts), _ASCII_PUNCT_BYTES)] += 1
 
 
 def count_raw_stream(stream, chunk_size: int = CHUNK_SIZE) -> Counter:
-    """Counts of the raw byte tokens (``bytes.split()``) of a whole binary file."""
+    """Counts of the raw byte tokens (``bytes.split()``, ASCII punctuation stripped
+    from their ends) of a whole binary file."""
     counts: Counter = Counter()
     _count_raw_chunks(_without_bom(_read_chunks(stream, chunk_size)), counts)
     return counts
@@ -201,8 +207,9 @@ def count_raw_stream(stream, chunk_size: int = CHUNK_SIZE) -> Counter:
 
 def count_raw_range(stream, start: int, end: int, chunk_size: int = CHUNK_SIZE,
                     counts: Optional[Counter] = None) -> Counter:
-    """Add the raw byte tokens of bytes ``[start, end)`` of a seekable stream to
-    ``counts``; both ends must be a file end or an ASCII whitespace byte."""
+    """Add the raw byte tokens (as count_raw_stream) of bytes ``[start, end)`` of a
+    seekable stream to ``counts``; both ends must be a file end or an ASCII
+    whitespace byte."""
     counts = Counter() if counts is None else counts
     stream.seek(start)
     _count_raw_chunks(_read_chunks(stream, chunk_size, end - start), counts)
