@@ -273,9 +273,14 @@ def _add_words(totals: Dict[str, int], words: Iterable[str], counts: Iterable[in
         totals[word] = get(word, 0) + n
 
 
-def _word_totals(raw: Mapping[bytes, int], ignore_case: bool) -> Dict[str, int]:
+def _word_totals(raw: Mapping[bytes, int], ignore_case: bool,
+                 consume: bool = False) -> Dict[str, int]:
+    """Word totals of raw token counts; ``consume`` empties ``raw`` (a Counter) as
+    soon as it is read, so its memory serves the words."""
     counts = list(raw.values())
     text = b"\n".join(raw).decode("utf-8", "replace")  # one line per token
+    if consume:
+        raw.clear()  # type: ignore[attr-defined]
     if _OTHER_SPACE.search(text):
         lines, counts = _split_other_spaces(text, counts)
     else:
@@ -300,7 +305,7 @@ def normalize_raw_counts(raw: Mapping[bytes, int], ignore_case: bool = False) ->
 def count_stream(stream, ignore_case: bool = False,
                  chunk_size: int = CHUNK_SIZE) -> Counter:
     """Count the words of a binary stream (see the module rules), in this process."""
-    return normalize_raw_counts(count_raw_stream(stream, chunk_size), ignore_case)
+    return Counter(_word_totals(count_raw_stream(stream, chunk_size), ignore_case, True))
 
 
 def usable_cpus() -> int:
@@ -320,7 +325,7 @@ def _count_pieces(stream, pieces, next_piece, chunk_size: int,
             index = next_piece.value
             next_piece.value = index + 1
         if index >= len(pieces):
-            return _word_totals(raw, ignore_case)
+            return _word_totals(raw, ignore_case, consume=True)
         count_raw_range(stream, pieces[index][0], pieces[index][1], chunk_size, raw)
 
 
