@@ -273,14 +273,10 @@ def _add_words(totals: Dict[str, int], words: Iterable[str], counts: Iterable[in
         totals[word] = get(word, 0) + n
 
 
-def _word_totals(raw: Mapping[bytes, int], ignore_case: bool,
-                 consume: bool = False) -> Dict[str, int]:
-    """Word totals of raw token counts; ``consume`` empties ``raw`` (a Counter) as
-    soon as it is read, so its memory serves the words."""
-    counts = list(raw.values())
-    text = b"\n".join(raw).decode("utf-8", "replace")  # one line per token
-    if consume:
-        raw.clear()  # type: ignore[attr-defined]
+def _add_token_batch(totals: Dict[str, int], tokens: List[bytes], counts: List[int],
+                     ignore_case: bool) -> None:
+    """Add the words of raw tokens (with their counts) to totals."""
+    text = b"\n".join(tokens).decode("utf-8", "replace")  # one line per token
     if _OTHER_SPACE.search(text):
         lines, counts = _split_other_spaces(text, counts)
     else:
@@ -290,8 +286,21 @@ def _word_totals(raw: Mapping[bytes, int], ignore_case: bool,
     punct = "".join(_ASCII_PUNCT.union(
         ch for ch in set(_NON_ASCII.findall(text)) if is_punctuation(ch)))
     words = map(str.strip, lines, itertools.repeat(punct))
-    totals: Dict[str, int] = {}
     _add_words(totals, map(str.casefold, words) if ignore_case else words, counts)
+
+
+def _word_totals(raw: Mapping[bytes, int], ignore_case: bool, consume: bool = False,
+                 batch: int = 1 << 15) -> Dict[str, int]:
+    """Word totals of raw token counts, a batch of distinct tokens at a time (so the
+    decoded copies stay small); ``consume`` empties ``raw`` (a Counter) at once
+    and drops each batch's tokens when done, so their memory serves the words."""
+    tokens, counts = list(raw), list(raw.values())
+    if consume:
+        raw.clear()  # type: ignore[attr-defined]
+    totals: Dict[str, int] = {}
+    while tokens:  # from the end, so that a done batch is cut off cheaply
+        _add_token_batch(totals, tokens[-batch:], counts[-batch:], ignore_case)
+        del tokens[-batch:], counts[-batch:]
     totals.pop("", None)
     return totals
 

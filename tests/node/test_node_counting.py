@@ -280,6 +280,15 @@ def test_count_ranges_any_split_points_merged_match_oracle(data, chunk_size, ign
     assert words == oracle_bytes(data, ignore_case)
 
 
+@settings(max_examples=200, deadline=None)
+@given(data=byte_texts, batch=st.integers(1, 5), ignore_case=st.booleans())
+def test_word_totals_any_batch_size_consuming_raw_matches_oracle(data, batch, ignore_case):
+    raw = task.count_raw_stream(io.BytesIO(data), 3)
+    totals = task._word_totals(raw, ignore_case, consume=True, batch=batch)
+    assert Counter(totals) == oracle_bytes(data, ignore_case)
+    assert not raw  # consumed
+
+
 @settings(max_examples=25, deadline=None)
 @given(data=byte_texts, chunk_size=chunk_sizes, piece_size=st.integers(1, 40),
        workers=st.integers(2, 3), ignore_case=st.booleans())
