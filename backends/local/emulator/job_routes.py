@@ -16,10 +16,6 @@ from .routing import (
 MAX_TASKS_PER_REQUEST = 100
 
 
-def _stamps(when) -> dict[str, str]:
-    return {"ETag": shapes.etag(when), "Last-Modified": shapes.http_date(when)}
-
-
 # -- jobs ----------------------------------------------------------------------
 
 @route("POST", "jobs")
@@ -32,7 +28,7 @@ def create_job(service: Service, request: Request) -> Response:
         service.echo[("job", spec.id)] = echo
         service.task_echo[spec.id] = {}
     url = request.url("jobs", spec.id)
-    return Response(201, headers={**_stamps(record.created), "Location": url,
+    return Response(201, headers={**shapes.stamps(record.created), "Location": url,
                                   "DataServiceId": url})
 
 
@@ -53,7 +49,7 @@ def get_job(service: Service, request: Request, job_id: str) -> Response:
     with engine_errors("Job", job_id):
         record = service.engine.job_record(job_id)
     body = odata.select(_job_json(service, request, record), request.query.get("$select"))
-    return json_response(200, body, _stamps(record.created))
+    return json_response(200, body, shapes.stamps(record.created))
 
 
 @route("PATCH", "jobs/{job_id}")
@@ -75,7 +71,7 @@ def update_job(service: Service, request: Request, job_id: str) -> Response:
     with service.lock:
         echo = service.echo.setdefault(("job", job_id), {})
         echo.update({k: v for k, v in body.items() if k != "onAllTasksComplete"})
-    return Response(200, headers=_stamps(record.created))
+    return Response(200, headers=shapes.stamps(record.created))
 
 
 @route("POST", "jobs/{job_id}/terminate")
@@ -130,7 +126,7 @@ def _add_task(service: Service, request: Request, job_id: str, body) -> tuple[Ta
 def create_task(service: Service, request: Request, job_id: str) -> Response:
     spec, created = _add_task(service, request, job_id, shapes.require_object(request.json()))
     url = request.url("jobs", job_id, "tasks", spec.id)
-    return Response(201, headers={**_stamps(created), "Location": url, "DataServiceId": url})
+    return Response(201, headers={**shapes.stamps(created), "Location": url, "DataServiceId": url})
 
 
 @route("POST", "jobs/{job_id}/addtaskcollection")
@@ -186,7 +182,7 @@ def get_task(service: Service, request: Request, job_id: str, task_id: str) -> R
         record = service.engine.task_record(job_id, task_id)
     body = odata.select(_task_json(service, request, job_id, record),
                         request.query.get("$select"))
-    return json_response(200, body, _stamps(record.created))
+    return json_response(200, body, shapes.stamps(record.created))
 
 
 @route("POST", "jobs/{job_id}/tasks/{task_id}/terminate")

@@ -20,8 +20,7 @@ __all__ = ["file_response"]
 
 
 def _created(url: str, when) -> dict[str, str]:
-    return {"ETag": shapes.etag(when), "Last-Modified": shapes.http_date(when),
-            "Location": url, "DataServiceId": url}
+    return {**shapes.stamps(when), "Location": url, "DataServiceId": url}
 
 
 @route("GET", "supportedimages")
@@ -71,16 +70,14 @@ def get_pool(service: Service, request: Request, pool_id: str) -> Response:
     with engine_errors("Pool", pool_id):
         record = service.engine.pool_record(pool_id)
     body = odata.select(_pool_json(service, request, record), request.query.get("$select"))
-    return json_response(200, body, {"ETag": shapes.etag(record.created),
-                                     "Last-Modified": shapes.http_date(record.created)})
+    return json_response(200, body, shapes.stamps(record.created))
 
 
 @route("HEAD", "pools/{pool_id}")
 def pool_exists(service: Service, request: Request, pool_id: str) -> Response:
     with engine_errors("Pool", pool_id):
         record = service.engine.pool_record(pool_id)
-    return Response(200, headers={"ETag": shapes.etag(record.created),
-                                  "Last-Modified": shapes.http_date(record.created)})
+    return Response(200, headers=shapes.stamps(record.created))
 
 
 @route("DELETE", "pools/{pool_id}")

@@ -12,11 +12,13 @@ from .render import (
     file_json, file_mode, job_json, node_json, pool_json, start_task_json, task_counts_json,
     task_json,
 )
-from .wire import MAX_DURATION, etag, format_duration, format_time, http_date, parse_duration
+from .wire import (
+    MAX_DURATION, etag, format_duration, format_time, http_date, parse_duration, stamps,
+)
 
 __all__ = [
     "MAX_DURATION", "common_environment", "etag", "file_json", "file_mode", "format_duration",
-    "format_time", "http_date", "job_json", "job_spec", "node_json", "parse_duration",
+    "format_time", "http_date", "job_json", "job_spec", "node_json", "parse_duration", "stamps",
     "pool_json", "pool_spec", "require_object", "start_task_json", "task_counts_json",
     "task_json", "task_spec",
 ]

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from ..errors import bad_value
 
 __all__ = ["MAX_DURATION", "etag", "format_duration", "format_time", "http_date",
-           "parse_duration"]
+           "parse_duration", "stamps"]
 
 #: Batch's "unlimited" (.NET TimeSpan.MaxValue)
 MAX_DURATION = "P10675199DT2H48M5.4775807S"
@@ -32,6 +32,11 @@ def etag(when: datetime) -> str:
     delta = when - datetime(1, 1, 1, tzinfo=timezone.utc)
     ticks = (delta.days * 86400 + delta.seconds) * 10**7 + delta.microseconds * 10
     return f"0x{ticks:X}"
+
+
+def stamps(when: datetime) -> dict[str, str]:
+    """The ``ETag`` and ``Last-Modified`` headers of a resource changed ``when``."""
+    return {"ETag": etag(when), "Last-Modified": http_date(when)}
 
 
 def parse_duration(text: str, name: str) -> float | None:
