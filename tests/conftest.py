@@ -145,6 +145,22 @@ def docker_client():
     client.close()
 
 
+@pytest.fixture(scope="session")
+def image_without_python(docker_client):
+    """A node image whose python3 is gone: no node agent, and every task that
+    needs python3 fails (exit 127)."""
+    from topwords.backends.local.config import LocalConfig
+    tag = "topwords-test-nopython:latest"
+    container = docker_client.containers.run(
+        LocalConfig.from_env().image, ["/bin/sh", "-c", "rm -f /usr/bin/python3*"],
+        detach=True, network_mode="host")
+    container.wait()
+    container.commit(repository=tag.split(":")[0], tag="latest")
+    container.remove()
+    yield tag
+    docker_client.images.remove(tag, force=True)
+
+
 def _local_compute(request: pytest.FixtureRequest, tmp_dir):
     from topwords.backends.local.config import LocalConfig
     from topwords.backends.local.docker_node import connect

@@ -45,7 +45,7 @@ class Task:
     retry_count: int = 0
     start_time: datetime | None = None
     end_time: datetime | None = None
-    exec_id: str | None = None
+    process: int | str | None = None  # the running command's handle on its node
     killed: bool = field(default=False)
     created: datetime = field(default_factory=lambda: _now())
     state_changed: datetime | None = None
@@ -115,7 +115,7 @@ class TaskRunner:
             task.move(TaskState.COMPLETED)
             task.end_time = task.state_changed
             task.result, task.failure, task.exit_code = result, failure, exit_code
-            task.exec_id = None
+            task.process = None
             node.running.discard(task)
             self._on_done(node, task)
 
@@ -158,7 +158,7 @@ class TaskRunner:
                 outcome = node.docker.run(
                     argv, env=env, workdir=str(dirs.node_wd), stdout=dirs.host / "stdout.txt",
                     stderr=dirs.host / "stderr.txt", timeout=remaining,
-                    on_start=lambda exec_id: self._started(task, exec_id))
+                    on_start=lambda handle: self._started(task, handle))
             except NodeError as exc:
                 return None, FailureInfo(category="servererror", code="NodeError",
                                          message=str(exc))
@@ -177,12 +177,12 @@ class TaskRunner:
             with self._lock:
                 task.retry_count += 1
 
-    def _started(self, task: Task, exec_id: str) -> None:
+    def _started(self, task: Task, handle: int | str) -> None:
         with self._lock:
-            task.exec_id = exec_id
+            task.process = handle
             kill_now = task.killed
         if kill_now:
-            task.node.docker.kill(exec_id)
+            task.node.docker.kill(handle)
 
     def _upload_outputs(self, task: Task, working_dir, result: TaskResult) -> FailureInfo | None:
         try:
@@ -196,10 +196,10 @@ class TaskRunner:
         """Terminate a placed task (its process tree is killed)."""
         with self._lock:
             task.killed = True
-            exec_id, node = task.exec_id, task.node
-        if exec_id and node:
+            handle, node = task.process, task.node
+        if handle is not None and node:
             try:
-                node.docker.kill(exec_id)
+                node.docker.kill(handle)
             except NodeError:
                 pass  # already gone with its container
 

@@ -180,21 +180,6 @@ def test_local_cleanup_removes_containers_of_dead_runs(tmp_path, env, tutorial_f
     assert our_containers(docker_client, tmp_path) == []
 
 
-@pytest.fixture(scope="module")
-def image_without_python(docker_client):
-    """A node image whose python3 is gone, so every task fails (exit 127)."""
-    from topwords.backends.local.config import LocalConfig
-    tag = "topwords-test-nopython:latest"
-    container = docker_client.containers.run(
-        LocalConfig.from_env().image, ["/bin/sh", "-c", "rm -f /usr/bin/python3*"],
-        detach=True, network_mode="host")
-    container.wait()
-    container.commit(repository=tag.split(":")[0], tag="latest")
-    container.remove()
-    yield tag
-    docker_client.images.remove(tag, force=True)
-
-
 def test_failing_tasks_show_exit_code_and_stderr_from_logs(tmp_path, env, tutorial_files,
                                                            docker_client, azurite,
                                                            image_without_python):

@@ -1,0 +1,64 @@
+"""A node container runs commands the same way through its agent (an image
+with python3) and through ``docker exec`` (an image without)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from topwords.backends.local.docker_node import DockerNode
+from topwords.backends.local.layout import NODE_ROOT
+from topwords.backends.local.leftovers import OWNER_LABEL, owner_label
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(params=["agent", "exec"])
+def node(request, docker_client, tmp_path, unique_id):
+    from topwords.backends.local.config import LocalConfig
+    if request.param == "agent":
+        image = LocalConfig.from_env().image
+    else:
+        image = request.getfixturevalue("image_without_python")
+    (tmp_path / "node" / "wd").mkdir(parents=True)
+    node = DockerNode(docker_client, name=f"topwords-test-{unique_id('node')}", image=image,
+                      host_root=tmp_path / "node", labels={OWNER_LABEL: owner_label()})
+    node.start()
+    assert node.has_agent is (request.param == "agent")
+    yield node
+    node.remove()
+    assert not docker_client.containers.list(all=True, filters={"name": node.name})
+
+
+def run(node, script, **kwargs):
+    root = node.host_root
+    outcome = node.run(["/bin/sh", "-c", script], env={"GREETING": "hi there"},
+                       workdir=str(NODE_ROOT / "wd"), stdout=root / "stdout.txt",
+                       stderr=root / "stderr.txt", **kwargs)
+    read = lambda name: (root / name).read_text() if (root / name).exists() else ""  # noqa: E731
+    return outcome, read("stdout.txt"), read("stderr.txt")
+
+
+def test_exit_code_output_env_and_cwd(node):
+    outcome, out, err = run(node, 'echo "$GREETING from $(pwd)"; echo oops >&2; exit 3')
+    assert (outcome.exit_code, outcome.timed_out) == (3, False)
+    assert out == f"hi there from {NODE_ROOT}/wd\n"
+    assert err == "oops\n"
+
+
+def test_timeout_kills_the_whole_tree(node):
+    started = time.monotonic()
+    outcome, _, _ = run(node, "sleep 30 & (sleep 2; touch late) & wait", timeout=0.5)
+    assert (outcome.exit_code, outcome.timed_out) == (None, True)
+    assert time.monotonic() - started < 15
+    time.sleep(2.5)
+    assert not (node.host_root / "wd" / "late").exists()
+
+
+def test_kill_by_the_handle_given_at_start(node):
+    started = time.monotonic()
+    outcome, out, _ = run(node, "echo started; sleep 30; echo never", on_start=node.kill)
+    assert time.monotonic() - started < 15
+    assert outcome.exit_code != 0 and not outcome.timed_out
+    assert "never" not in out
