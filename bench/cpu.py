@@ -4,7 +4,8 @@
 processes, and of the whole machine, so a bench can say where the CPU of a
 timed section went: our Python process, Azurite, dockerd, containerd, the
 containerd shims of our node containers (with their reaped children: runc
-and the task processes).
+and what ``docker exec`` ran), and everything that ran inside our node
+containers (their cgroups: the node agent and the tasks).
 """
 
 from __future__ import annotations
@@ -27,6 +28,26 @@ def pid_cpu(pid: int, part: str = "self") -> float:
     # after the ")": state=0 ... utime=11 stime=12 cutime=13 cstime=14
     own, reaped = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
     return {"self": own, "children": reaped, "all": own + reaped}[part] / TICK
+
+
+def cgroup_cpu(container_id: str) -> float:
+    """CPU seconds used so far by everything in a Docker container's cgroup
+    (cgroup v1 cpuacct, or v2 cpu.stat); 0 if it cannot be read."""
+    for path in (f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage",
+                 f"/sys/fs/cgroup/cpu,cpuacct/docker/{container_id}/cpuacct.usage"):
+        try:
+            return int(Path(path).read_text()) / 1e9  # nanoseconds
+        except (OSError, ValueError):
+            pass
+    for path in (f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat",
+                 f"/sys/fs/cgroup/docker/{container_id}/cpu.stat"):
+        try:
+            lines = Path(path).read_text().splitlines()
+        except OSError:
+            continue
+        usec = next((l.split()[1] for l in lines if l.startswith("usage_usec ")), "0")
+        return int(usec) / 1e6
+    return 0.0
 
 
 def processes() -> Iterable[tuple[int, str, list[str]]]:
@@ -79,21 +100,23 @@ class CpuMeter:
 
     Args:
         groups: name -> function returning [(pid, part)] to add up, ``part``
-            as in :func:`pid_cpu`;
-            called at ``start`` and again at ``stop`` (a process that appears
-            in between counts from 0; one that vanished in between is lost).
+            as in :func:`pid_cpu`, or [(container id, "cgroup")] for
+            :func:`cgroup_cpu`; called at ``start`` and again at ``stop`` (a
+            process that appears in between counts from 0; one that vanished
+            in between is lost).
     """
 
-    def __init__(self, groups: dict[str, Callable[[], list[tuple[int, str]]]]) -> None:
+    def __init__(self, groups: dict[str, Callable[[], list[tuple[int | str, str]]]]) -> None:
         self._groups = groups
-        self._before: dict[str, dict[int, float]] = {}
+        self._before: dict[str, dict[int | str, float]] = {}
         self._busy0 = (0.0, 0.0)
         self.used: dict[str, float] = {}
         self.machine_busy = 0.0
         self.machine_total = 0.0
 
-    def _snapshot(self) -> dict[str, dict[int, float]]:
-        return {name: {pid: pid_cpu(pid, part) for pid, part in find()}
+    def _snapshot(self) -> dict[str, dict[int | str, float]]:
+        return {name: {key: cgroup_cpu(key) if part == "cgroup" else pid_cpu(key, part)
+                       for key, part in find()}
                 for name, find in self._groups.items()}
 
     def start(self) -> "CpuMeter":

@@ -1,40 +1,49 @@
 """Task-throughput benchmark of the local Batch engine, with same-run baselines.
 
-    .venv/bin/python bench/engine.py [--quick] [--repeat N] [--profile]
+    .venv/bin/python bench/engine.py [--quick] [--repeat N] [--json-out FILE] [--profile]
 
 Drives ``LocalBatchEngine`` directly through the core ``Compute`` interface
-(no CLI, no storage): for pool shapes nodes x slots 1x1, 2x1, 2x2, 2x4, 4x4 it
-runs a job of 1,000 trivial tasks (200 with ``--quick``) in two variants:
+(no CLI, no storage) on pools of nodes x slots 1x1, 2x1, 2x2, 2x4, 4x4, with
+jobs of two variants:
 
-* ``true``: no shell, the task itself costs ~nothing;
-* ``sleep 0.2``: ``/bin/bash -c 'sleep 0.2'``, a task whose own run time is known.
+* ``true``: no shell, the task itself costs ~nothing; a 1,000-task job per
+  shape (200 with ``--quick``, ``--tasks N``);
+* ``sleep 0.2``: ``/bin/bash -c 'sleep 0.2'``, a task whose own run time is
+  known; 25 tasks per slot (``--sleep-waves``; 5 with ``--quick``): 25 tasks
+  at 1x1, 400 at 4x4, so every job lasts ~5 s at the ideal rate. (1,000
+  tasks at 1x1 would take 200 s alone; this keeps the section at ~2-3 min.)
 
 Per job it reports, from the tasks' own ``start_time``/``end_time``:
 
 * tasks/s over the span (first task start -> last task end) and over the wall
   time from ``add_tasks`` to ``wait_for_tasks`` returning;
+* the speed-up against 1x1, next to the ideal (nodes x slots);
 * slot-ms per task = nodes x slots x span / tasks (the capacity a task used),
   and the per-task overhead = slot-ms per task - the task's own run time;
-* CPU ms per task of: this Python process, dockerd, containerd, and the
-  containerd shims of the pool's containers with their reaped children (runc
-  and the task processes), read from /proc (see bench/cpu.py);
-* the speed-up against 1x1, next to the ideal (nodes x slots).
+* CPU ms per task of: this Python process, dockerd, containerd, the
+  containerd shims of the pool's containers, their reaped children (runc and
+  what ``docker exec`` ran; nothing when the node agent runs the tasks), and
+  the node containers' cgroups (the node agent and the tasks), from /proc and
+  /sys/fs/cgroup (see bench/cpu.py).
 
-The target (PASS/MISS) is the project's >= 10 tasks/s (bench/run.py), checked
-for the ``true`` variant on multi-slot shapes.
+Targets (PASS/MISS): >= 10 tasks/s for ``true`` on multi-slot shapes (the
+project's target, as in bench/pipeline.py), and "scales with nodes x slots":
+the ``sleep 0.2`` speed-up against 1x1 >= 0.8 x the ideal at 2x4 and 4x4.
 
-Baselines in the same run, on one node container of the same image:
-``docker exec true`` through the docker SDK (exec_create + exec_start +
-exec_inspect) sequentially and from 2-16 threads, ``DockerNode.run`` (the
-engine's own exec path: streamed, demuxed into stdout/stderr files), and a
-prototype long-lived exec agent in the node (bench/exec_agent.py), i.e. what
-exec would cost without dockerd/containerd/runc on the task path.
+Baselines in the same run, on one node container of the same image (a
+``DockerNode``, whose commands go through its node agent): ``docker exec true``
+through the raw docker SDK (exec_create + exec_start + exec_inspect);
+``DockerNode.run(["true"])``, the engine's path through the agent; and the
+engine's ``docker exec`` fallback for images without python3 (``ExecRunner``)
+on the same container; the last two sequentially and from 4 threads (a node's
+4 slots), so the agent-vs-exec ratio is measured, not quoted.
 
 ``--profile`` adds a py-spy profile (samples of the thread holding the GIL,
 so about our Python CPU) of this process during one 2x4 ``true`` job,
 summarised by bench/pyspy_report.py (``pip install py-spy`` into the venv
 first; it is not a project dependency). ``--shapes 2x4,4x4`` and
-``--variants true`` run a subset.
+``--variants true`` run a subset. ``--json-out`` writes the key figures for
+bench/run.py's summary.
 
 Every task must succeed and, at the end, no ``topwords.local`` container of
 this process (label ``topwords.owner=<host>:<pid>``) may be left, also after
@@ -55,11 +64,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from common import figure, machine, write_result  # bench/common.py
 from cpu import CpuMeter, pids_named, shim_pids  # bench/cpu.py
-from exec_agent import AgentClient, start_agent  # bench/exec_agent.py
-from run import machine  # bench/run.py: same machine lines as the main bench
 
-from topwords.backends.local.docker_node import LABEL, DockerNode, connect
+from topwords.backends.local.docker_exec import ExecRunner
+from topwords.backends.local.docker_node import LABEL, DockerNode, connect, docker_errors
 from topwords.backends.local.engine import LocalBatchEngine
 from topwords.backends.local.leftovers import OWNER_LABEL, owner_label
 from topwords.core.model import JobSpec, NodeState, PoolSpec, TaskSpec
@@ -67,8 +76,10 @@ from topwords.core.model import JobSpec, NodeState, PoolSpec, TaskSpec
 IMAGE = "topwords-node:local"
 SHAPES = ((1, 1), (2, 1), (2, 2), (2, 4), (4, 4))
 VARIANTS = {"true": ("true", 0.0), "sleep 0.2": ("/bin/bash -c 'sleep 0.2'", 0.2)}
-PARTS = ("python", "dockerd", "containerd", "shim", "runc+task", "agent")
-TARGET_RATE = 10.0  # tasks/s, the project's target for multi-slot shapes (bench/run.py)
+PARTS = ("python", "dockerd", "containerd", "shim", "runc+exec", "node")
+TARGET_RATE = 10.0  # tasks/s, the project's target for multi-slot shapes
+TARGET_SCALING, SCALING_SHAPES = 0.8, ((2, 4), (4, 4))  # speed-up >= 0.8 x nodes x slots
+THREADS = 4  # baseline concurrency on one node: the most slots per node of SHAPES
 FAILURES: list[str] = []
 RUN = f"b{os.getpid()}"
 
@@ -78,19 +89,19 @@ def fail(message: str) -> None:
     print(f"\n!!! FAILURE: {message}\n", file=sys.stderr, flush=True)
 
 
-def meter_for(client, agent_pid: int | None = None) -> CpuMeter:
-    """CPU of us, dockerd, containerd and the shims of our containers (and of
-    the prototype exec agent with its children)."""
+def meter_for(client) -> CpuMeter:
+    """CPU of us, dockerd, containerd, the shims of our containers (and their
+    reaped children), and our containers' cgroups."""
     def ours() -> list[str]:
         return [c.id for c in client.containers.list(
             filters={"label": [LABEL, f"{OWNER_LABEL}={owner_label()}"]})]
     return CpuMeter({
-        "agent": lambda: [(agent_pid, "all")] if agent_pid else [],
         "python": lambda: [(os.getpid(), "self")],
         "dockerd": lambda: [(p, "self") for p in pids_named("dockerd")],
         "containerd": lambda: [(p, "self") for p in pids_named("containerd")],
         "shim": lambda: [(p, "self") for p in shim_pids(ours())],
-        "runc+task": lambda: [(p, "children") for p in shim_pids(ours())],
+        "runc+exec": lambda: [(p, "children") for p in shim_pids(ours())],
+        "node": lambda: [(cid, "cgroup") for cid in ours()],
     })
 
 
@@ -104,6 +115,11 @@ class Measure:
     busy: float  # machine CPU seconds busy (all processes, anyone's)
     span: float = 0.0  # first task start -> last task end
     held: float = 0.0  # mean end - start of a task
+
+    @property
+    def rate(self) -> float:
+        """Per second: tasks over the span for a job, execs over the wall time."""
+        return self.count / (self.span or self.wall)
 
 
 def parallel(fn, count: int, threads: int) -> None:
@@ -129,16 +145,30 @@ def measured(meter: CpuMeter, count: int, fn) -> Measure:
 
 
 # ---------------------------------------------------------------- baselines
+BASE_SDK, BASE_AGENT, BASE_EXEC = ("raw SDK docker exec true", "DockerNode.run (node agent)",
+                                   "ExecRunner (docker exec fallback)")
+
+
+def key(name: str, threads: int) -> str:
+    return f"{name}, {threads} thread{'s' if threads > 1 else ''}"
+
+
 def exec_baselines(client, work: Path, meter: CpuMeter, n: int) -> dict[str, Measure]:
-    """``docker exec true`` on one node container: SDK calls, then DockerNode.run."""
-    node = DockerNode(client, name=f"topwords-bench-{RUN}-exec", image=IMAGE,
-                      host_root=work / "exec-node",
+    """``true`` run n times on one node container, each way (the agent 5n:
+    it is fast enough for a short batch to be noise)."""
+    root = work / "exec-node"
+    root.mkdir()
+    node = DockerNode(client, name=f"topwords-bench-{RUN}-exec", image=IMAGE, host_root=root,
                       labels={"topwords.pool": f"bench-{RUN}-exec", OWNER_LABEL: owner_label()})
-    (work / "exec-node").mkdir()
     api = client.api
     try:
         node.start()
+        if not node.has_agent:
+            fail(f"the node of image {IMAGE} runs no agent (no python3?): "
+                 "the engine would use docker exec")
         cid = node.inspect()["Id"]
+        fallback = ExecRunner(api, cid, docker_errors)
+        out, err = root / "exec.out", root / "exec.err"  # under host_root, as run() needs
 
         def sdk_exec(_=None) -> None:
             exec_id = api.exec_create(cid, ["true"])["Id"]
@@ -146,49 +176,29 @@ def exec_baselines(client, work: Path, meter: CpuMeter, n: int) -> dict[str, Mea
             if api.exec_inspect(exec_id).get("ExitCode") != 0:
                 fail("baseline `docker exec true` did not exit 0")
 
-        def node_run(_=None) -> None:
-            outcome = node.run(["true"], env={"A": "1"}, workdir="/",
-                               stdout=work / "exec.out", stderr=work / "exec.err")
+        def agent_run(_=None) -> None:
+            outcome = node.run(["true"], env={"A": "1"}, workdir="/", stdout=out, stderr=err)
             if outcome.exit_code != 0:
                 fail("baseline DockerNode.run(['true']) did not exit 0")
 
-        def loop(fn, count: int) -> None:
-            for _ in range(count):
-                fn()
+        def exec_run(_=None) -> None:
+            code, _ = fallback.run(["true"], env={"A": "1"}, cwd="/", stdout=out, stderr=err,
+                                   timeout=None)
+            if code != 0:
+                fail("baseline ExecRunner.run(['true']) did not exit 0")
 
-        loop(sdk_exec, 5)  # warm-up
-        result = {"SDK exec, sequential": measured(meter, n, lambda: loop(sdk_exec, n)),
-                  "DockerNode.run, sequential": measured(meter, n, lambda: loop(node_run, n))}
-        for threads in (2, 4, 8, 16):
-            result[f"SDK exec, {threads} threads"] = measured(
-                meter, 2 * n, lambda: parallel(sdk_exec, 2 * n, threads))
-        result.update(agent_baselines(client, cid, n))
+        for fn in (sdk_exec, agent_run, exec_run):  # warm-up: connections, code paths
+            parallel(fn, 5, 1)
+        result = {}
+        for name, fn, count in ((BASE_SDK, sdk_exec, n), (BASE_AGENT, agent_run, 5 * n),
+                                (BASE_EXEC, exec_run, n)):
+            result[key(name, 1)] = measured(meter, count, lambda: parallel(fn, count, 1))
+            if fn is not sdk_exec:
+                result[key(name, THREADS)] = measured(
+                    meter, count, lambda: parallel(fn, count, THREADS))
         return result
     finally:
         node.remove()
-
-
-def agent_baselines(client, container_id: str, n: int) -> dict[str, Measure]:
-    """The prototype exec agent (bench/exec_agent.py) on the same node."""
-    port, pid = start_agent(client.api, container_id)
-    agent, meter = AgentClient(port), meter_for(client, agent_pid=pid)
-    try:
-        def agent_run(_=None) -> None:
-            code = agent.run(["true"], env={"A": "1"}, cwd="/", stdout="/tmp/out",
-                             stderr="/tmp/err")
-            if code != 0:
-                fail("baseline agent run of `true` did not exit 0")
-
-        for _ in range(5):  # warm-up
-            agent_run()
-        result = {"agent prototype, sequential": measured(
-            meter, n, lambda: [agent_run() for _ in range(n)])}
-        for threads in (8, 16):
-            result[f"agent prototype, {threads} threads"] = measured(
-                meter, 4 * n, lambda: parallel(agent_run, 4 * n, threads))
-        return result
-    finally:
-        agent.close()
 
 
 # ---------------------------------------------------------------- the engine
@@ -242,82 +252,146 @@ def ms_per(m: Measure, part: str) -> float:
     return 1000 * m.cpu[part] / m.count
 
 
+def cpu_columns(values) -> str:
+    return " ".join(f"{v:10.1f}" for v in values)
+
+
+CPU_HEADER = "CPU ms each: " + " ".join(f"{p:>10}" for p in PARTS) + f" {'machine':>8}"
+CPU_LEGEND = ("CPU ms each: per exec or task, from /proc and the containers' cgroups: shim = "
+              "the containerd shims\n   of our containers, runc+exec = their reaped children "
+              "(runc and what docker exec ran), node = all\n   that ran in our node containers "
+              "(the agent and the tasks; it overlaps runc+exec for docker exec);\n   machine = "
+              "all busy CPU of the machine, anyone's")
+
+
 def print_baselines(base: dict[str, Measure]) -> None:
-    print(f"\n  {'baseline: exec of `true` in a running node':<44} {'ms/exec':>8} {'execs/s':>8}"
-          "   CPU ms/exec: " + " ".join(f"{p:>10}" for p in PARTS) + f" {'machine':>8}")
+    print(f"\n  {'baseline: `true` in one running node':<46} {'count':>5} {'ms/exec':>8} "
+          f"{'execs/s':>8}  {CPU_HEADER}")
     for name, m in base.items():
-        print(f"  {name:<44} {1000 * m.wall / m.count:8.1f} {m.count / m.wall:8.1f}"
-              f"                {' '.join(f'{ms_per(m, p):10.1f}' for p in PARTS)}"
-              f" {1000 * m.busy / m.count:8.1f}")
-    print("  (ms/exec = wall / execs, so for N threads it is the inverse throughput; "
-          "machine = all busy CPU,\n   anyone's, per exec; shim = the containerd shims of "
-          "our containers, runc+task = their reaped\n   children: runc and the exec'd "
-          "processes)")
+        print(f"  {name:<46} {m.count:5d} {1000 * m.wall / m.count:8.2f} {m.rate:8.1f}  "
+              f"            {cpu_columns(ms_per(m, p) for p in PARTS)} "
+              f"{1000 * m.busy / m.count:8.1f}")
+    print("  (ms/exec = wall / execs, so with threads it is the inverse throughput;\n   "
+          + CPU_LEGEND + ")")
 
 
-def print_jobs(jobs: dict[tuple, list[Measure]], count: int, repeat: int) -> dict:
-    print(f"\n  engine, {count}-task jobs, medians of {repeat}")
-    print(f"  {'shape':<5} {'variant':<9} {'tasks/s':>7} {'wall/s':>7} {'x 1x1':>6} {'ideal':>5}"
-          f" {'slot-ms':>8} {'ovh ms':>7} {'held ms':>7}   CPU ms/task: "
-          + " ".join(f"{p:>10}" for p in PARTS) + f" {'machine':>8}  target")
-    rates = {}
+@dataclass
+class JobFigures:
+    """Medians over the repeats of one (shape, variant)."""
+
+    tasks: int
+    rate: float  # tasks / span
+    wall_rate: float
+    slot_ms: float
+    overhead_ms: float  # slot_ms - the task's own run time
+    held_ms: float
+    cpu: list[float]  # ms per task, PARTS order
+    busy_ms: float
+
+
+def job_figures(runs: list[Measure], nodes: int, slots: int, run_time: float) -> JobFigures:
+    slot_ms = statistics.median(1000 * nodes * slots * m.span / m.count for m in runs)
+    return JobFigures(
+        runs[0].count, statistics.median(m.rate for m in runs),
+        statistics.median(m.count / m.wall for m in runs), slot_ms, slot_ms - 1000 * run_time,
+        statistics.median(1000 * m.held for m in runs),
+        [statistics.median(ms_per(m, p) for m in runs) for p in PARTS],
+        statistics.median(1000 * m.busy / m.count for m in runs))
+
+
+def target_text(nodes: int, slots: int, run_time: float, speedup: float | None) -> str:
+    ideal = nodes * slots
+    if run_time == 0 and ideal > 1:
+        return f">= {TARGET_RATE:g}/s"
+    if run_time > 0 and (nodes, slots) in SCALING_SHAPES and speedup is not None:
+        return f"x1x1 >= {TARGET_SCALING * ideal:g}"
+    return ""
+
+
+def verdict_of(fig: JobFigures, nodes: int, slots: int, run_time: float,
+               speedup: float | None) -> bool | None:
+    if run_time == 0 and nodes * slots > 1:
+        return fig.rate >= TARGET_RATE
+    if run_time > 0 and (nodes, slots) in SCALING_SHAPES and speedup is not None:
+        return speedup >= TARGET_SCALING * nodes * slots
+    return None
+
+
+def print_jobs(jobs: dict[tuple, list[Measure]], repeat: int) -> dict[tuple, JobFigures]:
+    print(f"\n  engine jobs, medians of {repeat}")
+    print(f"  {'shape':<5} {'variant':<9} {'tasks':>5} {'tasks/s':>7} {'wall/s':>7} "
+          f"{'x 1x1':>6} {'ideal':>5} {'slot-ms':>8} {'ovh ms':>7} {'held ms':>7}  "
+          f"{CPU_HEADER}  target")
+    figures = {}
     for variant, (_, run_time) in VARIANTS.items():
-        for (nodes, slots) in SHAPES:
+        for nodes, slots in SHAPES:
             runs = jobs.get((nodes, slots, variant))
             if not runs:
                 continue
-            rate = statistics.median(m.count / m.span for m in runs)
-            rates[(nodes, slots, variant)] = rate
-            wall = statistics.median(m.count / m.wall for m in runs)
-            slot_ms = statistics.median(1000 * nodes * slots * m.span / m.count for m in runs)
-            held = statistics.median(1000 * m.held for m in runs)
-            cpu = [statistics.median(ms_per(m, p) for m in runs) for p in PARTS]
-            busy = statistics.median(1000 * m.busy / m.count for m in runs)
-            one = rates.get((1, 1, variant))
-            target = ""
-            if nodes * slots > 1 and run_time == 0:
-                verdict = "PASS" if rate >= TARGET_RATE else "MISS"
-                target = f">= {TARGET_RATE:g}/s {verdict}"
-            print(f"  {nodes}x{slots:<3} {variant:<9} {rate:7.1f} {wall:7.1f} "
-                  f"{(rate / one if one else float('nan')):6.2f} {nodes * slots:5d} "
-                  f"{slot_ms:8.1f} {slot_ms - 1000 * run_time:7.1f} {held:7.1f}"
-                  f"               {' '.join(f'{c:10.1f}' for c in cpu)} {busy:8.1f}  {target}")
+            fig = figures[(nodes, slots, variant)] = job_figures(runs, nodes, slots, run_time)
+            one = figures.get((1, 1, variant))
+            speedup = fig.rate / one.rate if one else None
+            target = target_text(nodes, slots, run_time, speedup)
+            ok = verdict_of(fig, nodes, slots, run_time, speedup)
+            print(f"  {nodes}x{slots:<3} {variant:<9} {fig.tasks:5d} {fig.rate:7.1f} "
+                  f"{fig.wall_rate:7.1f} {speedup or float('nan'):6.2f} {nodes * slots:5d} "
+                  f"{fig.slot_ms:8.1f} {fig.overhead_ms:7.1f} {fig.held_ms:7.1f}  "
+                  f"            {cpu_columns(fig.cpu)} {fig.busy_ms:8.1f}  "
+                  f"{target}{'' if ok is None else ' PASS' if ok else ' MISS'}")
     print("  (tasks/s = tasks / (last end - first start); wall/s = tasks / (add_tasks -> "
           "wait_for_tasks returned);\n   x 1x1 = tasks/s / the 1x1 figure of the same "
-          "variant; slot-ms = nodes x slots x span / tasks;\n   ovh = slot-ms - the task's "
-          "own run time (0 or 200 ms); held = mean end_time - start_time of a task)")
-    return rates
+          "variant, ideal = nodes x slots; slot-ms = nodes x slots x span / tasks;\n   ovh = "
+          "slot-ms - the task's own run time (0 or 200 ms); held = mean end_time - start_time "
+          "of a task;\n   " + CPU_LEGEND + ")")
+    return figures
 
 
-def print_ratios(base: dict[str, Measure], jobs: dict, rates: dict) -> None:
-    seq = base["SDK exec, sequential"]
-    sdk_ms = 1000 * seq.wall / seq.count
-    node_ms = 1000 * base["DockerNode.run, sequential"].wall / seq.count
+def ratios_and_rows(base: dict[str, Measure], figures: dict) -> list[dict]:
+    """Print the ratios; return the summary rows (bench/common.py)."""
+    sdk = base[key(BASE_SDK, 1)]
+    sdk_ms = 1000 * sdk.wall / sdk.count
+    lines: list[tuple[str, float]] = []
+    agent_rows, true_rows, scaling_rows, overhead_rows = [], [], [], []
+    for threads in (1, THREADS):
+        agent, fallback = base[key(BASE_AGENT, threads)], base[key(BASE_EXEC, threads)]
+        lines.append((f"agent execs/s / docker exec fallback execs/s, {key('', threads)[2:]}",
+                      agent.rate / fallback.rate))
+        agent_rows.append(figure(
+            f"engine: `true` via the node agent on one node, {key('', threads)[2:]}",
+            agent.rate, "/s", baseline="docker exec fallback (ExecRunner)",
+            baseline_value=fallback.rate))
+    agent, fallback = base[key(BASE_AGENT, 1)], base[key(BASE_EXEC, 1)]
+    lines.append(("docker exec fallback machine CPU / agent machine CPU, per exec",
+                  (fallback.busy / fallback.count) / (agent.busy / agent.count)))
+    lines.append(("ExecRunner ms / raw SDK exec ms (both 1 thread)",
+                  (fallback.wall / fallback.count) / (sdk.wall / sdk.count)))
+    for (nodes, slots, variant), fig in figures.items():
+        label, ideal = f"{nodes}x{slots} `{variant}`", nodes * slots
+        one = figures.get((1, 1, variant))
+        if variant == "true" and (nodes, slots) in ((1, 1), *SCALING_SHAPES):
+            lines.append((f"engine {label} tasks/s / raw SDK docker exec execs/s",
+                          fig.rate / sdk.rate))
+            true_rows.append(figure(
+                f"engine: {fig.tasks}-task `true` job, {nodes}x{slots}, tasks/s", fig.rate, "/s",
+                baseline="raw SDK docker exec, 1 thread", baseline_value=sdk.rate,
+                target=f">= {TARGET_RATE:g}/s" if ideal > 1 else "",
+                verdict=fig.rate >= TARGET_RATE if ideal > 1 else None))
+        if variant == "sleep 0.2" and (nodes, slots) in ((1, 1), (4, 4)):
+            lines.append((f"engine {label} per-task overhead / raw SDK docker exec ms",
+                          fig.overhead_ms / sdk_ms))
+            overhead_rows.append(figure(
+                f"engine: {label} per-task overhead above 200 ms (slot-ms)", fig.overhead_ms,
+                "ms", baseline="raw SDK docker exec, 1 thread", baseline_value=sdk_ms))
+        if variant == "sleep 0.2" and (nodes, slots) in SCALING_SHAPES and one:
+            scaling_rows.append(figure(
+                f"engine: {label} tasks/s (scales with nodes x slots)", fig.rate, "/s",
+                baseline="1x1, same variant", baseline_value=one.rate,
+                target=f">= {TARGET_SCALING * ideal:g}x ({TARGET_SCALING:g} x {ideal})",
+                verdict=fig.rate / one.rate >= TARGET_SCALING * ideal))
     print("\nratios (medians)")
-    lines = [("DockerNode.run / SDK exec (both sequential)", node_ms / sdk_ms)]
-    if (1, 1, "true") in rates:
-        lines.append(("engine 1x1 `true` ms/task / SDK exec ms", 1000 / rates[(1, 1, "true")]
-                      / sdk_ms))
-    for (nodes, slots) in SHAPES:
-        key = f"SDK exec, {nodes * slots} threads"
-        if (nodes, slots, "true") in rates and key in base:
-            raw = base[key].count / base[key].wall
-            lines.append((f"engine {nodes}x{slots} `true` tasks/s / {key} execs/s",
-                          rates[(nodes, slots, "true")] / raw))
-    agent = base.get("agent prototype, sequential")
-    if agent:
-        lines.append(("SDK exec ms / agent prototype ms (both sequential)",
-                      sdk_ms / (1000 * agent.wall / agent.count)))
-        lines.append(("SDK exec machine CPU / agent machine CPU, per exec (sequential)",
-                      (seq.busy / seq.count) / (agent.busy / agent.count)))
-    for threads in (8, 16):
-        a = base.get(f"agent prototype, {threads} threads")
-        d = base.get(f"SDK exec, {threads} threads")
-        if a and d:
-            lines.append((f"agent prototype execs/s / SDK exec execs/s ({threads} threads)",
-                          (a.count / a.wall) / (d.count / d.wall)))
     for name, value in lines:
-        print(f"  {name:<66} {value:6.2f}x")
+        print(f"  {name:<66} {value:7.2f}x")
+    return true_rows + scaling_rows + overhead_rows + agent_rows
 
 
 # ---------------------------------------------------------------- profile
@@ -360,9 +434,16 @@ def check_no_leftovers(client) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="200-task jobs, 2 repeats")
-    parser.add_argument("--repeat", type=int, help="repeats per job (default 3)")
-    parser.add_argument("--tasks", type=int, help="tasks per job (default 1000, quick 200)")
+    parser.add_argument("--quick", action="store_true",
+                        help="2 repeats, 200 `true` tasks, 5 `sleep 0.2` tasks per slot")
+    parser.add_argument("--repeat", type=int, help="repeats per job (default 3, quick 2)")
+    parser.add_argument("--tasks", type=int,
+                        help="tasks per `true` job (default 1000, quick 200)")
+    parser.add_argument("--sleep-waves", type=int, metavar="N",
+                        help="`sleep 0.2` tasks per slot: nodes x slots x N tasks per job "
+                             "(default 25, quick 5)")
+    parser.add_argument("--json-out", type=Path, metavar="FILE",
+                        help="write the key figures as JSON (for bench/run.py)")
     parser.add_argument("--profile", action="store_true",
                         help="also profile one 2x4 `true` job with py-spy")
     parser.add_argument("--profile-raw", type=Path, metavar="FILE",
@@ -374,24 +455,33 @@ def main() -> int:
     args = parser.parse_args()
     shapes = [tuple(int(x) for x in shape.split("x")) for shape in args.shapes.split(",")]
     variants = {name: VARIANTS[name] for name in args.variants.split(",")}
-    if args.profile and (2, 4) not in shapes:
+    profile_only = args.profile and (2, 4) not in shapes
+    if profile_only:
         shapes.append((2, 4))
     repeat = args.repeat or (2 if args.quick else 3)
     count = args.tasks or (200 if args.quick else 1000)
+    waves = args.sleep_waves or (5 if args.quick else 25)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up on kill too
 
+    def tasks_for(shape: tuple[int, int], variant: str) -> int:
+        return count if VARIANTS[variant][1] == 0 else waves * shape[0] * shape[1]
+
     print("machine:\n  " + "\n  ".join(machine()))
-    print(f"repeats {repeat}, {count} tasks per job, owner label "
+    print(f"repeats {repeat}; `true` jobs of {count} tasks; `sleep 0.2` jobs of {waves} tasks "
+          f"per slot (nodes x slots x {waves}: {waves} at 1x1, {16 * waves} at 4x4, "
+          f"~{waves * 0.2:g} s per job at the ideal rate,\n  to keep this section at a few "
+          f"minutes: 1,000 tasks at 1x1 would take 200 s); owner label "
           f"{OWNER_LABEL}={socket.gethostname()}:{os.getpid()}", flush=True)
     client = connect()
     meter = meter_for(client)
     jobs: dict[tuple, list[Measure]] = {}
+    rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="topwords-bench-engine-") as tmp:
         work = Path(tmp)
         engine = LocalBatchEngine(connect(), image=IMAGE, work_dir=work / "nodes")
         pools: dict[tuple[int, int], str] = {}
         try:
-            base = exec_baselines(client, work, meter, 100 if args.quick else 200)
+            base = exec_baselines(client, work, meter, 30 if args.quick else 100)
             print_baselines(base)
             sys.stdout.flush()
             create_pools(engine, shapes, pools)
@@ -399,16 +489,17 @@ def main() -> int:
             for r in range(repeat):
                 for variant, (command, _) in variants.items():
                     for shape, pool_id in pools.items():
-                        if args.profile and shape == (2, 4) and "2x4" not in args.shapes:
+                        if profile_only and shape == (2, 4):
                             continue
                         job_id = f"bench-{RUN}-{shape[0]}x{shape[1]}-{variant[:5]}-{r}"
-                        m = run_job(engine, meter, pool_id, job_id, command, count)
+                        m = run_job(engine, meter, pool_id, job_id, command,
+                                    tasks_for(shape, variant))
                         jobs.setdefault((*shape, variant), []).append(m)
                         print(f"  repeat {r + 1}: {shape[0]}x{shape[1]} {variant:<9} "
-                              f"{m.count / m.span:6.1f} tasks/s (span {m.span:6.2f} s, "
+                              f"{m.count:4d} tasks {m.rate:7.1f} tasks/s (span {m.span:6.2f} s, "
                               f"wall {m.wall:6.2f} s)", flush=True)
-            rates = print_jobs(jobs, count, repeat)
-            print_ratios(base, jobs, rates)
+            figures = print_jobs(jobs, repeat)
+            rows = ratios_and_rows(base, figures)
             if args.profile:
                 profile(engine, meter, pools[(2, 4)], count, work, args.profile_raw)
         except KeyboardInterrupt:
@@ -419,6 +510,7 @@ def main() -> int:
             engine.close()
             check_no_leftovers(client)
             client.close()
+    write_result(args.json_out, "engine", rows, FAILURES)
     if FAILURES:
         print(f"\n!!! {len(FAILURES)} FAILURE(S):", *FAILURES, sep="\n!!! ")
         return 1

@@ -4,8 +4,9 @@ stacks, one ``frame;frame;... count`` line per distinct stack, root first).
 Two views of the same samples:
 
 * by engine step: the first step (in ``STEPS`` order, most specific first)
-  that some frame of the stack names: a step of a task's life (exec_create,
-  exec_start, the output stream, exec_inspect, task directories, scheduling)
+  that some frame of the stack names: a step of a task's life (the node agent's
+  round trip; with the docker exec fallback exec_create, exec_start, the
+  output stream, exec_inspect; task directories, scheduling)
   or of the waiting client (add_tasks, wait_for_tasks polling);
 * by library: the innermost frame's module (json, http.client, socket,
   urllib3, requests, docker, threading, topwords, ...), i.e. self time.
@@ -34,6 +35,8 @@ STEPS = (
     ("task start bookkeeping (lock, start_time)", lambda f, p: f.endswith("_started")),
     ("task directories (rmtree, mkdir) + env",
      lambda f, p: f.endswith(("rmtree", "mkdir", "task_env", "NodeLayout.task"))),
+    ("node agent round trip (AgentClient: connect, JSON, wait)",
+     lambda f, p: p.endswith("agent_client.py")),
     ("DockerNode.run, other (open files, timer)", lambda f, p: f.endswith("DockerNode.run")),
     ("thread pool (queue, worker wake-up)",
      lambda f, p: f.endswith("_worker") and p.endswith("thread.py")),
