@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/kernel.py [--size-mb 100] [--big-gb 1] [--skip-big]
                                      [--repeat 3] [--seed 1] [--no-verify]
+                                     [--quick] [--json-out FILE]
 
 Generates a deterministic corpus (seeded ``random.Random``: a Zipf-distributed
 vocabulary of --vocab (40,000) made-up words plus some real non-ASCII ones, in lower,
@@ -25,6 +26,8 @@ sampled sum of the process tree's RSS) on the corpus and on a --big-gb file made
 by repeating it (same vocabulary, so the same memory is expected), with the
 default workers and with --workers 1. Ends with PASS/MISS against the targets:
 >= 4x the tutorial, >= 1.5x the one-liner, memory(big) <= 1.2x memory(corpus).
+``--quick`` is a smoke run (10 MB corpus, 0.1 GB big file, 1 repeat);
+``--json-out`` writes the key figures for bench/run.py's summary.
 Standard library only; every generated file is removed.
 """
 from __future__ import annotations
@@ -45,6 +48,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from common import figure, write_result  # bench/common.py
 
 REPO = Path(__file__).resolve().parents[1]
 TASK = REPO / "node" / "task.py"
@@ -294,10 +299,14 @@ def verdict(ok: bool) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--size-mb", type=float, default=100)
-    parser.add_argument("--big-gb", type=float, default=1)
+    parser.add_argument("--size-mb", type=float, help="corpus size (default 100, quick 10)")
+    parser.add_argument("--big-gb", type=float, help="big file size (default 1, quick 0.1)")
     parser.add_argument("--skip-big", action="store_true")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, help="repeats (default 3, quick 1)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 10 MB corpus, 0.1 GB big file, 1 repeat")
+    parser.add_argument("--json-out", type=Path, metavar="FILE",
+                        help="write the key figures as JSON (for bench/run.py)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--vocab", type=int, default=40_000,
                         help="made-up words in the vocabulary (default 40000)")
@@ -308,6 +317,9 @@ def main() -> int:
     if args.run:
         run_child(*args.run)
         return 0
+    for name, full, quick in (("size_mb", 100, 10), ("big_gb", 1, 0.1), ("repeat", 3, 1)):
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
 
     print("# bench/kernel.py: node/task.py word counting vs same-run baselines")
     for line in machine():
@@ -398,13 +410,22 @@ def measure(args, workdir: Path) -> int:
     print("\n## Targets\n")
     print("| target | measured | verdict |")
     print("|---|---:|---|")
+    rows = []
     for what, seconds in (("node/task.py subprocess", task_s), ("multi-process kernel", multi_s)):
         ratio = tutorial_s / seconds
         print("| %s >= %.1fx the tutorial | %.2fx | %s |" % (
             what, TARGET_TUTORIAL, ratio, verdict(ratio >= TARGET_TUTORIAL)))
+        rows.append(figure("kernel: %s on %.0f MB" % (what, mb), mb / seconds, "MB/s",
+                           baseline="tutorial algorithm", baseline_value=mb / tutorial_s,
+                           target=">= %gx" % TARGET_TUTORIAL, verdict=ratio >= TARGET_TUTORIAL))
         ratio = one_liner_s / seconds
         print("| %s >= %.1fx the one-liner | %.2fx | %s |" % (
             what, TARGET_ONE_LINER, ratio, verdict(ratio >= TARGET_ONE_LINER)))
+        rows.append(figure("kernel: %s on %.0f MB" % (what, mb), mb / seconds, "MB/s",
+                           baseline="tr/awk one-liner", baseline_value=mb / one_liner_s,
+                           target=">= %gx" % TARGET_ONE_LINER, verdict=ratio >= TARGET_ONE_LINER))
+    rows.append(figure("kernel: node/task.py subprocess on %.0f MB" % mb, mb / task_s, "MB/s",
+                       baseline="wc -w (floor)", baseline_value=mb / medians["wc -w"]))
     if len(files) == 2:
         for workers in ("default", "1"):
             (small_rss, small_tree), (big_rss, big_tree) = (
@@ -413,6 +434,12 @@ def measure(args, workdir: Path) -> int:
             if workers == "default":
                 print("| memory(big) <= %.1fx memory(corpus), ru_maxrss | %.2fx | %s |" % (
                     TARGET_MEMORY, ratio, verdict(ratio <= TARGET_MEMORY)))
+                rows.append(figure(
+                    "kernel: task peak memory (ru_maxrss) on %s (%.1f GB)"
+                    % (files[1][0], files[1][2] / 1e9), big_rss / 1024, "MB",
+                    baseline="the same on the %.0f MB corpus" % mb,
+                    baseline_value=small_rss / 1024, target="<= %gx" % TARGET_MEMORY,
+                    verdict=ratio <= TARGET_MEMORY))
             else:
                 print("| (info) the same with --workers 1 | %.2fx | - |" % ratio)
             print("| (info) sampled tree RSS sum, big / corpus, workers %s | %.2fx | - |"
@@ -421,6 +448,7 @@ def measure(args, workdir: Path) -> int:
               "several workers has seen only part of it, on the big file all of it; one "
               "process sees all of it in both.)")
     print("\n- load average at end: %.2f %.2f %.2f" % os.getloadavg())
+    write_result(args.json_out, "kernel", rows, [])
     return 0
 
 

@@ -1,255 +1,153 @@
-"""Speed benchmark for `topwords run --backend local`, with same-run baselines.
+"""Every benchmark in one command, ending with one summary table.
 
-    .venv/bin/python bench/run.py [--quick] [--repeat N]
+    .venv/bin/python bench/run.py [--quick] [--only pipeline,kernel,staging,engine]
+    make bench                                   # the same, after `make setup`
 
-Prints the machine, then a table: median and min over N repeats, the target,
-PASS/MISS, and ratios against baselines measured in this same run (Azurite
-start, process start, docker run / docker exec, CLI import). Every timed
-`topwords run` must exit 0, report success, and leave no container behind
-(`docker ps -a --filter label=topwords.local`, attributed to the run by its
-topwords.owner=host:pid label, since other processes may share the daemon);
-otherwise the script says so loudly and exits 1. Standard library only (plus the project's AzuriteServer).
+Runs each section as a subprocess of its own script (each is standalone too),
+which prints its detailed table as it goes and writes its key figures with
+``--json-out``:
+
+* pipeline (bench/pipeline.py): ``topwords run --backend local`` end to end;
+* kernel (bench/kernel.py): node/task.py's word counting on a generated
+  corpus, and its peak memory on a 1 GB file;
+* staging (bench/staging.py): bulk blob uploads/downloads against Azurite;
+* engine (bench/engine.py): task throughput of the local engine per pool shape.
+
+Then one table (markdown, to paste as it is): figure | value | baseline
+measured in the same run | ratio (value / baseline) | target | PASS/MISS,
+followed by the machine it ran on and how long each section took. Every
+number in it comes from this run's JSON files. ``--quick`` passes ``--quick``
+to every section (small sizes: a smoke test of the whole bench, ~2 minutes).
+
+Exit code 1 if a section failed (a task or a transfer failed, a container was
+left behind, a script crashed or wrote no figures); a MISS is a result, not a
+failure (exit code 0).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
-import platform
-import socket
-import statistics
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent
-TOPWORDS = str(VENV_BIN / "topwords")
-IMAGE = "topwords-node:local"
-TUTORIAL = [REPO.parent / "shared" / "data" / "tutorial" / f"taskdata{i}.txt" for i in (1, 2, 3)]
-WORDS = ("azure batch pool node task job blob container storage emulator docker "
-         "azurite shared access signature output input word count top river stone "
-         "lantern harbour orchard copper meadow").split()
-FAILURES: list[str] = []
+from common import machine  # bench/common.py
+
+BENCH = Path(__file__).resolve().parent
+SECTIONS = ("pipeline", "kernel", "staging", "engine")
 
 
-def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, capture_output=True, text=True, check=check)
-
-
-def timed(fn) -> float:
+def run_section(name: str, quick: bool, json_out: Path) -> tuple[int, float]:
+    """Run bench/<name>.py with its output on ours; (exit code, seconds)."""
+    argv = [sys.executable, str(BENCH / f"{name}.py"), "--json-out", str(json_out)]
+    if quick:
+        argv.append("--quick")
+    shown = f"bench/{name}.py{' --quick' if quick else ''} --json-out FILE"
+    print(f"\n{'=' * 78}\n== {name}: {shown}\n{'=' * 78}", flush=True)
     start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def fail(message: str) -> None:
-    FAILURES.append(message)
-    print(f"\n!!! FAILURE: {message}\n", file=sys.stderr, flush=True)
-
-
-def machine() -> list[str]:
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = next((l.split(":", 1)[1].strip() for l in cpuinfo.splitlines()
-                  if l.startswith("model name")), platform.machine())
-    mem_kb = int(next(l.split()[1] for l in Path("/proc/meminfo").read_text().splitlines()
-                      if l.startswith("MemTotal")))
-    docker = sh("docker", "version", "--format", "{{.Server.Version}}", check=False)
-    return [f"nproc {os.cpu_count()}, memory {mem_kb / 2**20:.1f} GiB, CPU {model}",
-            f"Docker server {docker.stdout.strip() or '?'}, Python {platform.python_version()} "
-            f"({sys.executable}), load average {os.getloadavg()[0]:.2f}"]
-
-
-def check_no_leftovers(what: str, pid: int) -> None:
-    """Fail if a topwords.local container started by process ``pid`` (label
-    topwords.owner = host:pid) is left; other processes' ones are only noted."""
-    fields = '{{.ID}} {{.Label "topwords.owner"}} {{.Label "topwords.pool"}} {{.Status}}'
-    rows = sh("docker", "ps", "-a", "--filter", "label=topwords.local",
-              "--format", fields).stdout.splitlines()
-    owner = f"{socket.gethostname()}:{pid}"
-    ours = [r for r in rows if r.split()[1:2] == [owner]]
-    if ours:
-        fail(f"{len(ours)} container(s) labelled topwords.local left after {what}: {ours}")
-    elif rows:
-        print(f"  note: {len(rows)} topwords.local container(s) of other processes "
-              f"(not this bench's run): {rows}", file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------- baselines
-def bench_azurite_start(repeat: int) -> list[float]:
-    from topwords.backends.local.azurite import AzuriteServer
-    times = []
-    for _ in range(repeat):
-        server = AzuriteServer()
-        times.append(timed(server.start))
-        server.stop()
-    return times
-
-
-def bench_docker(repeat: int) -> tuple[list[float], list[float]]:
-    run = [timed(lambda: sh("docker", "run", "--rm", "--network", "host", IMAGE, "true"))
-           for _ in range(repeat)]
-    name = f"topwords-bench-{os.getpid()}"
-    sh("docker", "run", "-d", "--rm", "--network", "host", "--name", name, IMAGE,
-       "sleep", "600")
+    # its own session: a Ctrl-C reaches us only, and we pass it on exactly once
+    # (a second one could cut the section's clean-up short)
+    proc = subprocess.Popen(argv, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+                            start_new_session=True)
     try:
-        execs = [timed(lambda: sh("docker", "exec", name, "python3", "-c", "pass"))
-                 for _ in range(repeat)]
-    finally:
-        sh("docker", "rm", "-f", name, check=False)
-    return run, execs
+        code = proc.wait()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM
+        proc.send_signal(signal.SIGINT)  # every section cleans up on KeyboardInterrupt
+        proc.wait()
+        raise
+    return code, time.perf_counter() - start
 
 
-def baselines(repeat: int) -> dict[str, list[float]]:
-    docker_run, docker_exec = bench_docker(repeat)
-    return {
-        "python -c pass": [timed(lambda: sh(sys.executable, "-c", "pass"))
-                           for _ in range(repeat)],
-        "CLI import": [timed(lambda: sh(sys.executable, "-c", "import topwords.cli.main"))
-                       for _ in range(repeat)],
-        "Azurite start->ready": bench_azurite_start(repeat),
-        "docker run --rm (per task)": docker_run,
-        "docker exec python3 -c pass": docker_exec,
-    }
+def number(value: float) -> str:
+    if value is None:
+        return "-"
+    size = abs(value)
+    return f"{value:.0f}" if size >= 100 else f"{value:.1f}" if size >= 10 else f"{value:.2f}"
 
 
-# ---------------------------------------------------------------- topwords run
-def topwords_run(files: list[Path], out: Path, *extra: str) -> tuple[float, dict]:
-    """One `topwords run --json --quiet`; returns (wall seconds, JSON result)."""
-    argv = [TOPWORDS, "run", "--backend", "local", "--top", "3", "--json", "--quiet",
-            "--output-dir", str(out), *extra, *map(str, files)]
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out_text, err_text = proc.communicate()
-    wall = time.perf_counter() - start
-    what = f"`topwords run {' '.join(extra)}` on {len(files)} file(s)"
-    try:
-        result = json.loads(out_text)
-    except json.JSONDecodeError:
-        result = {"succeeded": False, "timings": {}}
-    if proc.returncode != 0 or not result.get("succeeded"):
-        fail(f"{what} exited {proc.returncode}: {err_text.strip()[-500:]}")
-    check_no_leftovers(what, proc.pid)
-    return wall, result
+def with_unit(value: float, unit: str) -> str:
+    return number(value) + ("" if unit.startswith("/") else " ") + unit
 
 
-def make_files(folder: Path, count: int) -> list[Path]:
-    """``count`` small deterministic text files (~60 words each)."""
-    files = []
-    for n in range(count):
-        words = [WORDS[(n * 7 + i * i) % len(WORDS)] for i in range(60)]
-        path = folder / f"doc{n:03d}.txt"
-        path.write_text(" ".join(words) + "\n", encoding="utf-8")
-        files.append(path)
-    return files
+def summary_table(rows: list[dict]) -> list[str]:
+    lines = ["| figure | value | baseline (same run) | ratio | target | verdict |",
+             "|---|---:|---|---:|---|---|"]
+    for r in rows:
+        base = (f"{r['baseline']}: {with_unit(r['baseline_value'], r['unit'])}"
+                if r["baseline_value"] is not None else r["baseline"] or "-")
+        ratio = f"{r['ratio']:.2f}x" if r["ratio"] is not None else "-"
+        lines.append(f"| {r['figure']} | {with_unit(r['value'], r['unit'])} | {base} | {ratio} "
+                     f"| {r['target'] or '-'} | {r['verdict'] or '-'} |")
+    return lines
 
 
-# ---------------------------------------------------------------- report
-def fmt(times: list[float]) -> str:
-    return f"{statistics.median(times):8.3f} {min(times):8.3f}"
-
-
-def row(name: str, times: list[float], target: str = "", verdict: str = "") -> None:
-    print(f"  {name:<42} {fmt(times)}  {target:<12} {verdict}")
-
-
-def verdict(value: float, limit: float, at_most: bool = True) -> str:
-    return "PASS" if (value <= limit if at_most else value >= limit) else "MISS"
+def commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(BENCH.parent), *args], capture_output=True,
+                              text=True, check=False).stdout.strip()
+    head = git("rev-parse", "--short", "HEAD") or "?"
+    return head + (" + uncommitted changes" if git("status", "--porcelain") else "")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="2 repeats, a 50-file job")
-    parser.add_argument("--repeat", type=int, help="repeats per figure (default 5)")
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes in every section (a ~2-minute smoke test)")
+    parser.add_argument("--only", default=",".join(SECTIONS), metavar="LIST",
+                        help=f"comma-separated sections to run (default: {','.join(SECTIONS)})")
     args = parser.parse_args()
-    repeat = args.repeat or (2 if args.quick else 5)
-    job_size = 50 if args.quick else 200
-    tutorial = TUTORIAL if all(p.is_file() for p in TUTORIAL) else sorted(
-        (REPO / "examples").glob("*.txt"))
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown or not chosen:
+        parser.error(f"unknown section(s) {unknown}; choose from {', '.join(SECTIONS)}")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
-    print("machine:\n  " + "\n  ".join(machine()))
-    if tutorial is not TUTORIAL:
-        print(f"  NOTE: tutorial files absent; using {REPO / 'examples'}/*.txt instead")
-    print(f"repeats {repeat}, job size {job_size} files; all times in seconds\n", flush=True)
-    check_no_leftovers("nothing yet", os.getpid())  # only notes other processes' containers
+    started = datetime.datetime.now(datetime.timezone.utc)
+    host = machine()
+    print(f"# topwords bench, {'quick' if args.quick else 'full'} run of "
+          f"{', '.join(chosen)}, {started:%Y-%m-%d %H:%M} UTC, commit {commit()}")
+    print("machine:\n  " + "\n  ".join(host), flush=True)
+    rows, failures, took = [], [], {}
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="topwords-bench-run-") as tmp:
+        for name in [s for s in SECTIONS if s in chosen]:
+            out = Path(tmp) / f"{name}.json"
+            try:
+                code, took[name] = run_section(name, args.quick, out)
+            except KeyboardInterrupt:
+                print(f"\n!!! interrupted during {name}", file=sys.stderr)
+                return 130
+            result = json.loads(out.read_text()) if out.is_file() else None
+            if code != 0:
+                failures.append(f"{name}: exited {code}")
+            if result is None:
+                failures.append(f"{name}: wrote no figures")
+                continue
+            failures += [f"{name}: {f}" for f in result["failures"]]
+            rows += result["rows"]
+    total = time.perf_counter() - start
 
-    base = baselines(repeat)
-    med = {k: statistics.median(v) for k, v in base.items()}
-
-    from topwords.backends.local.azurite import AzuriteServer
-    with tempfile.TemporaryDirectory(prefix="topwords-bench-") as tmp:
-        tmp = Path(tmp)
-        fresh = [topwords_run(tutorial, tmp / f"fresh{i}") for i in range(repeat)]
-        with AzuriteServer() as shared:
-            reuse = [topwords_run(tutorial, tmp / f"reuse{i}", "--azurite-url", shared.blob_url)
-                     for i in range(repeat)]
-        (tmp / "job").mkdir()
-        files = make_files(tmp / "job", job_size)
-        shapes = {(nodes, slots): [
-            topwords_run(files, tmp / f"job{nodes}x{slots}-{i}", "--nodes", str(nodes),
-                         "--slots", str(slots)) for i in range(repeat)]
-            for nodes, slots in ((2, 1), (2, 4), (4, 4))}
-
-    print(f"  {'figure':<42} {'median':>8} {'min':>8}  {'target':<12} verdict")
-    print("  baselines (same run)")
-    for name, times in base.items():
-        row(name, times)
-    print(f"  {'Azure Batch, tutorial-reported (not measured)':<42} {'300-420':>17}")
-
-    print(f"  tutorial run ({len(tutorial)} files, --top 3)")
-    fresh_w, reuse_w = [w for w, _ in fresh], [w for w, _ in reuse]
-    row("whole run, private Azurite", fresh_w, "<= 3 s",
-        verdict(statistics.median(fresh_w), 3.0))
-    row("whole run, --azurite-url (shared)", reuse_w, "<= 1.5 s",
-        verdict(statistics.median(reuse_w), 1.5))
-    for name, runs in (("private", fresh), ("shared", reuse)):
-        row(f"  tasks phase ({name})", [r["timings"].get("tasks", 0) for _, r in runs])
-        row(f"  outside the workflow ({name})", [w - sum(r["timings"].values()) for w, r in runs])
-    print("    (outside = wall - sum(JSON timings): interpreter, imports, Azurite start, "
-          "Docker connect, exit)")
-
-    print(f"  {job_size}-file job (default: private Azurite per run)")
-    rates = {}
-    for (nodes, slots), runs in shapes.items():
-        tasks_rate = [job_size / max(r["timings"].get("tasks", 1e9), 1e-9) for _, r in runs]
-        wall_rate = [job_size / w for w, _ in runs]
-        rates[(nodes, slots)] = statistics.median(tasks_rate)
-        label = f"--nodes {nodes} --slots {slots}"
-        print(f"  {label + ' tasks/s (tasks phase)':<42} {statistics.median(tasks_rate):8.1f} "
-              f"{max(tasks_rate):8.1f}* {'>= 10/s':<12} "
-              f"{verdict(statistics.median(tasks_rate), 10.0, at_most=False)}")
-        print(f"  {label + ' tasks/s (whole command)':<42} {statistics.median(wall_rate):8.1f} "
-              f"{max(wall_rate):8.1f}*")
-        stage = {k: statistics.median(r["timings"].get(k, 0) for _, r in runs)
-                 for k in runs[0][1]["timings"]}
-        print("      stages (median s): " + ", ".join(f"{k} {v:.2f}" for k, v in stage.items()))
-    print("  (* for rates the second column is the best run, i.e. max)")
-
-    best = max(rates, key=rates.get)
-    per_task = 1 / rates[best]
-    f_med, r_med = statistics.median(fresh_w), statistics.median(reuse_w)
-    print("\nratios (medians)")
-    ratios = [
-        ("whole run (private) / Azurite start", f_med / med["Azurite start->ready"]),
-        ("whole run (private) / whole run (shared)", f_med / r_med),
-        ("whole run (shared) / CLI import", r_med / med["CLI import"]),
-        ("Azure tutorial 5 min / whole run (private)", 300 / f_med),
-        (f"tasks phase per task ({best[0]}x{best[1]}: {per_task * 1000:.0f} ms) / docker run",
-         per_task / med["docker run --rm (per task)"]),
-        ("tasks phase per task / docker exec", per_task / med["docker exec python3 -c pass"]),
-        ("docker run / docker exec", med["docker run --rm (per task)"]
-         / med["docker exec python3 -c pass"]),
-    ]
-    for name, value in ratios:
-        print(f"  {name:<60} {value:7.2f}x")
-
-    if FAILURES:
-        print(f"\n!!! {len(FAILURES)} FAILURE(S):", *FAILURES, sep="\n!!! ")
+    print(f"\n{'=' * 78}\n== summary\n{'=' * 78}\n")
+    print("\n".join(summary_table(rows)))
+    verdicts = [r["verdict"] for r in rows if r["verdict"]]
+    print(f"\n{verdicts.count('PASS')} PASS, {verdicts.count('MISS')} MISS; ratio = value / "
+          "baseline; every figure and baseline was measured in this run.\n")
+    print(f"- {'quick' if args.quick else 'full'} run, {started:%Y-%m-%d %H:%M} UTC, commit "
+          f"{commit()}, `bench/run.py{' --quick' if args.quick else ''}`")
+    for line in host:
+        print(f"- {line} (at start)" if "load average" in line else f"- {line}")
+    print(f"- load average at end {os.getloadavg()[0]:.2f}")
+    print(f"- took {total / 60:.1f} min: " + ", ".join(f"{n} {s:.0f} s" for n, s in took.items()))
+    if failures:
+        print(f"\n!!! {len(failures)} FAILURE(S):", *failures, sep="\n!!! ")
         return 1
-    print("\nall runs succeeded; no containers left behind")
+    print("\nevery section succeeded")
     return 0
 
 

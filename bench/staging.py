@@ -1,7 +1,7 @@
 """Staging benchmark: bulk blob transfers through the project's Storage, with
 same-run one-at-a-time baselines.
 
-    .venv/bin/python bench/staging.py [--quick] [--repeat N]
+    .venv/bin/python bench/staging.py [--quick] [--repeat N] [--json-out FILE]
 
 Against a private in-memory Azurite (``AzuriteServer``) and ``AzureBlobStorage``
 (the class the local and Azure backends share), for two data sets:
@@ -25,6 +25,7 @@ of a sample) so a broken transfer cannot look fast; a mismatch is printed as
 ``!!! FAILURE`` and the exit code is 1. Modes are interleaved within each
 repeat so that noise from other work on the machine spreads over all of them.
 Containers and temp files are removed, also on Ctrl-C. MB = 10^6 bytes.
+``--json-out`` writes the key figures for bench/run.py's summary.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from common import figure, machine, write_result  # bench/common.py
 from cpu import CpuMeter, group_pids  # bench/cpu.py
-from run import machine  # bench/run.py: same machine lines as the main bench
 
 from topwords.backends.azure.blob_storage import AzureBlobStorage, BlobStorageConfig
 from topwords.backends.local.azurite import AZURITE_ACCOUNT, AZURITE_KEY, AzuriteServer
@@ -212,6 +213,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true",
                         help="1 repeat, 100 small files, 2 large files of 16 MiB")
     parser.add_argument("--repeat", type=int, help="repeats per figure (default 5)")
+    parser.add_argument("--json-out", type=Path, metavar="FILE",
+                        help="write the key figures as JSON (for bench/run.py)")
     args = parser.parse_args()
     repeat = args.repeat or (1 if args.quick else 5)
     n_small, n_large, large_size = (100, 2, 16 * MIB) if args.quick else (500, 4, 64 * MIB)
@@ -262,7 +265,8 @@ def main() -> int:
         finally:
             for storage in (concurrent, baseline, blocks_only):
                 storage.close()
-        report(modes, sets, times, repeat)
+        rows = report(modes, sets, times, repeat)
+    write_result(args.json_out, "staging", rows, FAILURES)
 
     if FAILURES:
         print(f"\n!!! {len(FAILURES)} FAILURE(S):", *FAILURES, sep="\n!!! ")
@@ -271,7 +275,10 @@ def main() -> int:
     return 0
 
 
-def report(modes, sets, times, repeat: int) -> None:
+def report(modes, sets, times, repeat: int) -> list[dict]:
+    """Print the table; return the summary rows (bulk against the baseline:
+    blobs/s for the small set, MB/s for the large one)."""
+    rows = []
     print(f"\n  {'set / way / mode':<46} {'median s':>8} {'min s':>6} {'MB/s':>7} "
           f"{'blobs/s':>7} {'vs base':>7} {'CPU py':>6} {'CPU az':>6} {'busy':>5}")
     for set_name, set_modes in modes.items():
@@ -290,10 +297,17 @@ def report(modes, sets, times, repeat: int) -> None:
                 print(f"    {way + ', ' + mode.label:<44} {med:8.3f} "
                       f"{min(r.wall for r in runs):6.3f} {mb / med:7.1f} {count / med:7.1f} "
                       f"{base / med:6.2f}x {py:6.2f} {az:6.2f} {busy:5.0%}")
+                if mode is set_modes[-1]:  # the bulk helpers
+                    size, unit = (count, "blobs/s") if set_name == "small" else (mb, "MB/s")
+                    what = (f"{count} files of 2-10 KB" if set_name == "small"
+                            else f"{count} files of {data.files[0].stat().st_size // MIB} MiB")
+                    rows.append(figure(f"staging: {way} {what}, concurrent", size / med, unit,
+                                       baseline="one at a time", baseline_value=size / base))
     print(f"  (medians of {repeat}; MB/s and blobs/s from the median time; 'vs base' = "
           "baseline time / this time, i.e. the speed-up;\n   CPU py / CPU az = CPU seconds "
           "of this Python process / of Azurite during the transfer; busy = share of the\n"
           f"   machine's {os.cpu_count()} cores busy during it, other people's work included)")
+    return rows
 
 
 if __name__ == "__main__":
