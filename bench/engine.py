@@ -372,7 +372,7 @@ def ratios_and_rows(base: dict[str, Measure], figures: dict) -> list[dict]:
             lines.append((f"engine {label} tasks/s / raw SDK docker exec execs/s",
                           fig.rate / sdk.rate))
             true_rows.append(figure(
-                f"engine: {fig.tasks}-task `true` job, {nodes}x{slots}, tasks/s", fig.rate, "/s",
+                f"engine: {fig.tasks:,}-task `true` job, {nodes}x{slots}, tasks/s", fig.rate, "/s",
                 baseline="raw SDK docker exec, 1 thread", baseline_value=sdk.rate,
                 target=f">= {TARGET_RATE:g}/s" if ideal > 1 else "",
                 verdict=fig.rate >= TARGET_RATE if ideal > 1 else None))
@@ -435,8 +435,8 @@ def check_no_leftovers(client) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="2 repeats, 200 `true` tasks, 5 `sleep 0.2` tasks per slot")
-    parser.add_argument("--repeat", type=int, help="repeats per job (default 3, quick 2)")
+                        help="smoke run: 1 repeat, 200 `true` tasks, 5 `sleep 0.2` tasks per slot")
+    parser.add_argument("--repeat", type=int, help="repeats per job (default 3, quick 1)")
     parser.add_argument("--tasks", type=int,
                         help="tasks per `true` job (default 1000, quick 200)")
     parser.add_argument("--sleep-waves", type=int, metavar="N",
@@ -458,7 +458,7 @@ def main() -> int:
     profile_only = args.profile and (2, 4) not in shapes
     if profile_only:
         shapes.append((2, 4))
-    repeat = args.repeat or (2 if args.quick else 3)
+    repeat = args.repeat or (1 if args.quick else 3)
     count = args.tasks or (200 if args.quick else 1000)
     waves = args.sleep_waves or (5 if args.quick else 25)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up on kill too

@@ -153,13 +153,13 @@ def verdict(value: float, limit: float, at_most: bool = True) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="2 repeats, a 50-file job")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 repeat, a 30-file job")
     parser.add_argument("--repeat", type=int, help="repeats per figure (default 5)")
     parser.add_argument("--json-out", type=Path, metavar="FILE",
                         help="write the key figures as JSON (for bench/run.py)")
     args = parser.parse_args()
-    repeat = args.repeat or (2 if args.quick else 5)
-    job_size = 50 if args.quick else 200
+    repeat = args.repeat or (1 if args.quick else 5)
+    job_size = 30 if args.quick else 200
     tutorial = TUTORIAL if all(p.is_file() for p in TUTORIAL) else sorted(
         (REPO / "examples").glob("*.txt"))
 
