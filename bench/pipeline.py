@@ -240,10 +240,12 @@ def main() -> int:
         print(f"  {name:<60} {value:7.2f}x")
 
     docker_run_rate = 1 / med["docker run --rm (per task)"]
-    rows = [figure(f"pipeline: tutorial job ({len(tutorial)} files), private Azurite", f_med,
+    small = (f"tutorial job ({len(tutorial)} files)" if tutorial is TUTORIAL
+             else f"examples/*.txt job ({len(tutorial)} files; tutorial files absent)")
+    rows = [figure(f"pipeline: {small}, private Azurite", f_med,
                    "s", baseline="Azurite start->ready", baseline_value=med["Azurite start->ready"],
                    target="<= 3 s", verdict=f_med <= 3.0),
-            figure(f"pipeline: tutorial job ({len(tutorial)} files), --azurite-url", r_med, "s",
+            figure(f"pipeline: {small}, --azurite-url", r_med, "s",
                    baseline="CLI import", baseline_value=med["CLI import"], target="<= 1.5 s",
                    verdict=r_med <= 1.5)]
     rows += [figure(f"pipeline: {job_size}-file job, {n}x{s} tasks/s", rate, "/s",

@@ -138,8 +138,10 @@ def main() -> int:
     verdicts = [r["verdict"] for r in rows if r["verdict"]]
     print(f"\n{verdicts.count('PASS')} PASS, {verdicts.count('MISS')} MISS; ratio = value / "
           "baseline; every figure and baseline was measured in this run.\n")
+    command = "bench/run.py" + (" --quick" if args.quick else "") + (
+        f" --only {','.join(chosen)}" if set(chosen) != set(SECTIONS) else "")
     print(f"- {'quick' if args.quick else 'full'} run, {started:%Y-%m-%d %H:%M} UTC, commit "
-          f"{commit()}, `bench/run.py{' --quick' if args.quick else ''}`")
+          f"{commit()}, `{command}`")
     for line in host:
         print(f"- {line} (at start)" if "load average" in line else f"- {line}")
     print(f"- load average at end {os.getloadavg()[0]:.2f}")
