@@ -62,3 +62,24 @@ def test_kill_by_the_handle_given_at_start(node):
     assert time.monotonic() - started < 15
     assert outcome.exit_code != 0 and not outcome.timed_out
     assert "never" not in out
+
+
+def test_container_removed_mid_command_ends_it_promptly(node):
+    """Through the agent: a NodeError (the agent went away); through docker
+    exec: Docker reports the command killed (137)."""
+    import threading
+
+    from topwords.core.errors import NodeError
+    through_agent = node.has_agent
+    remover = threading.Timer(1.0, node.remove)
+    remover.start()
+    started = time.monotonic()
+    try:
+        outcome, _, _ = run(node, "sleep 60")
+    except NodeError as exc:
+        assert through_agent and "agent went away" in str(exc)
+    else:
+        assert not through_agent and outcome.exit_code == 137
+    finally:
+        remover.join()
+    assert time.monotonic() - started < 20
