@@ -258,10 +258,10 @@ class LocalBatchEngine(Compute):
             job.move(JobState.DELETING)
             job.pending.clear()
             running = job.placed()
-        for task in running:
-            self._runner.kill(task)
 
         def delete() -> None:
+            for task in running:
+                self._runner.kill(task)
             with self._lock:
                 self._lock.wait_for(lambda: not job.placed(), timeout=60)
                 if self._jobs.get(job_id) is job:

@@ -139,16 +139,22 @@ def test_terminating_tasks(engine, pool, unique_id):
     assert done.value.code == "TaskCompleted"
 
 
-def test_deleting_a_job_shows_deleting_until_it_is_gone(engine, pool, unique_id):
+def test_deleting_a_job_shows_deleting_until_it_is_gone(engine, pool, unique_id, monkeypatch):
+    import threading
     job_id = new_job(engine, pool, unique_id)
     engine.add_tasks(job_id, [TaskSpec(id="long", command_line="sleep 60")])
     until(lambda: engine.task_record(job_id, "long").info.state is TaskState.RUNNING)
-    assert engine.start_deleting_job(job_id) is True
+    # the node agent kills in a millisecond: hold the kill to look at the job meanwhile
+    go, kill = threading.Event(), engine._runner.kill
+    monkeypatch.setattr(engine._runner, "kill", lambda task: (go.wait(30), kill(task)))
+    assert engine.start_deleting_job(job_id) is True  # at once, as Batch answers 202
     assert engine.job_record(job_id).state == "deleting"
     assert engine.start_deleting_job(job_id) is False
     with pytest.raises(StateConflict) as refused:
         engine.add_tasks(job_id, [TaskSpec(id="x", command_line="true")])
     assert refused.value.code == "JobBeingDeleted"
+    assert engine.task_record(job_id, "long").info.state is TaskState.RUNNING
+    go.set()
     until(lambda: job_id not in {r.spec.id for r in engine.job_records()}, timeout=15)
     with pytest.raises(JobNotFound):
         engine.job_record(job_id)
