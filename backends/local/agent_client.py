@@ -8,24 +8,25 @@ on it when the command starts and when it ends, so nothing polls.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import socket
 from importlib import resources
+from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from topwords.core.errors import NodeError
 
-from .node_agent import TOKEN_ENV
-
-__all__ = ["TOKEN_ENV", "AgentClient", "agent_command", "agent_source", "new_token", "parse_port"]
+__all__ = ["AgentClient", "agent_command", "agent_source", "parse_port", "write_token"]
 
 _HOST = "127.0.0.1"
 
 
-#: the node container's command: the agent where the image has python3, else
-#: ``{"port": null}`` and a sleep (commands then run with ``docker exec``)
-_LAUNCH = ('command -v python3 >/dev/null 2>&1 && exec python3 -c "$1"; '
-           'echo \'{"port": null}\'; exec sleep infinity')
+#: the node container's command: the agent where the image has python3 (its
+#: source is $1, its token file $2), else ``{"port": null}`` and a sleep
+#: (commands then run with ``docker exec``)
+_LAUNCH = ('command -v python3 >/dev/null 2>&1 && exec python3 -c "$1" "$2"; '
+           'rm -f "$2"; echo \'{"port": null}\'; exec sleep infinity')
 
 
 def agent_source() -> str:
@@ -33,13 +34,18 @@ def agent_source() -> str:
     return resources.files(__package__).joinpath("node_agent.py").read_text("utf-8")
 
 
-def agent_command() -> list[str]:
-    """The node container's command (``sh -c``, the agent's source as ``$1``)."""
-    return ["/bin/sh", "-c", _LAUNCH, "sh", agent_source()]
+def agent_command(token_file: str) -> list[str]:
+    """The node container's command, given where the node sees the token file."""
+    return ["/bin/sh", "-c", _LAUNCH, "sh", agent_source(), token_file]
 
 
-def new_token() -> str:
-    return secrets.token_hex(16)
+def write_token(path: Path) -> str:
+    """A new secret, in a file only its owner may read (the agent deletes it)."""
+    token = secrets.token_hex(16)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token)
+    return token
 
 
 def parse_port(line: bytes) -> int | None:

@@ -24,7 +24,7 @@ import docker.errors
 
 from topwords.core.errors import ConfigError, NodeError, PoolError
 
-from .agent_client import TOKEN_ENV, AgentClient, agent_command, new_token, parse_port
+from .agent_client import AgentClient, agent_command, parse_port, write_token
 from .docker_exec import ExecRunner
 from .layout import NODE_ROOT
 
@@ -124,12 +124,13 @@ class DockerNode:
             NodeError: Docker failed, or the container ended at once (an image
                 without ``/bin/sh``, say: its output is quoted).
         """
-        token = new_token()
+        token_file = ".agent-token"  # in the node root; the agent deletes it
+        token = write_token(self.host_root / token_file)
         with docker_errors(f"starting node container {self.name}"):
             # create + start, never run: run() would try to pull a missing image
             container = self._client.containers.create(
-                self.image, agent_command(), name=self.name, init=True,
-                network_mode="host", labels=self._labels, environment={TOKEN_ENV: token},
+                self.image, agent_command(str(NODE_ROOT / token_file)), name=self.name,
+                init=True, network_mode="host", labels=self._labels,
                 volumes={str(self.host_root): {"bind": str(NODE_ROOT), "mode": "rw"}})
             self._container_id = container.id
             container.start()

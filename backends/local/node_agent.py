@@ -5,14 +5,15 @@ about 50 ms of CPU (dockerd, containerd, runc) per command; the agent starts
 a command with one ``fork``/``exec`` (about 1 ms), so task throughput is no
 longer bound by Docker. The host talks to it over loopback TCP (containers use
 host networking). This file is run as ``python3 -c <source>`` in the node
-(the host imports only ``TOKEN_ENV`` and ``kill_tree`` from it): standard
+(the host imports only ``kill_tree`` from it): standard
 library only, Python 3.8+. A node image without ``python3`` gets no agent.
 
 Protocol, one JSON object per line, one request per connection:
 
-* start-up: the agent prints ``{"port": P}`` on its stdout (the container's
-  log) and reads its secret from ``TOPWORDS_AGENT_TOKEN``, which it removes
-  from its environment so that commands never see it;
+* start-up: the agent reads its secret from the file named by its one
+  argument and deletes the file (commands never see the secret: not in their
+  environment, not on disk), then prints ``{"port": P}`` on its stdout (the
+  container's log);
 * ``{"token", "op": "run", "argv", "env", "cwd", "stdout", "stderr",
   "timeout"}`` answers ``{"pid": P}`` once the command runs (P is the handle
   for ``kill``), then ``{"exit": N, "timed_out": B}`` when it ends. ``argv``
@@ -36,7 +37,6 @@ import subprocess
 import sys
 import threading
 
-TOKEN_ENV = "TOPWORDS_AGENT_TOKEN"
 _token = ""  # set by main()
 _children = {}  # pid -> Popen, for the commands not yet reaped
 _children_lock = threading.Lock()
@@ -147,7 +147,11 @@ class Server(socketserver.ThreadingTCPServer):
 
 def main():
     global _token
-    _token = os.environ.pop(TOKEN_ENV, "")
+    with open(sys.argv[1]) as f:
+        _token = f.read().strip()
+    os.unlink(sys.argv[1])
+    if not _token:
+        sys.exit("no token in %s" % sys.argv[1])
     server = Server(("127.0.0.1", 0), Handler)
     sys.stdout.write(json.dumps({"port": server.server_address[1]}) + "\n")
     sys.stdout.flush()

@@ -83,3 +83,10 @@ def test_container_removed_mid_command_ends_it_promptly(node):
     finally:
         remover.join()
     assert time.monotonic() - started < 20
+
+
+def test_commands_never_see_the_agent_secret(node):
+    outcome, out, _ = run(node, f"env; ls -a {NODE_ROOT}")
+    assert outcome.exit_code == 0 and "PATH=" in out
+    assert "TOKEN" not in out and ".agent-token" not in out
+    assert not (node.host_root / ".agent-token").exists()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -11,19 +10,24 @@ import time
 import pytest
 
 from topwords.backends.local.agent_client import (
-    TOKEN_ENV, AgentClient, agent_source, parse_port,
+    AgentClient, agent_source, parse_port, write_token,
 )
 from topwords.core.errors import NodeError
 
 
 @pytest.fixture
 def agent(tmp_path):
-    argv = [sys.executable, "-c", agent_source()]
-    proc = subprocess.Popen(argv, env={**os.environ, TOKEN_ENV: "s3cret"},
+    token_file = tmp_path / ".agent-token"
+    token = write_token(token_file)
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    proc = subprocess.Popen([sys.executable, "-c", agent_source(), str(token_file)],
                             stdout=subprocess.PIPE)
     try:
         port = parse_port(proc.stdout.readline())
-        yield AgentClient(port, "s3cret", "node-test")
+        assert not token_file.exists()  # read, then deleted
+        client = AgentClient(port, token, "node-test")
+        client.token = token
+        yield client
     finally:
         proc.kill()
         proc.wait()
@@ -48,9 +52,9 @@ def test_runs_without_a_shell_in_cwd_with_env_and_appends_output(agent, tmp_path
 
 
 def test_command_never_sees_the_agent_token(agent, tmp_path):
-    code, _, out, _ = run(agent, tmp_path, ["env"])
+    code, _, out, _ = run(agent, tmp_path, ["/bin/sh", "-c", "env; cat /proc/$PPID/cmdline"])
     assert code == 0
-    assert "PATH=" in out and TOKEN_ENV not in out and "s3cret" not in out
+    assert "PATH=" in out and agent.token not in out
 
 
 def test_missing_program_exits_127_with_the_reason_in_stderr(agent, tmp_path):
