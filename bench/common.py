@@ -46,9 +46,29 @@ def figure(name: str, value: float, unit: str, *, baseline: str = "",
             "verdict": None if verdict is None else ("PASS" if verdict else "MISS")}
 
 
+#: what went wrong in this run (each section is its own process)
+FAILURES: list[str] = []
+
+
+def fail(message: str) -> None:
+    """Record a failure (a failed task or transfer, a leftover) and say it now."""
+    FAILURES.append(message)
+    print(f"\n!!! FAILURE: {message}\n", file=sys.stderr, flush=True)
+
+
 def write_result(path: Path | None, section: str, rows: list[dict],
                  failures: list[str]) -> None:
     """Write the ``--json-out`` file (nothing if ``path`` is None)."""
     if path is not None:
         Path(path).write_text(json.dumps({"section": section, "failures": failures,
                                           "rows": rows}, indent=1), encoding="utf-8")
+
+
+def finish(path: Path | None, section: str, rows: list[dict], success: str) -> int:
+    """Write the result, list the failures; the script's exit code."""
+    write_result(path, section, rows, FAILURES)
+    if FAILURES:
+        print(f"\n!!! {len(FAILURES)} FAILURE(S):", *FAILURES, sep="\n!!! ")
+        return 1
+    print(f"\n{success}")
+    return 0

@@ -64,7 +64,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import figure, machine, write_result  # bench/common.py
+from common import fail, figure, finish, machine  # bench/common.py
 from cpu import CpuMeter, pids_named, shim_pids  # bench/cpu.py
 
 from topwords.backends.local.docker_exec import ExecRunner
@@ -80,13 +80,7 @@ PARTS = ("python", "dockerd", "containerd", "shim", "runc+exec", "node")
 TARGET_RATE = 10.0  # tasks/s, the project's target for multi-slot shapes
 TARGET_SCALING, SCALING_SHAPES = 0.8, ((2, 4), (4, 4))  # speed-up >= 0.8 x nodes x slots
 THREADS = 4  # baseline concurrency on one node: the most slots per node of SHAPES
-FAILURES: list[str] = []
 RUN = f"b{os.getpid()}"
-
-
-def fail(message: str) -> None:
-    FAILURES.append(message)
-    print(f"\n!!! FAILURE: {message}\n", file=sys.stderr, flush=True)
 
 
 def meter_for(client) -> CpuMeter:
@@ -510,12 +504,8 @@ def main() -> int:
             engine.close()
             check_no_leftovers(client)
             client.close()
-    write_result(args.json_out, "engine", rows, FAILURES)
-    if FAILURES:
-        print(f"\n!!! {len(FAILURES)} FAILURE(S):", *FAILURES, sep="\n!!! ")
-        return 1
-    print("\nall tasks succeeded; no container of this run left behind")
-    return 0
+    return finish(args.json_out, "engine", rows,
+                  "all tasks succeeded; no container of this run left behind")
 
 
 if __name__ == "__main__":

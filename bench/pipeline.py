@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import figure, machine, write_result  # bench/common.py
+from common import fail, figure, finish, machine  # bench/common.py
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -36,7 +36,6 @@ TUTORIAL = [REPO.parent / "shared" / "data" / "tutorial" / f"taskdata{i}.txt" fo
 WORDS = ("azure batch pool node task job blob container storage emulator docker "
          "azurite shared access signature output input word count top river stone "
          "lantern harbour orchard copper meadow").split()
-FAILURES: list[str] = []
 
 
 def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -47,11 +46,6 @@ def timed(fn) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
-
-
-def fail(message: str) -> None:
-    FAILURES.append(message)
-    print(f"\n!!! FAILURE: {message}\n", file=sys.stderr, flush=True)
 
 
 def check_no_leftovers(what: str, pid: int) -> None:
@@ -252,13 +246,8 @@ def main() -> int:
                     baseline="docker run --rm per task", baseline_value=docker_run_rate,
                     target=">= 10/s", verdict=rate >= 10.0)
              for (n, s), rate in rates.items()]
-    write_result(args.json_out, "pipeline", rows, FAILURES)
-
-    if FAILURES:
-        print(f"\n!!! {len(FAILURES)} FAILURE(S):", *FAILURES, sep="\n!!! ")
-        return 1
-    print("\nall runs succeeded; no containers left behind")
-    return 0
+    return finish(args.json_out, "pipeline", rows,
+                  "all runs succeeded; no containers left behind")
 
 
 if __name__ == "__main__":

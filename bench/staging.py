@@ -42,21 +42,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from common import figure, machine, write_result  # bench/common.py
+from common import fail, figure, finish, machine  # bench/common.py
 from cpu import CpuMeter, group_pids  # bench/cpu.py
 
 from topwords.backends.azure.blob_storage import AzureBlobStorage, BlobStorageConfig
 from topwords.backends.local.azurite import AZURITE_ACCOUNT, AZURITE_KEY, AzuriteServer
 
-FAILURES: list[str] = []
 WORDS = ("azure batch pool node task job blob container storage emulator docker azurite "
          "shared access signature output input word count river stone lantern").split()
 MIB = 2**20
-
-
-def fail(message: str) -> None:
-    FAILURES.append(message)
-    print(f"\n!!! FAILURE: {message}\n", file=sys.stderr, flush=True)
 
 
 class OneAtATime(AzureBlobStorage):
@@ -266,13 +260,8 @@ def main() -> int:
             for storage in (concurrent, baseline, blocks_only):
                 storage.close()
         rows = report(modes, sets, times, repeat)
-    write_result(args.json_out, "staging", rows, FAILURES)
-
-    if FAILURES:
-        print(f"\n!!! {len(FAILURES)} FAILURE(S):", *FAILURES, sep="\n!!! ")
-        return 1
-    print("\nevery transfer verified (count, sizes, SHA-256 sample); containers removed")
-    return 0
+    return finish(args.json_out, "staging", rows,
+                  "every transfer verified (count, sizes, SHA-256 sample); containers removed")
 
 
 def report(modes, sets, times, repeat: int) -> list[dict]:
