@@ -7,6 +7,7 @@ on it when the command starts and when it ends, so nothing polls.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -29,8 +30,9 @@ _LAUNCH = ('command -v python3 >/dev/null 2>&1 && exec python3 -c "$1" "$2"; '
            'rm -f "$2"; echo \'{"port": null}\'; exec sleep infinity')
 
 
+@functools.cache
 def agent_source() -> str:
-    """The agent program's text (run with ``python3 -c``)."""
+    """The agent program's text (run with ``python3 -c``; read once)."""
     return resources.files(__package__).joinpath("node_agent.py").read_text("utf-8")
 
 

@@ -15,7 +15,7 @@ from typing import Callable, Mapping, Sequence
 
 from .node_agent import kill_tree  # the same tree walk, here on the host's /proc
 
-__all__ = ["ExecRunner", "kill_tree"]
+__all__ = ["ExecRunner"]
 
 
 class ExecRunner:
