@@ -5,8 +5,6 @@ import base64
 import datetime
 import hashlib
 import os
-import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -215,55 +213,32 @@ def test_redact_message_with_query_hides_signature():
     assert SECRET not in text and "http://h/c/x?" in text
 
 
-# --- Azurite (real emulator). The shared project fixture will replace this one. ---
-
-@pytest.fixture
-def azurite(tmp_path):
-    binary = os.environ.get("TOPWORDS_AZURITE_BIN", "/tmp/azt/node_modules/.bin/azurite-blob")
-    if not os.path.exists(binary):
-        pytest.skip("Azurite not found at %s (set TOPWORDS_AZURITE_BIN)" % binary)
-    proc = subprocess.Popen(
-        [binary, "--blobHost", "127.0.0.1", "--blobPort", "0", "--inMemoryPersistence",
-         "--skipApiVersionCheck", "--disableTelemetry"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
-    try:
-        port, deadline = None, time.monotonic() + 30
-        while port is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            match = re.search(r"successfully listens on http://127\.0\.0\.1:(\d+)", line)
-            port = match and int(match.group(1))
-        if port is None:
-            pytest.fail("Azurite did not report its port")
-        threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
-        yield "http://127.0.0.1:%d/%s" % (port, ACCOUNT)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
+# --- Azurite (the session's shared server, see tests/conftest.py) ---
 
 @pytest.mark.azurite
 def test_upload_to_azurite_with_cw_sas_stores_exact_blob(azurite, tmp_path):
     blob_sdk = pytest.importorskip("azure.storage.blob")
     service = blob_sdk.BlobServiceClient(
-        azurite, credential={"account_name": ACCOUNT, "account_key": ACCOUNT_KEY})
-    service.create_container("output")
+        azurite.blob_url, credential={"account_name": ACCOUNT, "account_key": ACCOUNT_KEY})
+    container = "output-" + os.urandom(6).hex()
+    service.create_container(container)
     sas = blob_sdk.generate_container_sas(
-        ACCOUNT, "output", account_key=ACCOUNT_KEY,
+        ACCOUNT, container, account_key=ACCOUNT_KEY,
         permission=blob_sdk.ContainerSasPermissions(create=True, write=True),
         expiry=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1))
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "in.txt").write_text("\ufeff“Batch” batch Batch —", "utf-8")
     for _ in range(2):  # the second run overwrites the blob: allowed by the `w` permission
         result = run_task(tmp_path, "--filepath", "sub/in.txt", "--numwords", "2",
-                          sas_url="%s/output?%s" % (azurite, sas))
+                          sas_url="%s/%s?%s" % (azurite.blob_url, container, sas))
         assert result.returncode == 0, result.stderr
         assert "uploaded sub/in_OUTPUT.txt" in result.stdout
         assert sas.split("sig=")[1] not in result.stdout + result.stderr
-    blob = service.get_blob_client("output", "sub/in_OUTPUT.txt")
+    blob = service.get_blob_client(container, "sub/in_OUTPUT.txt")
     assert blob.download_blob().readall() == (tmp_path / "sub" / "in_OUTPUT.txt").read_bytes()
     assert blob.get_blob_properties().content_settings.content_type == "text/plain; charset=utf-8"
     tampered = run_task(tmp_path, "--filepath", "sub/in.txt", "--numwords", "2",
-                        sas_url="%s/output?%s" % (azurite, sas.replace("sp=cw", "sp=rcw")))
+                        sas_url="%s/%s?%s" % (azurite.blob_url, container,
+                                             sas.replace("sp=cw", "sp=rcw")))
     assert tampered.returncode == 1 and "403" in tampered.stderr
+    service.delete_container(container)
