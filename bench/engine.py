@@ -69,6 +69,7 @@ from cpu import CpuMeter, pids_named, shim_pids  # bench/cpu.py
 
 from topwords.backends.local.docker_exec import ExecRunner
 from topwords.backends.local.docker_node import LABEL, DockerNode, connect, docker_errors
+from topwords.backends.local.users import ROOT
 from topwords.backends.local.engine import LocalBatchEngine
 from topwords.backends.local.leftovers import OWNER_LABEL, owner_label
 from topwords.core.model import JobSpec, NodeState, PoolSpec, TaskSpec
@@ -153,6 +154,7 @@ def exec_baselines(client, work: Path, meter: CpuMeter, n: int) -> dict[str, Mea
     root = work / "exec-node"
     root.mkdir()
     node = DockerNode(client, name=f"topwords-bench-{RUN}-exec", image=IMAGE, host_root=root,
+                      agent_dir=work / "exec-node.agent",
                       labels={"topwords.pool": f"bench-{RUN}-exec", OWNER_LABEL: owner_label()})
     api = client.api
     try:
@@ -162,7 +164,11 @@ def exec_baselines(client, work: Path, meter: CpuMeter, n: int) -> dict[str, Mea
                  "the engine would use docker exec")
         cid = node.inspect()["Id"]
         fallback = ExecRunner(api, cid, docker_errors)
-        out, err = root / "exec.out", root / "exec.err"  # under host_root, as run() needs
+        out, err = root / "exec.out", root / "exec.err"
+
+        def output_fds() -> tuple[int, int]:  # opened per command, as the engine does per task
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+            return os.open(out, flags, 0o644), os.open(err, flags, 0o644)
 
         def sdk_exec(_=None) -> None:
             exec_id = api.exec_create(cid, ["true"])["Id"]
@@ -171,13 +177,22 @@ def exec_baselines(client, work: Path, meter: CpuMeter, n: int) -> dict[str, Mea
                 fail("baseline `docker exec true` did not exit 0")
 
         def agent_run(_=None) -> None:
-            outcome = node.run(["true"], env={"A": "1"}, workdir="/", stdout=out, stderr=err)
+            fds = output_fds()
+            try:
+                outcome = node.run(["true"], env={"A": "1"}, workdir="/", stdout=fds[0],
+                                   stderr=fds[1], user=ROOT)
+            finally:
+                os.close(fds[0]), os.close(fds[1])
             if outcome.exit_code != 0:
                 fail("baseline DockerNode.run(['true']) did not exit 0")
 
         def exec_run(_=None) -> None:
-            code, _ = fallback.run(["true"], env={"A": "1"}, cwd="/", stdout=out, stderr=err,
-                                   timeout=None)
+            fds = output_fds()
+            try:
+                code, _ = fallback.run(["true"], env={"A": "1"}, cwd="/", stdout=fds[0],
+                                       stderr=fds[1], user=(0, 0), timeout=None)
+            finally:
+                os.close(fds[0]), os.close(fds[1])
             if code != 0:
                 fail("baseline ExecRunner.run(['true']) did not exit 0")
 

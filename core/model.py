@@ -10,6 +10,7 @@ seconds (float); times are ``datetime`` in UTC.
 from __future__ import annotations
 
 import enum
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Mapping
@@ -33,6 +34,7 @@ __all__ = [
     "TaskSpec",
     "TaskState",
     "UploadCondition",
+    "pattern_parts",
 ]
 
 
@@ -97,13 +99,34 @@ class ResourceFile:
         _check_relative(self.file_path, "ResourceFile.file_path")
 
 
+def pattern_parts(pattern: str) -> list[str]:
+    """An output file pattern as components relative to the task directory
+    (patterns are relative to its ``wd``; one leading ``..`` reaches the
+    task directory itself, as in ``../std*.txt``).
+
+    Raises:
+        ConfigError: an absolute pattern, or ``..`` that leaves the task
+            directory (or appears after a name).
+    """
+    parts = [p for p in pattern.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not pattern or pattern.startswith("/") or not parts:
+        raise ConfigError(f"OutputFile.file_pattern must be a relative path inside the task "
+                          f"directory, got {pattern!r}")
+    ups = len(parts) - len(list(itertools.dropwhile(lambda p: p == "..", parts)))
+    if ups > 1 or ".." in parts[ups:] or ups == len(parts):
+        raise ConfigError(f"OutputFile.file_pattern {pattern!r} leaves the task directory "
+                          "(only one leading '..' is allowed, from wd to the task directory)")
+    return parts[1:] if ups else ["wd", *parts]
+
+
 @dataclass(frozen=True, kw_only=True)
 class OutputFile:
     """Files Batch uploads after a task ends (Batch ``OutputFile``).
 
     Attributes:
-        file_pattern: glob relative to the task directory (``"std*.txt"``,
-            ``"wd/**/*.out"``).
+        file_pattern: glob relative to the task's working directory
+            (``"*.out"``, ``"**/*.log"``, ``"../std*.txt"``); it may not
+            leave the task directory.
         container_url: the destination container URL with a write SAS.
         path: blob name (single file) or blob prefix (pattern with wildcards).
         upload_condition: when to upload.
@@ -113,6 +136,9 @@ class OutputFile:
     container_url: str = field(repr=False)
     path: str = ""
     upload_condition: UploadCondition = UploadCondition.TASK_COMPLETION
+
+    def __post_init__(self) -> None:
+        pattern_parts(self.file_pattern)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,6 +171,8 @@ class StartTask:
         wait_for_success: the node takes no tasks until the StartTask exits 0;
             a failure makes the node ``starttaskfailed``.
         run_elevated: run as an admin user (root).
+        user_scope: ``pool`` (the pool's shared auto-user, Batch's default
+            for a StartTask) or ``task``.
         max_task_retry_count: re-runs after a non-zero exit.
     """
 
@@ -153,6 +181,7 @@ class StartTask:
     environment: Mapping[str, str] = field(default_factory=dict, repr=False)
     wait_for_success: bool = True
     run_elevated: bool = True
+    user_scope: str = "pool"
     max_task_retry_count: int = 0
 
 
@@ -269,6 +298,10 @@ class TaskSpec:
         constraints: retries and wall-clock limit.
         depends_on: ids of tasks that must succeed first (the job must have
             ``uses_task_dependencies``).
+        run_elevated: run as an admin user (root) instead of a non-admin
+            auto-user.
+        user_scope: ``task`` (an auto-user of its own) or ``pool`` (one
+            auto-user shared by the pool's tasks).
     """
 
     id: str
@@ -278,9 +311,13 @@ class TaskSpec:
     environment: Mapping[str, str] = field(default_factory=dict, repr=False)
     constraints: TaskConstraints = TaskConstraints()
     depends_on: tuple[str, ...] = ()
+    run_elevated: bool = False
+    user_scope: str = "task"
 
     def __post_init__(self) -> None:
         _check_id(self.id, "task id")
+        if self.user_scope not in ("task", "pool"):
+            raise ConfigError(f"user_scope must be 'task' or 'pool', got {self.user_scope!r}")
 
 
 @dataclass(frozen=True, kw_only=True)

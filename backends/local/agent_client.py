@@ -1,16 +1,20 @@
 """The host's side of the node agent (see ``node_agent.py``, which runs in
-each node container): start-up command, and running and killing commands.
+each node): start-up command, and running and killing commands.
 
-One loopback connection per command, held while it runs: the agent answers
-on it when the command starts and when it ends, so nothing polls.
+One Unix-socket connection per command, held while it runs: the agent
+answers on it when the command starts and when it ends, so nothing polls.
+The socket lives in the node's agent directory (``AgentDir``), a host
+folder only this node mounts and only root may enter.
 """
 
 from __future__ import annotations
 
+import array
 import functools
 import json
 import os
 import secrets
+import shutil
 import socket
 from importlib import resources
 from pathlib import Path
@@ -18,16 +22,16 @@ from typing import Callable, Mapping, Sequence
 
 from topwords.core.errors import NodeError
 
-__all__ = ["AgentClient", "agent_command", "agent_source", "parse_port", "write_token"]
+__all__ = ["AgentClient", "AgentDir", "agent_command", "agent_source", "parse_greeting"]
 
-_HOST = "127.0.0.1"
-
+#: where a node container mounts its agent directory
+AGENT_MOUNT = "/run/batch-agent"
 
 #: the node container's command: the agent where the image has python3 (its
-#: source is $1, its token file $2), else ``{"port": null}`` and a sleep
+#: source is $1, its directory $2), else ``{"agent": null}`` and a sleep
 #: (commands then run with ``docker exec``)
 _LAUNCH = ('command -v python3 >/dev/null 2>&1 && exec python3 -c "$1" "$2"; '
-           'rm -f "$2"; echo \'{"port": null}\'; exec sleep infinity')
+           'rm -f "$2/token"; echo \'{"agent": null}\'; exec sleep infinity')
 
 
 @functools.cache
@@ -36,31 +40,44 @@ def agent_source() -> str:
     return resources.files(__package__).joinpath("node_agent.py").read_text("utf-8")
 
 
-def agent_command(token_file: str) -> list[str]:
-    """The node container's command, given where the node sees the token file."""
-    return ["/bin/sh", "-c", _LAUNCH, "sh", agent_source(), token_file]
+def agent_command(agent_dir: str = AGENT_MOUNT) -> list[str]:
+    """The node's command, given where the node sees its agent directory."""
+    return ["/bin/sh", "-c", _LAUNCH, "sh", agent_source(), agent_dir]
 
 
-def write_token(path: Path) -> str:
-    """A new secret, in a file only its owner may read (the agent deletes it)."""
-    token = secrets.token_hex(16)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(token)
-    return token
+class AgentDir:
+    """A node's agent directory on the host: mode 0700, holding the token
+    file (until the agent deletes it) and the agent's socket.
+
+    Args:
+        path: the directory to make (its parent must exist).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        shutil.rmtree(path, ignore_errors=True)  # a restarted node's old one
+        path.mkdir(mode=0o700)
+        self.token = secrets.token_hex(16)
+        fd = os.open(path / "token", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.token)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
-def parse_port(line: bytes) -> int | None:
-    """The port from the node container's first line of output (None: no agent).
+def parse_greeting(line: bytes) -> bool:
+    """Whether the node's first line of output says its agent listens
+    (False: no agent, the image has no python3).
 
     Raises:
         NodeError: the line is not the agent's greeting (the agent's or the
             image's error text is quoted).
     """
     try:
-        port = json.loads(line)["port"]
-        if port is None or isinstance(port, int) and 0 < port < 65536:
-            return port
+        agent = json.loads(line)["agent"]
+        if agent in (1, None):
+            return agent == 1
     except (ValueError, KeyError, TypeError):
         pass
     text = line.decode("utf-8", "replace").strip()[-500:]
@@ -71,19 +88,35 @@ class AgentClient:
     """Talks to one node's agent.
 
     Args:
-        port: the agent's loopback port.
-        token: the secret it was started with.
+        agent_dir: the node's agent directory (its socket is in it).
+        token: the secret the agent was started with.
         node: the node's name, for messages.
     """
 
-    def __init__(self, port: int, token: str, node: str) -> None:
-        self.port, self._token, self._node = port, token, node
+    def __init__(self, agent_dir: Path, token: str, node: str) -> None:
+        self._token, self._node = token, node
+        self._dir_fd: int | None = None
+        socket_path = agent_dir / "agent.sock"
+        if len(str(socket_path).encode()) < 100:
+            self._address = str(socket_path)
+        else:  # Unix socket addresses hold at most 107 bytes
+            self._dir_fd = os.open(agent_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            self._address = f"/proc/self/fd/{self._dir_fd}/agent.sock"
 
-    def run(self, argv: Sequence[str], *, env: Mapping[str, str], cwd: str, stdout: str,
-            stderr: str, timeout: float | None,
+    def close(self) -> None:
+        """Release the directory descriptor of a long socket path. Idempotent."""
+        if self._dir_fd is not None:
+            os.close(self._dir_fd)
+            self._dir_fd = None
+
+    def run(self, argv: Sequence[str], *, env: Mapping[str, str], cwd: str, stdout: int,
+            stderr: int, user: tuple[int, int], timeout: float | None,
             on_start: Callable[[int], None] | None = None) -> tuple[int | None, bool]:
-        """Run a command on the node and wait for it.
+        """Run a command on the node as ``user`` and wait for it.
 
+        Args:
+            stdout, stderr: open file descriptors for its output (sent to
+                the agent; the caller still owns and closes them).
         Returns:
             (exit code, timed out); the exit code is None when it timed out.
         Raises:
@@ -91,9 +124,10 @@ class AgentClient:
                 was removed).
         """
         request = {"op": "run", "argv": list(argv), "env": dict(env), "cwd": cwd,
-                   "stdout": stdout, "stderr": stderr, "timeout": timeout}
-        with self._connect() as stream:
-            self._send(stream, request)
+                   "user": list(user), "timeout": timeout}
+        with self._connect() as sock:
+            stream = sock.makefile("rb")
+            self._send(sock, request, (stdout, stderr))
             pid = self._receive(stream)["pid"]
             if pid is not None and on_start:
                 on_start(pid)
@@ -103,24 +137,40 @@ class AgentClient:
     def kill(self, pid: int) -> None:
         """Kill the process tree of a command started by ``run`` (nothing if it
         has ended). Idempotent."""
-        with self._connect() as stream:
-            self._send(stream, {"op": "kill", "pid": pid})
-            self._receive(stream)
+        self._call({"op": "kill", "pid": pid})
 
-    def _connect(self):
+    def ping(self, timeout: float = 5.0) -> None:
+        """Check that the agent answers.
+
+        Raises:
+            NodeError: it does not (within ``timeout`` seconds).
+        """
+        self._call({"op": "ping"}, timeout)
+
+    def _call(self, request: dict, timeout: float | None = 30.0) -> dict:
+        with self._connect(timeout) as sock:
+            self._send(sock, request, ())
+            return self._receive(sock.makefile("rb"))
+
+    def _connect(self, timeout: float | None = None) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(30)
         try:
-            sock = socket.create_connection((_HOST, self.port), timeout=30)
+            sock.connect(self._address)
         except OSError as exc:
+            sock.close()
             raise NodeError(f"node {self._node}: its agent does not answer ({exc})") from exc
-        sock.settimeout(None)  # a command may run for hours
-        stream = sock.makefile("rwb")
-        sock.close()  # the file object keeps the connection open
-        return stream
+        sock.settimeout(timeout)  # None: a command may run for hours
+        return sock
 
-    def _send(self, stream, request: dict) -> None:
+    def _send(self, sock: socket.socket, request: dict, fds: Sequence[int]) -> None:
+        data = json.dumps({"token": self._token, **request}).encode() + b"\n"
         try:
-            stream.write(json.dumps({"token": self._token, **request}).encode() + b"\n")
-            stream.flush()
+            ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] \
+                if fds else []
+            sent = sock.sendmsg([data], ancillary)
+            if sent < len(data):  # never send(b""): the agent may be done and gone
+                sock.sendall(data[sent:])
         except OSError as exc:
             raise NodeError(f"node {self._node}: lost its agent ({exc})") from exc
 

@@ -8,9 +8,9 @@ wall-clock limit kills the command's process tree from the host's /proc.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from .node_agent import kill_tree  # the same tree walk, here on the host's /proc
@@ -31,26 +31,24 @@ class ExecRunner:
     def __init__(self, api, container_id: str, errors) -> None:
         self._api, self._container_id, self._errors = api, container_id, errors
 
-    def run(self, argv: Sequence[str], *, env: Mapping[str, str], cwd: str, stdout: Path,
-            stderr: Path, timeout: float | None,
+    def run(self, argv: Sequence[str], *, env: Mapping[str, str], cwd: str, stdout: int,
+            stderr: int, user: tuple[int, int], timeout: float | None,
             on_start: Callable[[str], None] | None = None) -> tuple[int | None, bool]:
-        """As ``AgentClient.run``, but ``stdout``/``stderr`` are host paths and
-        the handle given to ``on_start`` is the exec id."""
+        """As ``AgentClient.run``; the handle given to ``on_start`` is the exec id."""
         with self._errors("running a command"):
             exec_id = self._api.exec_create(
                 self._container_id, list(argv), environment=dict(env), workdir=cwd,
-                stdout=True, stderr=True)["Id"]
+                user="%d:%d" % user, stdout=True, stderr=True)["Id"]
             stream = self._api.exec_start(exec_id, stream=True, demux=True)
             if on_start:
                 on_start(exec_id)
             killer = _Killer(self._api, exec_id, timeout)
             try:
-                with open(stdout, "ab") as out, open(stderr, "ab") as err:
-                    for out_chunk, err_chunk in stream:
-                        if out_chunk:
-                            out.write(out_chunk)
-                        if err_chunk:
-                            err.write(err_chunk)
+                for out_chunk, err_chunk in stream:
+                    if out_chunk:
+                        _write_all(stdout, out_chunk)
+                    if err_chunk:
+                        _write_all(stderr, err_chunk)
             finally:
                 killer.cancel()
             exit_code = self._api.exec_inspect(exec_id).get("ExitCode")
@@ -69,6 +67,12 @@ class ExecRunner:
             if info.get("ExitCode") is not None or time.monotonic() > deadline:
                 return  # already ended (or never started)
             time.sleep(0.02)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 class _Killer:

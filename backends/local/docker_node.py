@@ -2,11 +2,19 @@
 node agent (``node_agent.py``), under Docker's init, with host networking.
 
 Commands run through the agent (one fork/exec in the node) rather than
-``docker exec`` (dockerd, containerd and runc: about 50 times the CPU); it
-appends their output to files under the node's directory, which the host
-sees through the bind mount, and enforces the wall-clock limit. In an image
-without ``python3`` the container only sleeps and commands fall back to
-``docker exec`` (docker_exec.py): slower, same behaviour.
+``docker exec`` (dockerd, containerd and runc: about 50 times the CPU); their
+output goes to file descriptors the host opened and sent along, and the
+agent enforces the wall-clock limit. In an image without ``python3`` the
+container only sleeps and commands fall back to ``docker exec``
+(docker_exec.py): slower, same behaviour.
+
+What a node holds its tasks with (host networking cannot be given up on
+these machines, so isolation comes from elsewhere): the container mounts
+only its own node directory and its own agent directory; it runs with
+Docker's default seccomp profile, ``no-new-privileges`` and only the
+capabilities a node agent needs to run tasks as their users (no
+``NET_RAW``: loopback cannot be sniffed; no ``NET_BIND_SERVICE``,
+``MKNOD``, ``SYS_CHROOT``, ...).
 
 Docker SDK exceptions are translated here, at this one boundary, into
 ``NodeError``; nothing else in the local backend imports ``docker``.
@@ -16,7 +24,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
 import docker
@@ -24,15 +32,20 @@ import docker.errors
 
 from topwords.core.errors import ConfigError, NodeError, PoolError
 
-from .agent_client import AgentClient, agent_command, parse_port, write_token
+from .agent_client import AGENT_MOUNT, AgentClient, AgentDir, agent_command, parse_greeting
 from .docker_exec import ExecRunner
 from .layout import NODE_ROOT
+from .users import NodeUser
 
 __all__ = ["DockerNode", "ExecOutcome", "LABEL", "connect", "docker_errors", "image_exists",
            "remove_labelled"]
 
 #: every container the local backend starts carries this label
 LABEL = "topwords.local"
+#: what root in a node may still do: run tasks as their users (SETUID,
+#: SETGID), reach and own their files (DAC_OVERRIDE, CHOWN, FOWNER, FSETID)
+#: and signal them (KILL); everything else of Docker's default set is dropped
+NODE_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID"]
 
 
 @contextmanager
@@ -100,12 +113,15 @@ class ExecOutcome:
 
 
 class DockerNode:
-    """A node container with ``host_root`` mounted at ``/mnt/batch/tasks``."""
+    """A node container with ``host_root`` mounted at ``/mnt/batch/tasks``
+    and ``agent_dir`` (made here; it must not exist) at ``/run/batch-agent``."""
 
     def __init__(self, client: docker.DockerClient, *, name: str, image: str,
-                 host_root: Path, labels: Mapping[str, str]) -> None:
+                 host_root: Path, agent_dir: Path, labels: Mapping[str, str]) -> None:
         self._client, self._api = client, client.api
         self.name, self.image, self.host_root = name, image, host_root
+        self._agent_dir_path = agent_dir
+        self._agent_dir: AgentDir | None = None
         self._labels = {LABEL: "1", **labels}
         self._container_id: str | None = None
         self._runner: AgentClient | ExecRunner | None = None
@@ -124,21 +140,23 @@ class DockerNode:
             NodeError: Docker failed, or the container ended at once (an image
                 without ``/bin/sh``, say: its output is quoted).
         """
-        token_file = ".agent-token"  # in the node root; the agent deletes it
-        token = write_token(self.host_root / token_file)
+        self._agent_dir = AgentDir(self._agent_dir_path)
         with docker_errors(f"starting node container {self.name}"):
             # create + start, never run: run() would try to pull a missing image
             container = self._client.containers.create(
-                self.image, agent_command(str(NODE_ROOT / token_file)), name=self.name,
+                self.image, agent_command(AGENT_MOUNT), name=self.name,
                 init=True, network_mode="host", labels=self._labels,
-                volumes={str(self.host_root): {"bind": str(NODE_ROOT), "mode": "rw"}})
+                cap_drop=["ALL"], cap_add=NODE_CAPABILITIES,
+                security_opt=["no-new-privileges"],
+                volumes={str(self.host_root): {"bind": str(NODE_ROOT), "mode": "rw"},
+                         str(self._agent_dir.path): {"bind": AGENT_MOUNT, "mode": "rw"}})
             self._container_id = container.id
             container.start()
-            port = parse_port(self._first_line())
-        if port is None:
-            self._runner = ExecRunner(self._api, container.id, self._errors)
+            has_agent = parse_greeting(self._first_line())
+        if has_agent:
+            self._runner = AgentClient(self._agent_dir.path, self._agent_dir.token, self.name)
         else:
-            self._runner = AgentClient(port, token, self.name)
+            self._runner = ExecRunner(self._api, container.id, self._errors)
 
     @contextmanager
     def _errors(self, what: str) -> Iterator[None]:
@@ -159,12 +177,13 @@ class DockerNode:
         return seen.split(b"\n", 1)[0] if b"\n" in seen else seen
 
     def run(self, argv: Sequence[str], *, env: Mapping[str, str], workdir: str,
-            stdout: Path, stderr: Path, timeout: float | None = None,
+            stdout: int, stderr: int, user: NodeUser, timeout: float | None = None,
             on_start: Callable[[int | str], None] | None = None) -> ExecOutcome:
-        """Run ``argv`` (no shell) on the node; append its output to files.
+        """Run ``argv`` (no shell) on the node as ``user``.
 
         Args:
-            stdout, stderr: host paths under ``host_root``.
+            workdir: its working directory, as the node sees it.
+            stdout, stderr: file descriptors its output goes to.
             timeout: seconds before the process tree is killed (None: never).
             on_start: called with the command's handle once it runs (see ``kill``).
         Raises:
@@ -173,16 +192,10 @@ class DockerNode:
         runner = self._runner
         if runner is None:
             raise NodeError(f"node {self.name} is not running")
-        if isinstance(runner, AgentClient):  # it writes the files in the node
-            stdout, stderr = self._node_path(stdout), self._node_path(stderr)
         exit_code, timed_out = runner.run(argv, env=env, cwd=workdir, stdout=stdout,
-                                          stderr=stderr, timeout=timeout, on_start=on_start)
+                                          stderr=stderr, user=(user.uid, user.gid),
+                                          timeout=timeout, on_start=on_start)
         return ExecOutcome(exit_code, timed_out=timed_out)
-
-    def _node_path(self, host_path: Path) -> str:
-        """Where a host path under ``host_root`` is inside the container."""
-        relative = Path(host_path).relative_to(self.host_root)
-        return str(NODE_ROOT / PurePosixPath(*relative.parts))
 
     def kill(self, handle: int | str) -> None:
         """Kill the process tree of a command that ``run`` started (nothing if
@@ -196,16 +209,20 @@ class DockerNode:
 
     def remove(self) -> None:
         """Kill and remove the container. Idempotent."""
-        self._runner = None
-        if self._container_id is None:
-            return
-        try:
-            with docker_errors(f"removing node container {self.name}"):
-                self._api.remove_container(self._container_id, force=True)
-        except NodeError as exc:
-            if "No such container" not in str(exc):
-                raise
-        self._container_id = None
+        runner, self._runner = self._runner, None
+        if isinstance(runner, AgentClient):
+            runner.close()
+        if self._container_id is not None:
+            try:
+                with docker_errors(f"removing node container {self.name}"):
+                    self._api.remove_container(self._container_id, force=True)
+            except NodeError as exc:
+                if "No such container" not in str(exc):
+                    raise
+            self._container_id = None
+        if self._agent_dir is not None:
+            self._agent_dir.remove()
+            self._agent_dir = None
 
     def inspect(self) -> dict:
         """``docker inspect`` of the container (for tests and diagnostics)."""

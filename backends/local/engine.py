@@ -32,7 +32,8 @@ from topwords.core.model import (
 )
 
 from .docker_node import docker_errors, image_exists, remove_labelled
-from .files import list_files, resolve_inside
+from . import nofollow
+from .files import FileRoot
 from .node_pool import DockerNodePool, Node
 from .jobs import Job, StateConflict
 from .records import FileEntry, JobRecord, JobState, NodeRecord, PoolRecord, TaskRecord
@@ -118,8 +119,8 @@ class LocalBatchEngine(Compute):
         with self._lock:
             return [node.record() for node in self._pool(pool_id).nodes]
 
-    def node_dir(self, pool_id: str, node_id: str) -> Path | None:
-        """A node's root directory on the host (None: no such node).
+    def node_dir(self, pool_id: str, node_id: str) -> FileRoot | None:
+        """A node's root directory (None: no such node).
 
         Raises:
             PoolNotFound: no such pool.
@@ -127,7 +128,7 @@ class LocalBatchEngine(Compute):
         with self._lock:
             for node in self._pool(pool_id).nodes:
                 if node.id == node_id:
-                    return node.layout.host_root
+                    return FileRoot(node.layout.host_root)
         return None
 
     def start_deleting_pool(self, pool_id: str) -> bool:
@@ -269,7 +270,7 @@ class LocalBatchEngine(Compute):
                 pool = self._pools.get(job.spec.pool_id)
                 nodes = list(pool.nodes) if pool else []
             for node in nodes:
-                shutil.rmtree(node.layout.job_dir(job_id), ignore_errors=True)
+                _remove_job_dir(node, job_id)
         self._in_background(delete, f"delete-job-{job_id}")
         return True
 
@@ -286,7 +287,7 @@ class LocalBatchEngine(Compute):
             self._runner.kill(task)
         pool = self._pools.get(job.spec.pool_id)
         for node in pool.nodes if pool else ():
-            shutil.rmtree(node.layout.job_dir(job_id), ignore_errors=True)
+            _remove_job_dir(node, job_id)
 
     def add_tasks(self, job_id: str, tasks: Sequence[TaskSpec]) -> None:
         """Also raises StateConflict when the job is not active."""
@@ -325,10 +326,10 @@ class LocalBatchEngine(Compute):
         task_dir = self.task_dir(job_id, task_id)
         if task_dir is None:
             raise TaskNotFound(f"task {task_id} has not run yet, so it has no {path}")
-        target = resolve_inside(task_dir, path)
-        if target is None or not target.is_file():
+        data = task_dir.read(path)
+        if data is None:
             raise TaskNotFound(f"task {task_id} has no file {path!r}")
-        return target.read_bytes()
+        return data
 
     def task_records(self, job_id: str) -> list[TaskRecord]:
         """Raises JobNotFound."""
@@ -342,15 +343,16 @@ class LocalBatchEngine(Compute):
             job = self._job(job_id)
             return self._task(job, task_id).record(job.spec.pool_id)
 
-    def task_dir(self, job_id: str, task_id: str) -> Path | None:
-        """The task's directory on the host (None until it is placed).
+    def task_dir(self, job_id: str, task_id: str) -> FileRoot | None:
+        """The task's directory (None until it is placed).
 
         Raises:
             JobNotFound, TaskNotFound.
         """
         with self._lock:
             node = self._task(self._job(job_id), task_id).node
-        return node.layout.task(job_id, task_id).host if node else None
+        return FileRoot(node.layout.host_root, node.layout.task(job_id, task_id).rel) \
+            if node else None
 
     def list_task_files(self, job_id: str, task_id: str, *,
                         recursive: bool = False) -> list[FileEntry]:
@@ -360,7 +362,7 @@ class LocalBatchEngine(Compute):
             JobNotFound, TaskNotFound.
         """
         task_dir = self.task_dir(job_id, task_id)
-        return list_files(task_dir, recursive=recursive) if task_dir else []
+        return task_dir.list(recursive=recursive) if task_dir else []
 
     def terminate_task(self, job_id: str, task_id: str) -> None:
         """Complete an active task at once (result failure), or kill a
@@ -454,6 +456,13 @@ class LocalBatchEngine(Compute):
         """Stop scheduling; pools that were not deleted stay (``--keep-pool``)."""
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._client.close()
+
+
+def _remove_job_dir(node: Node, job_id: str) -> None:
+    try:
+        nofollow.remove_tree(node.layout.host_root, node.layout.job_dir(job_id))
+    except OSError:
+        pass  # best effort: the pool's directory goes with the pool
 
 
 def _least_busy(nodes: list[Node]) -> Node | None:

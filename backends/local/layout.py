@@ -1,5 +1,5 @@
 """Where a node's directories are, on the host and inside its container,
-and the ``AZ_BATCH_*`` environment a task sees.
+who owns them, and the ``AZ_BATCH_*`` environment a task sees.
 
 Each node has one host directory, bind-mounted at ``/mnt/batch/tasks`` in its
 container (as on a Batch Linux node)::
@@ -9,6 +9,10 @@ container (as on a Batch Linux node)::
     workitems/<job>/job-1/<task>/          AZ_BATCH_TASK_DIR
         wd/                               AZ_BATCH_TASK_WORKING_DIR
         stdout.txt, stderr.txt
+
+Task code writes below these folders, so the host only ever reaches them
+through ``nofollow`` with the components of :class:`TaskDirs` (``rel``),
+never by joining paths.
 """
 
 from __future__ import annotations
@@ -16,27 +20,41 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from . import nofollow
+from .users import BATCH_GID, NodeUser, switches_users
+
 __all__ = ["NODE_ROOT", "NodeLayout", "TaskDirs"]
 
 #: the node root inside every node container
 NODE_ROOT = PurePosixPath("/mnt/batch/tasks")
 ACCOUNT_NAME = "local"
+#: the shared directory: every task reads and writes it; the sticky bit keeps
+#: one user from removing or renaming another's files (the StartTask's copy
+#: of a script, say); setgid keeps new files in the Batch group
+SHARED_MODE = 0o3775
 
 
 @dataclass(frozen=True)
 class TaskDirs:
-    """A task's (or the StartTask's) directory, seen from both sides."""
+    """A task's (or the StartTask's) directory: its components below the
+    node root (``rel``) and its path inside the node."""
 
-    host: Path
-    node: PurePosixPath
+    rel: tuple[str, ...]
 
     @property
-    def host_wd(self) -> Path:
-        return self.host / "wd"
+    def wd(self) -> tuple[str, ...]:
+        return self.rel + ("wd",)
+
+    @property
+    def node(self) -> PurePosixPath:
+        return NODE_ROOT.joinpath(*self.rel)
 
     @property
     def node_wd(self) -> PurePosixPath:
         return self.node / "wd"
+
+    def file(self, name: str) -> tuple[str, ...]:
+        return self.rel + (name,)
 
 
 @dataclass(frozen=True)
@@ -57,18 +75,31 @@ class NodeLayout:
     account_url: str = ""
 
     def create(self) -> None:
-        for sub in ("shared", "startup/wd", "workitems"):
-            (self.host_root / sub).mkdir(parents=True, exist_ok=True)
+        """Make the node's tree (the node is not running yet)."""
+        self.host_root.mkdir(parents=True, exist_ok=True)
+        for sub in ("startup", "workitems"):
+            nofollow.make_dirs(self.host_root, sub)
+        group = (0, BATCH_GID) if switches_users() else None
+        nofollow.make_dirs(self.host_root, "shared", mode=SHARED_MODE, owner=group)
+
+    def prepare(self, dirs: TaskDirs, user: NodeUser) -> None:
+        """A fresh, empty task directory owned by ``user`` (an old one of the
+        same task, a retried StartTask's, is removed first): its ``wd`` and
+        empty ``stdout.txt``/``stderr.txt``. Parents belong to the node."""
+        nofollow.remove_tree(self.host_root, dirs.rel)
+        nofollow.make_dirs(self.host_root, dirs.rel[:-1])
+        nofollow.make_dirs(self.host_root, dirs.wd, mode=0o700, owner=user.owner)
+        for name in ("stdout.txt", "stderr.txt"):
+            nofollow.replace_file(self.host_root, dirs.file(name), (), mode=0o644)
 
     def startup(self) -> TaskDirs:
-        return TaskDirs(self.host_root / "startup", NODE_ROOT / "startup")
+        return TaskDirs(("startup",))
 
     def task(self, job_id: str, task_id: str) -> TaskDirs:
-        rel = PurePosixPath("workitems", job_id, "job-1", task_id)
-        return TaskDirs(self.host_root.joinpath(*rel.parts), NODE_ROOT / rel)
+        return TaskDirs(("workitems", job_id, "job-1", task_id))
 
-    def job_dir(self, job_id: str) -> Path:
-        return self.host_root / "workitems" / job_id
+    def job_dir(self, job_id: str) -> tuple[str, ...]:
+        return ("workitems", job_id)
 
     def base_env(self) -> dict[str, str]:
         """What every process on the node sees."""

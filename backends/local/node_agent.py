@@ -3,35 +3,45 @@
 It is the local stand-in for Batch's node agent. A ``docker exec`` costs
 about 50 ms of CPU (dockerd, containerd, runc) per command; the agent starts
 a command with one ``fork``/``exec`` (about 1 ms), so task throughput is no
-longer bound by Docker. The host talks to it over loopback TCP (containers use
-host networking). This file is run as ``python3 -c <source>`` in the node
-(the host imports only ``kill_tree`` from it): standard
-library only, Python 3.8+. A node image without ``python3`` gets no agent.
+longer bound by Docker. This file is run as ``python3 -c <source>`` in the
+node (the host imports only ``kill_tree`` from it): standard library only,
+Python 3.9+. A node image without ``python3`` gets no agent.
+
+The host talks to it over a Unix socket in the agent's own directory (the
+one argument), a host folder mounted into this node only and readable by
+root only: no other node, and no non-admin task, can reach it. The agent
+keeps its secret in memory only and makes itself non-dumpable, so a task
+(even one running as root, without ``CAP_SYS_PTRACE``) cannot read it from
+``/proc``.
 
 Protocol, one JSON object per line, one request per connection:
 
-* start-up: the agent reads its secret from the file named by its one
-  argument and deletes the file (commands never see the secret: not in their
-  environment, not on disk), then prints ``{"port": P}`` on its stdout (the
-  container's log);
-* ``{"token", "op": "run", "argv", "env", "cwd", "stdout", "stderr",
-  "timeout"}`` answers ``{"pid": P}`` once the command runs (P is the handle
-  for ``kill``), then ``{"exit": N, "timed_out": B}`` when it ends. ``argv``
-  runs without a shell in a new session, with the container's environment
-  plus ``env``, its output appended to the two files. A command that cannot
-  start ends with exit code 127 (126: not executable) and the reason in its
-  stderr file, as ``docker exec`` would. Killed by signal S: exit 128 + S.
+* start-up: the agent reads its secret from ``<dir>/token`` and deletes the
+  file, listens on ``<dir>/agent.sock``, then prints ``{"agent": 1}`` on its
+  stdout (the container's log);
+* ``{"token", "op": "run", "argv", "env", "cwd", "user": [uid, gid],
+  "timeout"}`` with two file descriptors attached (``SCM_RIGHTS``: the
+  command's stdout and stderr, opened by the host) answers ``{"pid": P}``
+  once the command runs (P is the handle for ``kill``), then ``{"exit": N,
+  "timed_out": B}`` when it ends. ``argv`` runs without a shell in a new
+  session as ``user`` (root keeps its uid; a non-root agent runs everything
+  as itself), with the container's environment plus ``env``. A command that
+  cannot start ends with exit code 127 (126: not executable) and the reason
+  in its stderr, as ``docker exec`` would. Killed by signal S: exit 128 + S.
   When ``timeout`` seconds pass, its process tree is killed and
   ``timed_out`` is true (``exit`` null);
 * ``{"token", "op": "kill", "pid"}`` kills the process tree of a command
-  still running (none: nothing to do) and answers ``{"ok": true}``.
+  still running (none: nothing to do) and answers ``{"ok": true}``;
+* ``{"token", "op": "ping"}`` answers ``{"ok": true}`` (the heartbeat).
 
 A wrong token or a malformed request is answered with ``{"error": text}``.
 """
 
+import array
 import json
 import os
 import signal
+import socket
 import socketserver
 import subprocess
 import sys
@@ -40,6 +50,7 @@ import threading
 _token = ""  # set by main()
 _children = {}  # pid -> Popen, for the commands not yet reaped
 _children_lock = threading.Lock()
+_MAX_REQUEST = 1 << 24
 
 
 def kill_tree(pid):
@@ -71,27 +82,36 @@ def kill_tree(pid):
             pass
 
 
-def _start_failure(exc, stderr_path):
+def _start_failure(exc, err_fd):
     """The exit code ``docker exec`` gives a command that cannot start, with
-    the reason appended to its stderr file."""
-    with open(stderr_path, "ab") as err:
-        err.write(("cannot run the command: %s\n" % exc).encode("utf-8", "replace"))
+    the reason appended to its stderr."""
+    os.write(err_fd, ("cannot run the command: %s\n" % exc).encode("utf-8", "replace"))
     return 126 if isinstance(exc, PermissionError) else 127
 
 
-def run(request, reply):
+def _identity(user):
+    """Popen keywords that run a command as ``[uid, gid]`` (root only)."""
+    if os.geteuid() != 0 or not user:
+        return {}
+    uid, gid = int(user[0]), int(user[1])
+    if uid == 0:
+        return {}
+    return {"user": uid, "group": gid, "extra_groups": [gid]}
+
+
+def run(request, fds, reply):
     env = dict(os.environ)
     env.update(request.get("env") or {})
     timeout = request.get("timeout")
-    with open(request["stdout"], "ab") as out, open(request["stderr"], "ab") as err:
-        try:
-            proc = subprocess.Popen(request["argv"], env=env, cwd=request["cwd"],
-                                    stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                    start_new_session=True)
-        except OSError as exc:
-            reply({"pid": None})
-            reply({"exit": _start_failure(exc, request["stderr"]), "timed_out": False})
-            return
+    out_fd, err_fd = fds
+    try:
+        proc = subprocess.Popen(request["argv"], env=env, cwd=request["cwd"],
+                                stdin=subprocess.DEVNULL, stdout=out_fd, stderr=err_fd,
+                                start_new_session=True, **_identity(request.get("user")))
+    except (OSError, ValueError, subprocess.SubprocessError) as exc:
+        reply({"pid": None})
+        reply({"exit": _start_failure(exc, err_fd), "timed_out": False})
+        return
     with _children_lock:
         _children[proc.pid] = proc
     timed_out = False
@@ -113,47 +133,105 @@ def run(request, reply):
            "timed_out": timed_out})
 
 
-def kill(request, reply):
+def kill(request, fds, reply):
     with _children_lock:  # a listed pid is not reaped yet, so not reused
         if request["pid"] in _children:
             kill_tree(request["pid"])
     reply({"ok": True})
 
 
-OPS = {"run": run, "kill": kill}
+def ping(request, fds, reply):
+    reply({"ok": True})
 
 
-class Handler(socketserver.StreamRequestHandler):
+OPS = {"run": run, "kill": kill, "ping": ping}
+_FDS_NEEDED = {"run": 2, "kill": 0, "ping": 0}
+
+
+class Handler(socketserver.BaseRequestHandler):
     def handle(self):
+        sock = self.request
+        fds = []
+
         def reply(message):
-            self.wfile.write(json.dumps(message).encode("utf-8") + b"\n")
-            self.wfile.flush()
+            sock.sendall(json.dumps(message).encode("utf-8") + b"\n")
 
         try:
-            request = json.loads(self.rfile.readline().decode("utf-8"))
-            if request.get("token") != _token:
+            data, fds = _read_request(sock)
+            request = json.loads(data.decode("utf-8"))
+            if not isinstance(request, dict) or request.get("token") != _token:
                 raise ValueError("wrong token")
             op = OPS[request["op"]]
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            reply({"error": "bad request: %s" % exc})
+            if len(fds) != _FDS_NEEDED[request["op"]]:
+                raise ValueError("expected %d descriptors" % _FDS_NEEDED[request["op"]])
+        except (ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+            for fd in fds:
+                os.close(fd)
+            try:
+                reply({"error": "bad request: %s" % exc})
+            except OSError:
+                pass
             return
-        op(request, reply)
+        try:
+            op(request, fds, reply)
+        finally:
+            for fd in fds:
+                os.close(fd)
 
 
-class Server(socketserver.ThreadingTCPServer):
+def _read_request(sock):
+    """One request line and the descriptors attached to its first bytes."""
+    fds = []
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk, ancillary, _, _ = sock.recvmsg(65536, socket.CMSG_SPACE(4 * 8))
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                got = array.array("i")
+                got.frombytes(payload[:len(payload) - len(payload) % got.itemsize])
+                fds.extend(got)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > _MAX_REQUEST:
+            for fd in fds:
+                os.close(fd)
+            raise ValueError("request too long")
+    return data, fds
+
+
+class Server(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
     request_queue_size = 128
 
 
+def _not_dumpable():
+    """PR_SET_DUMPABLE 0: no core dumps, and /proc/<pid>/mem and ptrace need
+    CAP_SYS_PTRACE even for a process of the same uid."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(4, 0, 0, 0, 0) == 0  # PR_SET_DUMPABLE
+    except (OSError, AttributeError, ImportError):
+        return False
+
+
 def main():
     global _token
-    with open(sys.argv[1]) as f:
+    _not_dumpable()
+    where = sys.argv[1]
+    token_file = os.path.join(where, "token")
+    with open(token_file) as f:
         _token = f.read().strip()
-    os.unlink(sys.argv[1])
+    os.unlink(token_file)
     if not _token:
-        sys.exit("no token in %s" % sys.argv[1])
-    server = Server(("127.0.0.1", 0), Handler)
-    sys.stdout.write(json.dumps({"port": server.server_address[1]}) + "\n")
+        sys.exit("no token in %s" % token_file)
+    os.chdir(where)  # a relative address: socket paths hold at most 107 bytes
+    if os.path.lexists("agent.sock"):
+        os.unlink("agent.sock")
+    server = Server("agent.sock", Handler)
+    os.chmod("agent.sock", 0o600)
+    sys.stdout.write(json.dumps({"agent": 1}) + "\n")
     sys.stdout.flush()
     server.serve_forever()
 

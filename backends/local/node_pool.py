@@ -9,6 +9,7 @@ when Docker failed. The engine is told whenever a node becomes usable.
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import threading
@@ -21,6 +22,7 @@ from typing import Callable
 from topwords.core.errors import NodeError
 from topwords.core.model import FailureInfo, NodeInfo, NodeState, PoolSpec
 
+from . import nofollow, users
 from .docker_node import DockerNode
 from .layout import NodeLayout
 from .leftovers import OWNER_LABEL, owner_label
@@ -48,6 +50,12 @@ class Node:
     start_task_run: StartTaskRun | None = None
     tasks_run: int = 0
     tasks_succeeded: int = 0
+    serials: object = field(default_factory=users.serials)
+
+    def user_for(self, spec) -> users.NodeUser:
+        """The auto-user a task (or StartTask) of ``spec`` runs as."""
+        return users.auto_user(elevated=spec.run_elevated, scope=spec.user_scope,
+                               serials=self.serials)
 
     @property
     def usable(self) -> bool:
@@ -98,7 +106,7 @@ class DockerNodePool:
         layout = NodeLayout(self.host_dir / node_id, self.spec.id, node_id, **self._account)
         container = DockerNode(
             client, name=f"topwords-{self.spec.id}-{node_id}", image=image,
-            host_root=layout.host_root,
+            host_root=layout.host_root, agent_dir=self.host_dir / f".{node_id}.agent",
             labels={"topwords.pool": self.spec.id, "topwords.node": node_id,
                     OWNER_LABEL: owner_label()})
         return Node(id=node_id, docker=container, layout=layout,
@@ -140,15 +148,15 @@ class DockerNodePool:
             self._set(node, NodeState.UNUSABLE)
 
     def _run_start_task(self, node: Node) -> bool:
-        start, dirs = self.spec.start_task, node.layout.startup()
-        stdout, stderr = dirs.host / "stdout.txt", dirs.host / "stderr.txt"
+        start, layout = self.spec.start_task, node.layout
+        dirs, user = layout.startup(), node.user_for(start)
         with self._lock:
             node.start_task_run = StartTaskRun(state="running", start_time=_now())
         try:
+            layout.prepare(dirs, user)
             for resource in start.resource_files:
-                download_resource_file(resource, dirs.host_wd)
-        except TransferError as exc:
-            stderr.write_text(f"{exc}\n", encoding="utf-8")
+                download_resource_file(resource, layout.host_root, dirs.wd, owner=user.owner)
+        except (TransferError, OSError) as exc:
             with self._lock:
                 node.start_task_stderr = str(exc)
                 node.start_task_run = replace(
@@ -156,24 +164,42 @@ class DockerNodePool:
                     failure=FailureInfo(category="usererror", code="ResourceFileDownloadError",
                                         message=str(exc)))
             return False
-        env = {**node.layout.start_task_env(), **start.environment}
+        env = {**layout.start_task_env(), **start.environment}
         for attempt in range(start.max_task_retry_count + 1):
-            stdout.write_bytes(b"")
-            stderr.write_bytes(b"")
-            outcome = node.docker.run(shlex.split(start.command_line), env=env,
-                                      workdir=str(dirs.node_wd), stdout=stdout, stderr=stderr)
+            outcome = self._start_task_attempt(node, dirs, user, env)
             if outcome.exit_code == 0:
                 break
         failure = None if outcome.exit_code == 0 else FailureInfo(
             category="usererror", code="FailureExitCode",
             message=f"the StartTask exited with code {outcome.exit_code}")
+        try:
+            tail = nofollow.read_bytes(layout.host_root, dirs.file("stderr.txt"),
+                                       tail=_STDERR_TAIL)
+        except (OSError, nofollow.UnsafePath):
+            tail = b""
         with self._lock:
             node.start_task_exit_code = outcome.exit_code
-            node.start_task_stderr = stderr.read_bytes()[-_STDERR_TAIL:].decode("utf-8", "replace")
+            node.start_task_stderr = tail.decode("utf-8", "replace")
             node.start_task_run = replace(node.start_task_run, state="completed", end_time=_now(),
                                           exit_code=outcome.exit_code, retry_count=attempt,
                                           failure=failure)
         return outcome.exit_code == 0
+
+    def _start_task_attempt(self, node: Node, dirs, user, env):
+        """One run of the StartTask, into fresh stdout.txt/stderr.txt (new
+        files: a link or hard link put in their place is replaced, never
+        truncated through)."""
+        root, fds = node.layout.host_root, []
+        try:
+            for name in ("stdout.txt", "stderr.txt"):
+                nofollow.replace_file(root, dirs.file(name), (), mode=0o644)
+                fds.append(nofollow.open_file(root, dirs.file(name), os.O_WRONLY | os.O_APPEND))
+            return node.docker.run(shlex.split(self.spec.start_task.command_line), env=env,
+                                   workdir=str(dirs.node_wd), stdout=fds[0], stderr=fds[1],
+                                   user=user)
+        finally:
+            for fd in fds:
+                os.close(fd)
 
     def delete(self, boot_timeout: float = 60.0) -> None:
         """Remove every node container and the pool's directory.

@@ -12,8 +12,8 @@ passes; then upload output files per their condition and complete.
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
-import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +24,7 @@ from typing import Callable
 from topwords.core.errors import NodeError
 from topwords.core.model import FailureInfo, TaskInfo, TaskResult, TaskSpec, TaskState
 
+from . import nofollow
 from .node_pool import Node
 from .records import TaskRecord
 from .transfer import TransferError, download_resource_file, upload_output_files
@@ -120,27 +121,25 @@ class TaskRunner:
             self._on_done(node, task)
 
     def _attempt(self, task: Task, node: Node):
-        dirs = node.layout.task(task.job_id, task.spec.id)
+        layout, dirs = node.layout, node.layout.task(task.job_id, task.spec.id)
+        user = node.user_for(task.spec)
         result, failure, exit_code = TaskResult.FAILURE, None, None
         try:
-            if dirs.host.exists():
-                shutil.rmtree(dirs.host)
-            dirs.host_wd.mkdir(parents=True)
-            _fetch_all(task.spec.resource_files, dirs.host_wd)
+            layout.prepare(dirs, user)
+            _fetch_all(task.spec.resource_files, layout.host_root, dirs.wd, user.owner)
         except (TransferError, OSError) as exc:
             failure = FailureInfo(category="usererror", code="ResourceFileDownloadError",
                                   message=str(exc))
-            with contextlib.suppress(OSError):
-                (dirs.host / "stderr.txt").write_text(f"{exc}\n", encoding="utf-8")
+            _append(layout.host_root, dirs.file("stderr.txt"), f"{exc}\n")
         else:
-            exit_code, failure = self._execute(task, node)
+            exit_code, failure = self._execute(task, node, user)
             result = TaskResult.SUCCESS if failure is None else TaskResult.FAILURE
-            failure = failure or self._upload_outputs(task, dirs.host_wd, result)
-            if failure is not None:
-                result = TaskResult.FAILURE
+            upload_failure = self._upload_outputs(task, node, result)
+            if failure is None and upload_failure is not None:
+                result, failure = TaskResult.FAILURE, upload_failure
         return result, failure, exit_code
 
-    def _execute(self, task: Task, node: Node) -> tuple[int | None, FailureInfo | None]:
+    def _execute(self, task: Task, node: Node, user) -> tuple[int | None, FailureInfo | None]:
         spec, dirs = task.spec, node.layout.task(task.job_id, task.spec.id)
         if task.killed:  # terminated while its resource files came in
             return None, ended_by_user()
@@ -150,32 +149,33 @@ class TaskRunner:
             task.move(TaskState.RUNNING)
             task.start_time = task.state_changed
         argv = shlex.split(spec.command_line)
-        while True:
-            env = {**node.layout.task_env(task.job_id, spec.id, task.retry_count),
-                   **spec.environment}
-            remaining = None if deadline is None else max(0.001, deadline - time.monotonic())
-            try:
-                outcome = node.docker.run(
-                    argv, env=env, workdir=str(dirs.node_wd), stdout=dirs.host / "stdout.txt",
-                    stderr=dirs.host / "stderr.txt", timeout=remaining,
-                    on_start=lambda handle: self._started(task, handle))
-            except NodeError as exc:
-                return None, FailureInfo(category="servererror", code="NodeError",
-                                         message=str(exc))
-            if outcome.timed_out:
-                return None, FailureInfo(
-                    category="usererror", code="MaxWallClockTimeExpiry",
-                    message=f"the task ran longer than its {limit:g} s wall-clock limit")
-            if task.killed:
-                return outcome.exit_code, ended_by_user()
-            if outcome.exit_code == 0:
-                return 0, None
-            if task.retry_count >= spec.constraints.max_task_retry_count:
-                return outcome.exit_code, FailureInfo(
-                    category="usererror", code="FailureExitCode",
-                    message=f"the task exited with code {outcome.exit_code}")
-            with self._lock:
-                task.retry_count += 1
+        with _output_fds(node.layout.host_root, dirs) as (out, err):
+            while True:
+                env = {**node.layout.task_env(task.job_id, spec.id, task.retry_count),
+                       **spec.environment}
+                remaining = None if deadline is None else max(0.001, deadline - time.monotonic())
+                try:
+                    outcome = node.docker.run(
+                        argv, env=env, workdir=str(dirs.node_wd), stdout=out, stderr=err,
+                        user=user, timeout=remaining,
+                        on_start=lambda handle: self._started(task, handle))
+                except NodeError as exc:
+                    return None, FailureInfo(category="servererror", code="NodeError",
+                                             message=str(exc))
+                if outcome.timed_out:
+                    return None, FailureInfo(
+                        category="usererror", code="MaxWallClockTimeExpiry",
+                        message=f"the task ran longer than its {limit:g} s wall-clock limit")
+                if task.killed:
+                    return outcome.exit_code, ended_by_user()
+                if outcome.exit_code == 0:
+                    return 0, None
+                if task.retry_count >= spec.constraints.max_task_retry_count:
+                    return outcome.exit_code, FailureInfo(
+                        category="usererror", code="FailureExitCode",
+                        message=f"the task exited with code {outcome.exit_code}")
+                with self._lock:
+                    task.retry_count += 1
 
     def _started(self, task: Task, handle: int | str) -> None:
         with self._lock:
@@ -184,9 +184,11 @@ class TaskRunner:
         if kill_now:
             task.node.docker.kill(handle)
 
-    def _upload_outputs(self, task: Task, working_dir, result: TaskResult) -> FailureInfo | None:
+    def _upload_outputs(self, task: Task, node: Node, result: TaskResult) -> FailureInfo | None:
+        """Upload per condition, after success and after failure alike."""
+        dirs = node.layout.task(task.job_id, task.spec.id)
         try:
-            upload_output_files(task.spec.output_files, working_dir,
+            upload_output_files(task.spec.output_files, node.layout.host_root, dirs.rel,
                                 succeeded=result is TaskResult.SUCCESS)
         except TransferError as exc:
             return FailureInfo(category="usererror", code="FileUploadError", message=str(exc))
@@ -204,13 +206,43 @@ class TaskRunner:
                 pass  # already gone with its container
 
 
-def _fetch_all(resources, working_dir) -> None:
+def _fetch_all(resources, node_root, wd, owner) -> None:
     """Fetch resource files, several at once when there are many (a reduce
     task may have hundreds)."""
+    def fetch(resource) -> None:
+        download_resource_file(resource, node_root, wd, owner=owner)
     if len(resources) <= 2:
         for resource in resources:
-            download_resource_file(resource, working_dir)
+            fetch(resource)
         return
     with ThreadPoolExecutor(min(8, len(resources)), thread_name_prefix="fetch") as pool:
-        for future in [pool.submit(download_resource_file, r, working_dir) for r in resources]:
+        for future in [pool.submit(fetch, r) for r in resources]:
             future.result()
+
+
+@contextlib.contextmanager
+def _output_fds(node_root, dirs):
+    """Append descriptors of a task's stdout.txt and stderr.txt (opened
+    without following links: the task owns its directory)."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    out = nofollow.open_file(node_root, dirs.file("stdout.txt"), flags)
+    try:
+        err = nofollow.open_file(node_root, dirs.file("stderr.txt"), flags)
+    except BaseException:
+        os.close(out)
+        raise
+    try:
+        yield out, err
+    finally:
+        os.close(out)
+        os.close(err)
+
+
+def _append(node_root, rel, text: str) -> None:
+    """Append ``text`` to a node file, if that can be done safely."""
+    try:
+        fd = nofollow.open_file(node_root, rel, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    except (OSError, nofollow.UnsafePath):
+        return
+    with os.fdopen(fd, "ab") as f:
+        f.write(text.encode("utf-8", "replace"))

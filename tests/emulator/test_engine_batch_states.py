@@ -67,7 +67,7 @@ def test_nodes_record_their_start_task_and_what_they_ran(engine, pool, unique_id
     [node] = engine.node_records(pool)
     assert (node.tasks_run, node.tasks_succeeded, node.running_tasks) >= (2, 1, 0)
     root = engine.node_dir(pool, node.info.id)
-    assert (root / "startup" / "stdout.txt").read_text() == "started\n"
+    assert root.read("startup/stdout.txt") == b"started\n"
     assert engine.node_dir(pool, "no-such-node") is None
 
 

@@ -3,6 +3,7 @@ with python3) and through ``docker exec`` (an image without)."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from topwords.backends.local.docker_node import DockerNode
 from topwords.backends.local.layout import NODE_ROOT
 from topwords.backends.local.leftovers import OWNER_LABEL, owner_label
+from topwords.backends.local.users import ROOT, NodeUser
 
 pytestmark = pytest.mark.docker
 
@@ -23,7 +25,8 @@ def node(request, docker_client, tmp_path, unique_id):
         image = request.getfixturevalue("image_without_python")
     (tmp_path / "node" / "wd").mkdir(parents=True)
     node = DockerNode(docker_client, name=f"topwords-test-{unique_id('node')}", image=image,
-                      host_root=tmp_path / "node", labels={OWNER_LABEL: owner_label()})
+                      host_root=tmp_path / "node", agent_dir=tmp_path / ".agent",
+                      labels={OWNER_LABEL: owner_label()})
     node.start()
     assert node.has_agent is (request.param == "agent")
     yield node
@@ -31,11 +34,17 @@ def node(request, docker_client, tmp_path, unique_id):
     assert not docker_client.containers.list(all=True, filters={"name": node.name})
 
 
-def run(node, script, **kwargs):
+def run(node, script, user=ROOT, **kwargs):
     root = node.host_root
-    outcome = node.run(["/bin/sh", "-c", script], env={"GREETING": "hi there"},
-                       workdir=str(NODE_ROOT / "wd"), stdout=root / "stdout.txt",
-                       stderr=root / "stderr.txt", **kwargs)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    out, err = os.open(root / "stdout.txt", flags), os.open(root / "stderr.txt", flags)
+    try:
+        outcome = node.run(["/bin/sh", "-c", script], env={"GREETING": "hi there"},
+                           workdir=str(NODE_ROOT / "wd"), stdout=out, stderr=err, user=user,
+                           **kwargs)
+    finally:
+        os.close(out)
+        os.close(err)
     read = lambda name: (root / name).read_text() if (root / name).exists() else ""  # noqa: E731
     return outcome, read("stdout.txt"), read("stderr.txt")
 
@@ -86,7 +95,13 @@ def test_container_removed_mid_command_ends_it_promptly(node):
 
 
 def test_commands_never_see_the_agent_secret(node):
-    outcome, out, _ = run(node, f"env; ls -a {NODE_ROOT}")
+    outcome, out, _ = run(node, f"env; ls -a {NODE_ROOT} /run/batch-agent")
     assert outcome.exit_code == 0 and "PATH=" in out
-    assert "TOKEN" not in out and ".agent-token" not in out
-    assert not (node.host_root / ".agent-token").exists()
+    assert "TOKEN" not in out and "token" not in out
+
+
+def test_a_command_runs_as_the_user_it_is_given(node):
+    os.chmod(node.host_root / "wd", 0o777)
+    outcome, out, _ = run(node, "id -u; id -g", user=NodeUser(123456, 1000))
+    assert outcome.exit_code == 0
+    assert out.split() == ["123456", "1000"]

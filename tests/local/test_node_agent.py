@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -10,33 +11,49 @@ import time
 import pytest
 
 from topwords.backends.local.agent_client import (
-    AgentClient, agent_source, parse_port, write_token,
+    AgentClient, AgentDir, agent_source, parse_greeting,
 )
 from topwords.core.errors import NodeError
+
+ME = (os.geteuid(), os.getegid())
+
+
+def start_agent(where):
+    agent_dir = AgentDir(where)
+    token_file = where / "token"
+    assert where.stat().st_mode & 0o777 == 0o700
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    proc = subprocess.Popen([sys.executable, "-c", agent_source(), str(where)],
+                            stdout=subprocess.PIPE)
+    assert parse_greeting(proc.stdout.readline())
+    assert not token_file.exists()  # read, then deleted
+    client = AgentClient(where, agent_dir.token, "node-test")
+    client.token = agent_dir.token
+    return proc, client
 
 
 @pytest.fixture
 def agent(tmp_path):
-    token_file = tmp_path / ".agent-token"
-    token = write_token(token_file)
-    assert token_file.stat().st_mode & 0o777 == 0o600
-    proc = subprocess.Popen([sys.executable, "-c", agent_source(), str(token_file)],
-                            stdout=subprocess.PIPE)
+    proc, client = start_agent(tmp_path / "agent")
     try:
-        port = parse_port(proc.stdout.readline())
-        assert not token_file.exists()  # read, then deleted
-        client = AgentClient(port, token, "node-test")
-        client.token = token
         yield client
     finally:
+        client.close()
         proc.kill()
         proc.wait()
 
 
-def run(agent, tmp_path, argv, timeout=None, env=None, on_start=None):
+def run(agent, tmp_path, argv, timeout=None, env=None, on_start=None, user=ME):
     out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
-    exit_code, timed_out = agent.run(argv, env=env or {}, cwd=str(tmp_path), stdout=str(out),
-                                     stderr=str(err), timeout=timeout, on_start=on_start)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    out_fd, err_fd = os.open(out, flags, 0o644), os.open(err, flags, 0o644)
+    try:
+        exit_code, timed_out = agent.run(argv, env=env or {}, cwd=str(tmp_path), stdout=out_fd,
+                                         stderr=err_fd, user=user, timeout=timeout,
+                                         on_start=on_start)
+    finally:
+        os.close(out_fd)
+        os.close(err_fd)
     read = lambda p: p.read_text() if p.exists() else ""  # noqa: E731
     return exit_code, timed_out, read(out), read(err)
 
@@ -96,17 +113,91 @@ def test_commands_run_concurrently(agent, tmp_path):
 
 
 def test_wrong_token_is_refused(agent, tmp_path):
-    intruder = AgentClient(agent.port, "guess", "node-test")
+    intruder = AgentClient(tmp_path / "agent", "guess", "node-test")
+    marker = tmp_path / "ran"
     with pytest.raises(NodeError, match="refused: bad request: wrong token"):
-        intruder.run(["true"], env={}, cwd=str(tmp_path), stdout=str(tmp_path / "o"),
-                     stderr=str(tmp_path / "e"), timeout=None)
-    assert not (tmp_path / "o").exists()
+        run(intruder, tmp_path, ["touch", str(marker)])
+    assert not marker.exists()
+
+
+def test_ping_answers_and_a_dead_agent_is_a_node_error(tmp_path):
+    proc, client = start_agent(tmp_path / "agent")
+    try:
+        client.ping()
+        proc.kill()
+        proc.wait()
+        with pytest.raises(NodeError, match="does not answer|went away|lost"):
+            client.ping()
+    finally:
+        client.close()
+        proc.kill()
+        proc.wait()
+
+
+def test_a_long_socket_path_is_reached_through_its_directory(tmp_path):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    proc, client = start_agent(deep / "agent")
+    try:
+        assert len(str(deep / "agent" / "agent.sock")) > 107
+        client.ping()
+        assert run(client, tmp_path, ["true"])[0] == 0
+    finally:
+        client.close()
+        proc.kill()
+        proc.wait()
+
+
+NOBODY = 65534
+#: a Python that uid 65534 can run (the venv's may live under /root)
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def _as_nobody():
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists(SYSTEM_PYTHON),
+                    reason="needs root and /usr/bin/python3 to run processes as another uid")
+def test_the_agent_memory_is_closed_to_processes_of_its_own_uid():
+    import shutil
+    import tempfile
+    from pathlib import Path
+    base = Path(tempfile.mkdtemp(prefix="tw-agent-test-"))  # not below root's 0700 tmp
+    where = base / "agent"
+    agent_dir = AgentDir(where)
+    os.chown(base, NOBODY, NOBODY)
+    os.chown(where, NOBODY, NOBODY)
+    os.chown(where / "token", NOBODY, NOBODY)
+    proc = subprocess.Popen([SYSTEM_PYTHON, "-c", agent_source(), str(where)],
+                            stdout=subprocess.PIPE, preexec_fn=_as_nobody)
+    plain = subprocess.Popen(["sleep", "30"], preexec_fn=_as_nobody)
+    try:
+        assert parse_greeting(proc.stdout.readline())
+        probe = ("import sys\n"
+                 "for pid in sys.argv[1:]:\n"
+                 "    try:\n"
+                 "        open('/proc/%s/mem' % pid, 'rb').close(); print(pid, 'open')\n"
+                 "    except OSError as e: print(pid, 'refused', e.errno)\n")
+        seen = subprocess.run([SYSTEM_PYTHON, "-c", probe, str(proc.pid), str(plain.pid)],
+                              preexec_fn=_as_nobody, capture_output=True, text=True).stdout
+        assert f"{plain.pid} open" in seen  # same uid, dumpable: open
+        assert f"{proc.pid} refused" in seen, seen  # same uid, the agent: refused
+        assert os.stat(f"/proc/{proc.pid}/mem").st_uid == 0  # proc(5): not dumpable
+        assert agent_dir.token  # (kept only in the agent's memory)
+    finally:
+        plain.kill()
+        proc.kill()
+        plain.wait()
+        proc.wait()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_greetings_agent_no_agent_and_garbage():
-    assert parse_port(b'{"port": 4242}') == 4242
-    assert parse_port(b'{"port": null}') is None  # an image without python3
+    assert parse_greeting(b'{"agent": 1}') is True
+    assert parse_greeting(b'{"agent": null}') is False  # an image without python3
     with pytest.raises(NodeError, match="did not start: Traceback"):
-        parse_port(b"Traceback (most recent call last):")
+        parse_greeting(b"Traceback (most recent call last):")
     with pytest.raises(NodeError, match="did not start: no output"):
-        parse_port(b"")
+        parse_greeting(b"")

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.azurite]
 
 def test_unexpected_agent_error_completes_task_with_internal_error(
         module_compute, unique_id, monkeypatch):
-    def broken(resource, working_dir):
+    def broken(*args, **kwargs):
         raise RuntimeError("agent bug")
     monkeypatch.setattr(task_runner, "download_resource_file", broken)
     pool, job = unique_id("pool"), unique_id("job")

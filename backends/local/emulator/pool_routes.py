@@ -3,9 +3,7 @@ files."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from topwords.backends.local.files import file_entry, list_files, resolve_inside
+from topwords.backends.local.files import FileRoot
 from topwords.core.errors import PoolNotFound
 
 from . import odata, shapes
@@ -124,7 +122,7 @@ def get_node(service: Service, request: Request, pool_id: str, node_id: str) -> 
     return json_response(200, _node_json(service, request, pool_id, record, spec))
 
 
-def _node_root(service: Service, pool_id: str, node_id: str) -> Path:
+def _node_root(service: Service, pool_id: str, node_id: str) -> FileRoot:
     with engine_errors("Pool", pool_id):
         root = service.engine.node_dir(pool_id, node_id)
     if root is None:
@@ -139,7 +137,7 @@ def list_node_files(service: Service, request: Request, pool_id: str,
     recursive = request.query.get("recursive", "").lower() == "true"
     base = ("pools", pool_id, "nodes", node_id, "files")
     items = [shapes.file_json(e, request.url(*base) + "/" + e.name)
-             for e in list_files(root, recursive=recursive)]
+             for e in root.list(recursive=recursive)]
     return list_response(request, service, items, "files")
 
 
@@ -151,14 +149,13 @@ def node_file(service: Service, request: Request, pool_id: str, node_id: str,
     return file_response(request, root, path)
 
 
-def file_response(request: Request, root: Path | None, rel_path: str) -> Response:
+def file_response(request: Request, root: FileRoot | None, rel_path: str) -> Response:
     """GET (the bytes) or HEAD (the properties) of a file below ``root``,
     with the headers azure-batch reads. An ``ocp-range: bytes=a-b`` header
-    selects part of the file."""
-    target = resolve_inside(root, rel_path) if root is not None else None
-    if target is None or (request.method == "GET" and target.is_dir()):
+    selects part of the file. Links are never followed (404)."""
+    entry = root.entry(rel_path) if root is not None else None
+    if entry is None or (request.method == "GET" and entry.is_directory):
         raise not_found("File", rel_path)
-    entry = file_entry(target, rel_path)
     headers = {"ocp-creation-time": shapes.http_date(entry.created),
                "ocp-batch-file-isdirectory": str(entry.is_directory).lower(),
                "ocp-batch-file-url": request.base_url + "/" + "/".join(request.segments),
@@ -168,13 +165,23 @@ def file_response(request: Request, root: Path | None, rel_path: str) -> Respons
     if request.method == "HEAD":
         headers["Content-Length"] = str(entry.size)
         return Response(200, headers=headers)
-    data = target.read_bytes()
-    wanted = request.headers.get("ocp-range", "")
-    if wanted.startswith("bytes="):
-        first, _, last = wanted[6:].partition("-")
-        try:
-            data = data[int(first or 0):int(last) + 1 if last else None]
-        except ValueError:
-            raise BatchApiError(400, "InvalidHeaderValue", "The ocp-range header is not of the "
-                                "form bytes=start-end.", {"HeaderName": "ocp-range"}) from None
+    start, end = _range(request.headers.get("ocp-range", ""))
+    data = root.read(rel_path, start=start, end=end)
+    if data is None:
+        raise not_found("File", rel_path)
     return Response(200, data, headers)
+
+
+def _range(wanted: str) -> tuple[int, int | None]:
+    """``bytes=a-b`` as ``(a, b + 1)``; no header: the whole file."""
+    if not wanted.startswith("bytes="):
+        return 0, None
+    first, _, last = wanted[6:].partition("-")
+    try:
+        start, end = int(first or 0), int(last) + 1 if last else None
+    except ValueError:
+        start = end = -1
+    if start < 0 or (end is not None and end < start):
+        raise BatchApiError(400, "InvalidHeaderValue", "The ocp-range header is not of the "
+                            "form bytes=start-end.", {"HeaderName": "ocp-range"})
+    return start, end

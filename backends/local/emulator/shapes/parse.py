@@ -87,15 +87,32 @@ def _start_task(body: Any) -> StartTask:
     if not isinstance(body, dict):
         raise bad_value("startTask", "must be an object")
     _refuse(body, {"containerSettings": "tasks run on the node, not in containers"})
-    identity = body.get("userIdentity") or {}
-    auto_user = identity.get("autoUser") or {} if isinstance(identity, dict) else {}
+    elevated, scope = _auto_user(body, "startTask.")
     return StartTask(
         command_line=_string(body, "commandLine", required=True, where="startTask."),
         resource_files=_resource_files(body, "startTask."),
         environment=_pairs(body, "environmentSettings", "startTask."),
         wait_for_success=bool(body.get("waitForSuccess", False)),
-        run_elevated=str(auto_user.get("elevationLevel", "")).lower() == "admin",
+        run_elevated=elevated, user_scope=scope or "pool",
         max_task_retry_count=_retries(body, "startTask."))
+
+
+def _auto_user(body: Json, where: str = "") -> tuple[bool, str | None]:
+    """``userIdentity`` as (elevated, scope): a named user is refused (the
+    emulator creates no pool user accounts)."""
+    identity = _object(body, "userIdentity", where=where)
+    if identity.get("username"):
+        raise unsupported(where + "userIdentity.username",
+                          "named user accounts are not created; use autoUser")
+    auto = _object(identity, "autoUser", where=where + "userIdentity.")
+    level = str(auto.get("elevationLevel") or "nonadmin").lower()
+    scope = str(auto.get("scope") or "").lower() or None
+    if level not in ("admin", "nonadmin"):
+        raise bad_value(where + "userIdentity.autoUser.elevationLevel",
+                        "must be admin or nonadmin", level)
+    if scope not in (None, "task", "pool"):
+        raise bad_value(where + "userIdentity.autoUser.scope", "must be task or pool", scope)
+    return level == "admin", scope
 
 
 def job_spec(body: Json) -> tuple[JobSpec, Json]:
@@ -156,6 +173,7 @@ def task_spec(body: Json, *, common_env: Mapping[str, str] | None = None) -> tup
     _refuse(depends, {"taskIdRanges": "only taskIds dependencies are supported"}, "dependsOn.")
     constraints = _object(body, "constraints")
     limit = constraints.get("maxWallClockTime")
+    elevated, scope = _auto_user(body)
     spec = _build(lambda: TaskSpec(
         id=_string(body, "id", required=True),
         command_line=_string(body, "commandLine", required=True),
@@ -166,7 +184,8 @@ def task_spec(body: Json, *, common_env: Mapping[str, str] | None = None) -> tup
             max_task_retry_count=_retries(constraints, "constraints."),
             max_wall_clock_time=parse_duration(limit, "constraints.maxWallClockTime")
             if limit else None),
-        depends_on=tuple(_strings(depends, "taskIds", "dependsOn."))))
+        depends_on=tuple(_strings(depends, "taskIds", "dependsOn.")),
+        run_elevated=elevated, user_scope=scope or "task"))
     return spec, _rest(body, _TASK_MODEL)
 
 
@@ -201,11 +220,12 @@ def _output_files(body: Json) -> tuple[OutputFile, ...]:
             raise bad_value(f"{name}.uploadOptions.uploadCondition",
                             "must be tasksuccess, taskfailure or taskcompletion",
                             condition) from None
-        outputs.append(OutputFile(
-            file_pattern=_string(item, "filePattern", required=True, where=name + "."),
-            container_url=_string(container, "containerUrl", required=True,
-                                  where=name + ".destination.container."),
-            path=container.get("path") or "", upload_condition=upload))
+        pattern = _string(item, "filePattern", required=True, where=name + ".")
+        url = _string(container, "containerUrl", required=True,
+                      where=name + ".destination.container.")
+        outputs.append(_build(lambda: OutputFile(
+            file_pattern=pattern, container_url=url, path=container.get("path") or "",
+            upload_condition=upload), name + ".filePattern"))
     return tuple(outputs)
 
 
