@@ -171,8 +171,10 @@ def main() -> int:
         tmp = Path(tmp)
         fresh = [topwords_run(tutorial, tmp / f"fresh{i}") for i in range(repeat)]
         with AzuriteServer() as shared:
+            os.environ["TOPWORDS_LOCAL_STORAGE_KEY"] = shared.account_key
             reuse = [topwords_run(tutorial, tmp / f"reuse{i}", "--azurite-url", shared.blob_url)
                      for i in range(repeat)]
+            del os.environ["TOPWORDS_LOCAL_STORAGE_KEY"]
         (tmp / "job").mkdir()
         files = make_files(tmp / "job", job_size)
         shapes = {(nodes, slots): [

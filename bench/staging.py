@@ -46,7 +46,7 @@ from common import fail, figure, finish, machine  # bench/common.py
 from cpu import CpuMeter, group_pids  # bench/cpu.py
 
 from topwords.backends.azure.blob_storage import AzureBlobStorage, BlobStorageConfig
-from topwords.backends.local.azurite import AZURITE_ACCOUNT, AZURITE_KEY, AzuriteServer
+from topwords.backends.local.azurite import AZURITE_ACCOUNT, AzuriteServer
 
 WORDS = ("azure batch pool node task job blob container storage emulator docker azurite "
          "shared access signature output input word count river stone lantern").split()
@@ -221,7 +221,7 @@ def main() -> int:
             AzuriteServer() as azurite:
         work = Path(tmp)
         config = BlobStorageConfig(account_url=azurite.blob_url, account_name=AZURITE_ACCOUNT,
-                                   account_key=AZURITE_KEY)
+                                   account_key=azurite.account_key)
         concurrent = AzureBlobStorage(config)
         baseline, blocks_only = OneAtATime(config), FilesOneAtATime(config)
         pgid = azurite._process.pid  # its own session: pgid == pid

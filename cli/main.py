@@ -252,7 +252,8 @@ def _serve_azurite(location: Path | None, say) -> int:
     server = AzuriteServer(location)
     server.start()
     try:
-        print(f"export TOPWORDS_LOCAL_STORAGE_URL={server.blob_url}", flush=True)
+        print(f"export TOPWORDS_LOCAL_STORAGE_URL={server.blob_url}\n"
+              f"export TOPWORDS_LOCAL_STORAGE_KEY={server.account_key}", flush=True)
         say(f"Azurite is listening at {server.blob_url}; runs reuse it with "
             f"--azurite-url or the variable above. Ctrl-C stops it.")
         threading.Event().wait()

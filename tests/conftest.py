@@ -44,8 +44,7 @@ def azurite():
 # -- storage over every backend -------------------------------------------
 
 def _local_storage(request: pytest.FixtureRequest) -> Storage:
-    from topwords.backends.local.azurite import storage_for
-    return storage_for(request.getfixturevalue("azurite").blob_url)
+    return request.getfixturevalue("azurite").storage()
 
 
 def _azure_storage(request: pytest.FixtureRequest) -> Storage:
@@ -150,7 +149,7 @@ def image_without_python(docker_client):
     """A node image whose python3 is gone: no node agent, and every task that
     needs python3 fails (exit 127)."""
     from topwords.backends.local.config import LocalConfig
-    tag = "topwords-test-nopython:latest"
+    tag = f"topwords-test-nopython-{uuid.uuid4().hex[:8]}:latest"  # one per session
     container = docker_client.containers.run(
         LocalConfig.from_env().image, ["/bin/sh", "-c", "rm -f /usr/bin/python3*"],
         detach=True, network_mode="host")
@@ -204,7 +203,8 @@ def batch_emulator(azurite, docker_client):
     """One Batch emulator for the session, on the session's Azurite."""
     try:
         from topwords.backends.local.emulator import BatchEmulator
-        emulator = BatchEmulator(storage_url=azurite.blob_url, page_size=EMULATOR_PAGE_SIZE)
+        emulator = BatchEmulator(storage_url=azurite.blob_url, storage_key=azurite.account_key,
+                                 page_size=EMULATOR_PAGE_SIZE)
         emulator.start()
     except (ImportError, TopwordsError) as exc:
         service_unavailable(f"the Batch emulator cannot start: {exc}")

@@ -17,7 +17,8 @@ def create(**options: object):
     """Build the local backend (the registry calls this).
 
     Options (each also from the environment, see ``LocalConfig``): ``image``,
-    ``storage_url`` (reuse a running Azurite), ``work_dir``, ``azurite_bin``.
+    ``storage_url`` and ``storage_key`` (reuse a running Azurite),
+    ``work_dir``, ``azurite_bin``.
 
     Starts a private Azurite unless ``storage_url`` is given; it is stopped
     (SIGTERM) when the backend is closed.
@@ -60,10 +61,11 @@ def _engine(config):
 def _backend(config, engine, server):
     from topwords.core.backend import Backend
 
-    from .azurite import storage_for
+    from .azurite import AZURITE_KEY, storage_for
 
     url = server.blob_url if server else config.storage_url
-    backend = Backend(name="local", storage=storage_for(url), compute=engine,
+    key = server.account_key if server else (config.storage_key or AZURITE_KEY)
+    backend = Backend(name="local", storage=storage_for(url, key), compute=engine,
                       describe=f"Docker nodes from image {config.image}, Azurite at {url}",
                       endpoint="local")
     if server:

@@ -9,9 +9,11 @@ storage code as Azure.
 from __future__ import annotations
 
 import atexit
+import base64
 import collections
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -26,12 +28,19 @@ from urllib.parse import urlsplit
 from topwords.core.errors import ConfigError, StorageError, redact_url
 
 __all__ = ["AZURITE_ACCOUNT", "AZURITE_KEY", "AzuriteServer", "find_azurite_binary",
-           "storage_for", "wait_until_reachable"]
+           "new_account_key", "storage_for", "wait_until_reachable"]
 
-#: Azurite's built-in account and its well-known, public development key.
+#: Azurite's built-in account and its well-known, public development key
+#: (what an Azurite started by someone else, with default settings, takes;
+#: the servers started here never accept it: see ``AzuriteServer``).
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
                "K1SZFPTOtr/KBHBeksoGMGw==")
+
+
+def new_account_key() -> str:
+    """A random storage account key (64 bytes, base64, like Azure's)."""
+    return base64.b64encode(secrets.token_bytes(64)).decode("ascii")
 
 _SETUP_HINT = "run `topwords local setup` (or `npm ci` in the repo)"
 _READY = re.compile(r"successfully listens on (http://127\.0\.0\.1:(\d+))")
@@ -67,21 +76,28 @@ def find_azurite_binary(explicit: str | None = None) -> Path:
 class AzuriteServer:
     """One ``azurite-blob`` process on 127.0.0.1 and a free port.
 
+    Its one account, ``devstoreaccount1``, takes ``account_key`` (by default
+    a new random key per server, set through ``AZURITE_ACCOUNTS``), never the
+    public development key: a task, or any other process on the machine,
+    gets at the blobs only with a SAS it was given.
+
     Args:
         location: directory for Azurite's data; None keeps everything in
             memory (lost on stop).
         binary: the ``azurite-blob`` executable (default: :func:`find_azurite_binary`).
         silent: pass ``--silent`` (no access log; the access log would show
             SAS query strings).
+        account_key: the account's key (default: random).
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
     def __init__(self, location: Path | None = None, *, binary: str | Path | None = None,
-                 silent: bool = True) -> None:
+                 silent: bool = True, account_key: str | None = None) -> None:
         self.location = Path(location) if location is not None else None
         self.binary = Path(binary) if binary else None
         self.silent = silent
+        self.account_key = account_key or new_account_key()
         self.port: int | None = None
         self._process: subprocess.Popen[str] | None = None
         self._output: collections.deque[str] = collections.deque(maxlen=50)
@@ -131,7 +147,8 @@ class AzuriteServer:
             self._process = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
-                bufsize=1, start_new_session=True)
+                bufsize=1, start_new_session=True,
+                env={**os.environ, "AZURITE_ACCOUNTS": f"{AZURITE_ACCOUNT}:{self.account_key}"})
         except OSError as exc:
             raise StorageError(f"cannot run {argv[0]}: {exc.strerror}", hint=_SETUP_HINT) from exc
         ready = threading.Event()
@@ -201,6 +218,10 @@ class AzuriteServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def storage(self):
+        """Blob storage on this server with its account key (see :func:`storage_for`)."""
+        return storage_for(self.blob_url, self.account_key)
+
     def __repr__(self) -> str:
         where = self.location or "memory"
         return f"AzuriteServer(port={self.port}, location={where})"
@@ -215,9 +236,10 @@ def _signal_group(process: subprocess.Popen[str], signum: int) -> None:
         pass
 
 
-def storage_for(blob_url: str):
+def storage_for(blob_url: str, account_key: str = AZURITE_KEY):
     """Blob storage (an ``AzureBlobStorage``) for the Azurite endpoint
-    ``blob_url``, with its dev account and key.
+    ``blob_url``: its ``devstoreaccount1`` account with ``account_key``
+    (default: the public dev key of an Azurite started with defaults).
 
     The Azure SDK is imported here, not at module level, so that Azurite can
     start while the SDK loads.
@@ -225,7 +247,7 @@ def storage_for(blob_url: str):
     from topwords.backends.azure.blob_storage import AzureBlobStorage, BlobStorageConfig
 
     return AzureBlobStorage(BlobStorageConfig(
-        account_url=blob_url, account_name=AZURITE_ACCOUNT, account_key=AZURITE_KEY))
+        account_url=blob_url, account_name=AZURITE_ACCOUNT, account_key=account_key))
 
 
 def wait_until_reachable(blob_url: str, timeout: float = 10.0) -> None:

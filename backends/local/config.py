@@ -17,6 +17,7 @@ DEFAULT_IMAGE = "topwords-node:local"
 _ENV = {
     "image": "TOPWORDS_LOCAL_IMAGE",
     "storage_url": "TOPWORDS_LOCAL_STORAGE_URL",
+    "storage_key": "TOPWORDS_LOCAL_STORAGE_KEY",
     "work_dir": "TOPWORDS_LOCAL_WORK_DIR",
     "azurite_bin": "TOPWORDS_AZURITE_BIN",
 }
@@ -30,13 +31,17 @@ class LocalConfig:
         image: node image (any image with ``python3``, ``bash`` and ``sleep``).
         storage_url: blob endpoint of an Azurite that is already running
             (``http://127.0.0.1:10000/devstoreaccount1``); None starts a
-            private Azurite for the run and stops it afterwards.
+            private Azurite (with a random key) for the run and stops it
+            afterwards.
+        storage_key: that Azurite's account key (default: Azurite's public
+            development key, which an Azurite started with defaults takes).
         work_dir: host directory that holds the nodes' directories.
         azurite_bin: path of ``azurite-blob`` (default: found automatically).
     """
 
     image: str = DEFAULT_IMAGE
     storage_url: str | None = None
+    storage_key: str | None = field(default=None, repr=False)
     work_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "topwords-local")
     azurite_bin: str | None = None
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from topwords.backends.local.azurite import AZURITE_KEY
 
 pytestmark = [pytest.mark.docker, pytest.mark.azurite]
 
@@ -27,10 +26,12 @@ EXPECTED_TOP3 = {
 
 
 @pytest.fixture
-def env(tmp_path, docker_client):
-    """The CLI's environment: node directories under the test's tmp dir."""
+def env(tmp_path, docker_client, azurite):
+    """The CLI's environment: node directories under the test's tmp dir,
+    and the key of the session's Azurite (for ``--azurite-url``)."""
     return {**os.environ, "TOPWORDS_LOCAL_WORK_DIR": str(tmp_path / "nodes"),
-            "TOPWORDS_LEDGER": str(tmp_path / "ledger.jsonl")}
+            "TOPWORDS_LEDGER": str(tmp_path / "ledger.jsonl"),
+            "TOPWORDS_LOCAL_STORAGE_KEY": azurite.account_key}
 
 
 @pytest.fixture
@@ -86,7 +87,7 @@ def test_run_json_lists_each_input_with_its_top_words(tmp_path, env, tutorial_fi
     assert got == EXPECTED_TOP3
     assert all(Path(i["output_file"]).is_file() for i in data["inputs"])
     for stream in (done.stdout, done.stderr):
-        assert "sig=" not in stream and AZURITE_KEY not in stream
+        assert "sig=" not in stream and env["TOPWORDS_LOCAL_STORAGE_KEY"] not in stream
 
 
 def test_run_keeps_outputs_of_same_base_names_odd_names_and_empty_files(
@@ -141,6 +142,7 @@ def test_missing_node_image_is_one_clear_error_and_nothing_is_left(tmp_path, env
 
 
 def test_account_key_never_reaches_a_node(tmp_path, env, tutorial_files, docker_client, azurite):
+    key = azurite.account_key
     done = topwords("run", "--keep-pool", "--output-dir", tmp_path / "out",
                     "--azurite-url", azurite.blob_url, *tutorial_files, env=env)
     assert done.returncode == 0, done.stderr
@@ -149,14 +151,15 @@ def test_account_key_never_reaches_a_node(tmp_path, env, tutorial_files, docker_
         assert len(kept) == 2
         for container in kept:
             inspected = json.dumps(docker_client.api.inspect_container(container.id))
-            assert AZURITE_KEY not in inspected
+            assert key not in inspected
             assert "AccountKey" not in inspected
             _, env_out = container.exec_run(["env"])
-            assert AZURITE_KEY.encode() not in env_out
-            assert [m["Destination"] for m in container.attrs["Mounts"]] == ["/mnt/batch/tasks"]
+            assert key.encode() not in env_out
+            assert sorted(m["Destination"] for m in container.attrs["Mounts"]) == [
+                "/mnt/batch/tasks", "/run/batch-agent"]
         for path in (tmp_path / "nodes").rglob("*"):
             if path.is_file():
-                assert AZURITE_KEY.encode() not in path.read_bytes(), path
+                assert key.encode() not in path.read_bytes(), path
         listed = topwords("cleanup", "--backend", "local", "--dry-run", env=env)
         assert listed.returncode == 0 and "would delete pool topwords-" in listed.stderr
         assert len(our_containers(docker_client, tmp_path)) == 2  # a dry run deletes nothing

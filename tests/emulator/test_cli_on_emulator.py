@@ -57,6 +57,7 @@ def test_azure_backend_on_the_emulator_writes_what_the_local_backend_writes(
         args = ["run", "--backend", backend, "--top", "3", "--output-dir", out, *tutorial_files]
         if backend == "local":
             args += ["--azurite-url", azurite.blob_url]
+            extra = {"TOPWORDS_LOCAL_STORAGE_KEY": azurite.account_key}
         done = topwords(*args, env=clean_env(tmp_path, **extra))
         assert done.returncode == 0, done.stderr
         assert f"3 of 3 input(s) succeeded on the {backend} backend" in done.stdout
@@ -157,6 +158,7 @@ def test_azure_backend_on_the_emulator_splits_and_reduces_like_local(
                 "--output-dir", out, *tutorial_files]
         if backend == "local":
             args += ["--azurite-url", azurite.blob_url]
+            extra = {"TOPWORDS_LOCAL_STORAGE_KEY": azurite.account_key}
         done = topwords(*args, env=clean_env(tmp_path, **extra))
         assert done.returncode == 0, done.stderr
         outputs[backend] = {p.name: normalised(p.read_text(encoding="utf-8"))

@@ -100,11 +100,28 @@ def test_server_started_answers_and_stop_is_idempotent(azurite):
 def test_stop_right_after_write_keeps_acknowledged_blob(azurite, tmp_path):
     source = tmp_path / "x.txt"
     source.write_text("kept")
-    with AzuriteServer(tmp_path / "data") as server, storage_for(server.blob_url) as storage:
+    with AzuriteServer(tmp_path / "data") as server, server.storage() as storage:
         storage.create_container("kept")
         storage.upload_file("kept", "x.txt", source)
-    with AzuriteServer(tmp_path / "data") as server, storage_for(server.blob_url) as storage:
-        assert storage.list_blobs("kept") == ["x.txt"]
+    with AzuriteServer(tmp_path / "data") as server, server.storage() as storage:
+        assert storage.list_blobs("kept") == ["x.txt"]  # a new key reaches the same data
+
+
+@pytest.mark.azurite
+def test_each_server_has_its_own_random_key_and_refuses_the_dev_key(azurite, unique_name):
+    from topwords.backends.local.azurite import AZURITE_KEY
+    from topwords.core.errors import StorageAuthError
+    assert azurite.account_key != AZURITE_KEY
+    with AzuriteServer() as other:
+        assert other.account_key not in (azurite.account_key, AZURITE_KEY)
+    container = unique_name()
+    with azurite.storage() as owner:
+        owner.create_container(container)
+        for key in (AZURITE_KEY, AzuriteServer().account_key):
+            with storage_for(azurite.blob_url, key) as intruder:
+                with pytest.raises(StorageAuthError, match="403"):
+                    intruder.list_blobs(container)
+        owner.delete_container(container)
 
 
 # -- reaching a given URL ----------------------------------------------------------

@@ -30,7 +30,7 @@ def test_closed_port_fails_in_seconds_not_minutes():
 @pytest.fixture
 def sas_storage(azurite, unique_name):
     """(storage with the account key, storage holding only a cw SAS of one container)."""
-    with storage_for(azurite.blob_url) as owner:
+    with azurite.storage() as owner:
         container = unique_name()
         owner.create_container(container)
         sas = owner.container_write_url(container).split("?", 1)[1]

@@ -22,8 +22,6 @@ SCRIPT = Path(task.__file__)
 SECRET = "S3cr3tSig%2Bvalue%3D"
 SAS_QUERY = "sv=2021-08-06&sr=c&sp=cw&se=2099-01-01T00%3A00%3A00Z&sig=" + SECRET
 ACCOUNT = "devstoreaccount1"
-ACCOUNT_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
-               "K1SZFPTOtr/KBHBeksoGMGw==")
 
 
 class RecordingServer(ThreadingHTTPServer):
@@ -219,11 +217,11 @@ def test_redact_message_with_query_hides_signature():
 def test_upload_to_azurite_with_cw_sas_stores_exact_blob(azurite, tmp_path):
     blob_sdk = pytest.importorskip("azure.storage.blob")
     service = blob_sdk.BlobServiceClient(
-        azurite.blob_url, credential={"account_name": ACCOUNT, "account_key": ACCOUNT_KEY})
+        azurite.blob_url, credential={"account_name": ACCOUNT, "account_key": azurite.account_key})
     container = "output-" + os.urandom(6).hex()
     service.create_container(container)
     sas = blob_sdk.generate_container_sas(
-        ACCOUNT, container, account_key=ACCOUNT_KEY,
+        ACCOUNT, container, account_key=azurite.account_key,
         permission=blob_sdk.ContainerSasPermissions(create=True, write=True),
         expiry=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1))
     (tmp_path / "sub").mkdir()

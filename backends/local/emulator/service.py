@@ -39,6 +39,7 @@ class BatchEmulator:
         account_name / account_key: the Batch account; default key: a new
             random one per start.
         storage_url: an Azurite blob endpoint to use instead of starting one.
+        storage_key: its account key (default: Azurite's public dev key).
         image: the node image (default: ``LocalConfig``'s, i.e.
             ``TOPWORDS_LOCAL_IMAGE`` or ``topwords-node:local``).
         work_dir: where node directories go (default: a temporary directory,
@@ -51,7 +52,8 @@ class BatchEmulator:
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0,
                  account_name: str = DEFAULT_ACCOUNT, account_key: str | None = None,
-                 storage_url: str | None = None, image: str | None = None,
+                 storage_url: str | None = None, storage_key: str | None = None,
+                 image: str | None = None,
                  work_dir: Path | None = None, page_size: int = 1000, max_nodes: int = 16,
                  delete_grace: float = 2.0, azurite_bin: str | None = None) -> None:
         if page_size < 1 or max_nodes < 1:
@@ -60,6 +62,7 @@ class BatchEmulator:
         self.account_name = account_name
         self.account_key = account_key or base64.b64encode(secrets.token_bytes(64)).decode()
         self._storage_url, self._image, self._work_dir = storage_url, image, work_dir
+        self._storage_key = storage_key
         self._page_size, self._max_nodes, self._azurite_bin = page_size, max_nodes, azurite_bin
         self._delete_grace = delete_grace
         self._azurite = self._server = self._engine = self._thread = None
@@ -90,8 +93,11 @@ class BatchEmulator:
 
     @property
     def storage_key(self) -> str:
+        """The Azurite account key (a random one per start of its own Azurite)."""
+        if self._azurite is not None:
+            return self._azurite.account_key
         from topwords.backends.local.azurite import AZURITE_KEY
-        return AZURITE_KEY
+        return self._storage_key or AZURITE_KEY
 
     @property
     def engine(self):
