@@ -1,18 +1,21 @@
 """The Azure Batch autoscale formula language, evaluated offline.
 
 A pure module (standard library only; no engine, emulator or SDK import).
-This step has the parser: ``parse(formula) -> Formula`` raises
-:class:`FormulaSyntaxError` / :class:`FormulaTooLong` with line and column.
+So far: ``parse(formula) -> Formula`` (syntax errors with line and column),
+the value types, the documented operators and built-in functions.
 """
 
 from __future__ import annotations
 
 from .errors import (AutoScaleError, FormulaEvaluationError, FormulaSyntaxError,
                      FormulaTooLong, InsufficientSampleData)
+from .functions import FUNCTIONS
 from .nodes import Formula
 from .parser import parse
+from .values import DoubleVec, TimeInterval, Timestamp
 
 __all__ = [
-    "AutoScaleError", "Formula", "FormulaEvaluationError", "FormulaSyntaxError",
-    "FormulaTooLong", "InsufficientSampleData", "parse",
+    "AutoScaleError", "DoubleVec", "FUNCTIONS", "Formula", "FormulaEvaluationError",
+    "FormulaSyntaxError", "FormulaTooLong", "InsufficientSampleData", "TimeInterval",
+    "Timestamp", "parse",
 ]
