@@ -261,3 +261,8 @@ def test_evaluate_random_formulas_only_ever_report_module_errors(statements):
         assert outcome.node_deallocation_option in ("requeue", "terminate", "taskcompletion", "retaineddata")
     else:
         assert outcome.error.line >= 1 and outcome.target_dedicated_nodes is None
+
+
+def test_evaluate_rejects_a_naive_clock():
+    with pytest.raises(ValueError, match="timezone-aware"):
+        evaluate("x = 1", StaticSamples(datetime(2024, 1, 1), {}, POOL))

@@ -219,3 +219,7 @@ def test_comparisons_are_consistent(a, b):
     lt, gt = apply_binary("<", a, b), apply_binary(">", a, b)
     assert lt + gt == 1.0
     assert apply_binary("<=", a, b) == lt and apply_binary("!=", a, b) == 1.0
+
+
+def test_render_pads_years_before_1000():
+    assert render(Timestamp(datetime(999, 1, 2, 3, 4, 5, tzinfo=timezone.utc))) == "0999-01-02T03:04:05.000Z"

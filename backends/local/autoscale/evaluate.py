@@ -54,8 +54,11 @@ def evaluate(formula: str | Formula, samples: Samples, *,
     Raises:
         FormulaSyntaxError: the formula text does not parse (HTTP 400 on
             the service), including FormulaTooLong.
+        ValueError: ``samples.now`` is naive (a caller bug, not bad input).
     """
     parsed = formula if isinstance(formula, Formula) else parse(formula)
+    if samples.now.tzinfo is None:
+        raise ValueError("samples.now must be a timezone-aware datetime")
     run = _Run(samples, availability_delay, sample_period, rand or random.random)
     error, stopped = None, False
     try:

@@ -119,8 +119,9 @@ def render(value: Value) -> str:
     if isinstance(value, DoubleVec):
         return "[" + ",".join(_double(item) for item in value.items) + "]"
     if isinstance(value, Timestamp):
-        moment = value.moment
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        m = value.moment
+        return (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:"
+                f"{m.second:02d}.{m.microsecond // 1000:03d}Z")
     if isinstance(value, TimeInterval):
         return _interval(value.ticks)
     if isinstance(value, Metric):
