@@ -24,6 +24,7 @@ from topwords.core.errors import (
 
 from . import odata
 from .errors import BatchApiError, bad_value, not_found
+from .versions import check_api_version
 
 __all__ = ["Request", "Response", "Service", "dispatch", "engine_errors", "json_response",
            "list_response", "route", "wait_until_gone"]
@@ -118,10 +119,7 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
 
 def dispatch(service: Service, request: Request) -> Response:
     """Answer a request with its handler, or a Batch-style error."""
-    if not request.query.get("api-version"):
-        raise BatchApiError(400, "MissingRequiredQueryParameter",
-                            "A query parameter that's mandatory for this request is not "
-                            "specified.", {"QueryParameterName": "api-version"})
+    check_api_version(request.query.get("api-version"))
     path = "/".join(request.segments)
     for method, regex, handler in _ROUTES:
         match = regex.match(path)
