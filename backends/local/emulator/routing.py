@@ -24,6 +24,7 @@ from topwords.core.errors import (
 
 from . import odata
 from .errors import BatchApiError, bad_value, not_found
+from .limits import check_json_depth
 from .versions import check_api_version
 
 __all__ = ["Request", "Response", "Service", "dispatch", "engine_errors", "json_response",
@@ -51,7 +52,9 @@ class Request:
     base_url: str
 
     def json(self) -> Any:
-        """The body as JSON (400 InvalidRequestBody if it is not)."""
+        """The body as JSON (400 InvalidRequestBody if it is not, or if it
+        nests deeper than ``limits.MAX_JSON_DEPTH``)."""
+        check_json_depth(self.body)
         try:
             return json.loads(self.body or b"null")
         except ValueError:
