@@ -1,164 +1,22 @@
 """The Batch emulator's HTTP front door, driven with raw sockets: what a
 client without the key, a broken client or a hostile one (task code on the
-same loopback) can make it do. The server is a real ``BatchHttpServer`` on
-an engine stub that knows no pools or jobs (no Docker needed)."""
+same loopback) can make it do."""
 
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import socket
 import threading
 import time
-from contextlib import closing
-from dataclasses import dataclass
-from email.utils import formatdate
-from urllib.parse import quote
 
 import pytest
-from hypothesis import given, settings, strategies as st
 
-from topwords.backends.local.emulator import odata
-from topwords.backends.local.emulator.auth import sign, string_to_sign
-from topwords.backends.local.emulator.errors import BatchApiError
-from topwords.backends.local.emulator.limits import MAX_JSON_DEPTH, check_json_depth
-from topwords.backends.local.emulator.routing import Service
-from topwords.backends.local.emulator.server import BatchHttpServer, Limits
-from topwords.backends.local.emulator.versions import API_VERSIONS, LATEST_API_VERSION
-from topwords.core.errors import JobNotFound, PoolNotFound
+from raw_http import V, answer, closed_within, connect, head_bytes, send, serve, signed
 
-ACCOUNT = "frontdoor"
-KEY = base64.b64encode(b"f" * 64).decode()
-V = LATEST_API_VERSION
+__all__ = ["serve"]  # the fixture, imported
 
-
-class NoPoolsNoJobs:
-    """The engine calls the routes below make, on an empty account."""
-
-    def pool_records(self):
-        return []
-
-    def job_records(self):
-        return []
-
-    def pool_record(self, pool_id):
-        raise PoolNotFound(pool_id)
-
-    def job_record(self, job_id):
-        raise JobNotFound(job_id)
-
-    def start_deleting_pool(self, pool_id):
-        raise PoolNotFound(pool_id)
-
-
-@pytest.fixture
-def serve():
-    """``serve(**limits)``: a started server; all are stopped at the end."""
-    started = []
-
-    def start(**limits) -> BatchHttpServer:
-        server = BatchHttpServer(("127.0.0.1", 0), Service(engine=NoPoolsNoJobs()),
-                                 {ACCOUNT: KEY}, Limits(**limits))
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        started.append((server, thread))
-        return server
-
-    yield start
-    for server, thread in started:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
-def head_bytes(method: str, path: str, headers: dict[str, str]) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
-    lines += [f"{k}: {v}" for k, v in headers.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-
-def signed(method: str, path: str, body: bytes = b"", *, length: object = "auto",
-           headers: dict[str, str] | None = None, key: str = KEY, date: str | None = "now",
-           signed_length: str | None = None) -> bytes:
-    """A request signed with the shared key.
-
-    Args:
-        length: the Content-Length header ("auto": the body's length for
-            a body or a POST/PUT/PATCH; None: no header).
-        signed_length: the content-length line signed (default: as sent).
-    """
-    headers = dict(headers or {})
-    if date:
-        headers["ocp-date"] = formatdate(usegmt=True) if date == "now" else date
-    if length == "auto":
-        length = len(body) if body or method in ("POST", "PUT", "PATCH") else None
-    if length is not None:
-        headers["Content-Length"] = str(length)
-    text = string_to_sign(method, path, headers, ACCOUNT, content_length=signed_length)
-    headers["Authorization"] = f"SharedKey {ACCOUNT}:{sign(key, text)}"
-    return head_bytes(method, path, headers) + body
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-    closed: bool  # the server closed the connection after the answer
-    seconds: float
-
-    @property
-    def error(self) -> tuple[str, dict[str, str]]:
-        doc = json.loads(self.body)
-        return doc["code"], {v["key"]: v["value"] for v in doc.get("values", [])}
-
-
-def connect(server: BatchHttpServer) -> socket.socket:
-    return socket.create_connection(server.server_address, timeout=10)
-
-
-def answer(sock: socket.socket, method: str = "GET", started: float | None = None) -> Reply:
-    """Read one answer from ``sock``, then whether the server closed it."""
-    started = started or time.monotonic()
-    response = http.client.HTTPResponse(sock, method=method)
-    response.begin()
-    body = response.read()
-    seconds = time.monotonic() - started
-    sock.settimeout(0.5)
-    try:
-        closed = sock.recv(1) == b""
-    except (ConnectionResetError, BrokenPipeError):
-        closed = True
-    except TimeoutError:
-        closed = False
-    return Reply(response.status, response.headers, body, closed, seconds)
-
-
-def send(server: BatchHttpServer, data: bytes, method: str = "GET") -> Reply:
-    """Send ``data`` on a new connection and read the answer."""
-    with connect(server) as sock:
-        started = time.monotonic()
-        try:
-            sock.sendall(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server answered and closed before taking it all
-        return answer(sock, method, started)
-
-
-def closed_within(sock: socket.socket, seconds: float) -> float:
-    """How long until the server closes ``sock`` (fails after ``seconds``)."""
-    started = time.monotonic()
-    sock.settimeout(seconds)
-    try:
-        while sock.recv(65536):
-            pass
-    except (ConnectionResetError, BrokenPipeError):
-        pass
-    return time.monotonic() - started
-
-
-# -- 1. authentication comes before the body --------------------------------------------
+# -- authentication comes before the body --------------------------------------------
 
 @pytest.mark.parametrize("credentials", [None, "wrong key"])
 def test_post_without_valid_credentials_is_refused_before_its_body_is_sent(serve, credentials):
@@ -211,7 +69,7 @@ def test_auth_failure_on_a_bodyless_request_keeps_the_connection(serve):
     assert (first.status, first.closed, second.status) == (401, False, 200)
 
 
-# -- 2. body framing and size --------------------------------------------------------------
+# -- body framing and size --------------------------------------------------------------
 
 @pytest.mark.parametrize("value", ["-1", "abc", "1e3", "", "12, 13"])
 def test_bad_content_length_is_400_invalid_header_value(serve, value):
@@ -298,94 +156,7 @@ def test_expect_100_continue_is_answered_only_after_authentication(serve):
         assert answer(sock).status == 401
 
 
-# -- 3. depth limits -----------------------------------------------------------------------
-
-@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 200_000])
-def test_deeply_nested_json_is_400_not_500(serve, depth):
-    server = serve()
-    body = b"[" * depth + b"]" * depth
-    reply = send(server, signed("POST", f"/pools?api-version={V}", body))
-    assert reply.status == 400
-    assert reply.error == ("InvalidRequestBody",
-                           {"Reason": f"nested deeper than {MAX_JSON_DEPTH} levels"})
-
-
-def nested(depth: int) -> bytes:
-    return b'{"a": ' * depth + b'"[[[{{{\\"]]]"' + b"}" * depth
-
-
-def test_json_nested_to_the_limit_passes_the_depth_check():
-    check_json_depth(nested(MAX_JSON_DEPTH))
-    with pytest.raises(BatchApiError):
-        check_json_depth(nested(MAX_JSON_DEPTH + 1))
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(alphabet="[]{}\"\\ab,:"),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.text(alphabet="[]{}\"\\ab", max_size=4), inner, max_size=3),
-    max_leaves=40)
-
-
-def depth_of(value) -> int:
-    if isinstance(value, list):
-        return 1 + max(map(depth_of, value), default=0)
-    if isinstance(value, dict):
-        return 1 + max(map(depth_of, value.values()), default=0)
-    return 0
-
-
-@settings(max_examples=300, deadline=None)
-@given(json_values, st.integers(min_value=0, max_value=8))
-def test_depth_check_refuses_exactly_documents_deeper_than_the_limit(value, limit):
-    body = json.dumps(value).encode()
-    try:
-        check_json_depth(body, limit)
-        refused = False
-    except BatchApiError:
-        refused = True
-    assert refused == (depth_of(value) > limit)
-
-
-def test_filter_nested_too_deep_or_too_long_is_400(serve):
-    server = serve()
-    deep = "(" * 40 + "osType eq 'linux'" + ")" * 40
-    fine = "(" * 20 + "osType eq 'linux'" + ")" * 20
-    long = " or ".join(["osType eq 'linux'"] * 500)
-    with closing(http.client.HTTPConnection(*server.server_address, timeout=10)) as conn:
-        results = {}
-        for name, text in (("deep", deep), ("fine", fine), ("long", long)):
-            path = f"/supportedimages?api-version={V}&$filter={quote(text)}"
-            conn.putrequest("GET", path, skip_host=True)
-            for line in signed("GET", path).decode().split("\r\n")[1:]:
-                if line:
-                    conn.putheader(*line.split(": ", 1))
-            conn.endheaders()
-            response = conn.getresponse()
-            results[name] = (response.status, json.loads(response.read()))
-    assert results["fine"][0] == 200 and results["fine"][1]["value"]
-    for name in ("deep", "long"):
-        status, doc = results[name]
-        assert (status, doc["code"]) == (400, "InvalidQueryParameterValue")
-
-
-def test_compile_filter_never_recurses_without_bound():
-    with pytest.raises(BatchApiError, match="InvalidQueryParameterValue") as deep:
-        odata.compile_filter("(" * 4000 + "id eq 'a'" + ")" * 4000)
-    assert "nested deeper than 32" in deep.value.values["Reason"]
-    with pytest.raises(BatchApiError) as long:
-        odata.compile_filter("id eq '" + "x" * odata.MAX_FILTER_LENGTH + "'")
-    assert "longer than" in long.value.values["Reason"]
-    assert len(long.value.values["QueryParameterValue"]) <= 256
-    chain = " or ".join(f"id eq '{n}'" for n in range(500))  # under the length limit
-    assert len(chain) <= odata.MAX_FILTER_LENGTH
-    keep = odata.compile_filter(chain)
-    assert keep({"id": "499"}) and not keep({"id": "500"})
-    both = odata.compile_filter(" and ".join(["id ne 'x'"] * 500))
-    assert both({"id": "y"}) and not both({"id": "x"})
-
-
-# -- 4. connections and threads ------------------------------------------------------------
+# -- connections, threads and time ------------------------------------------------------------
 
 def test_300_half_open_connections_hold_no_threads_and_requests_are_still_served(serve):
     server = serve()
@@ -490,7 +261,7 @@ def test_malformed_request_head_is_a_batch_error_and_closes(serve, data, status)
     assert json.loads(reply.body)["message"]["lang"] == "en-US"
 
 
-# -- 5. the signed date, over the wire -----------------------------------------------------
+# -- the signed date, over the wire -----------------------------------------------------
 
 @pytest.mark.parametrize("date,words", [(None, "no ocp-date"),
                                         ("Mon, 01 Jan 2001 00:00:00 GMT", "out of range")])
@@ -500,47 +271,6 @@ def test_request_signed_without_a_date_or_long_ago_is_403(serve, date, words):
     code, values = reply.error
     assert (reply.status, code) == (403, "AuthenticationFailed")
     assert words in values["AuthenticationErrorDetail"]
-
-
-# -- 7. api-version ------------------------------------------------------------------------
-
-def get_status(conn: http.client.HTTPConnection, path: str) -> tuple[int, dict]:
-    conn.putrequest("GET", path, skip_host=True)
-    for line in signed("GET", path).decode().split("\r\n")[1:]:
-        if line:
-            conn.putheader(*line.split(": ", 1))
-    conn.endheaders()
-    response = conn.getresponse()
-    return response.status, json.loads(response.read())
-
-
-def test_every_published_api_version_is_accepted(serve):
-    server = serve()
-    with closing(http.client.HTTPConnection(*server.server_address, timeout=10)) as conn:
-        statuses = {v: get_status(conn, f"/pools?api-version={v}")[0] for v in API_VERSIONS}
-    assert statuses == {v: 200 for v in API_VERSIONS}
-    assert API_VERSIONS[0] == "2018-12-01.8.0" and LATEST_API_VERSION == "2025-06-01"
-    assert len(API_VERSIONS) == len(set(API_VERSIONS)) == 13
-
-
-@pytest.mark.parametrize("version", ["not-a-version", "2018-08-01.7.0", "2025-06-01.21.0",
-                                     "2026-01-01", "2025-06-01 "])
-def test_unknown_api_version_is_400_invalid_query_parameter_value(serve, version):
-    server = serve()
-    with closing(http.client.HTTPConnection(*server.server_address, timeout=10)) as conn:
-        status, doc = get_status(conn, f"/pools?api-version={quote(version)}")
-    values = {v["key"]: v["value"] for v in doc["values"]}
-    assert (status, doc["code"]) == (400, "InvalidQueryParameterValue")
-    assert values["QueryParameterName"] == "api-version"
-    assert values["QueryParameterValue"] == version
-    assert "2018-12-01.8.0" in values["Reason"]
-
-
-def test_missing_api_version_is_still_400_missing_required_query_parameter(serve):
-    server = serve()
-    with closing(http.client.HTTPConnection(*server.server_address, timeout=10)) as conn:
-        status, doc = get_status(conn, "/pools")
-    assert (status, doc["code"]) == (400, "MissingRequiredQueryParameter")
 
 
 # -- the session's real emulator (Docker + Azurite) ---------------------------------------------
@@ -568,20 +298,3 @@ def test_real_emulator_serves_the_sdk_while_300_half_open_connections_wait(batch
     assert images and seconds < 5
 
 
-@pytest.mark.docker
-@pytest.mark.azurite
-@pytest.mark.parametrize("version", [API_VERSIONS[0], "2024-07-01.20.0"])
-def test_real_emulator_answers_the_sdk_at_an_older_api_version(batch_emulator, version):
-    from azure.batch import BatchClient
-    from azure.core.credentials import AzureNamedKeyCredential
-    from azure.core.exceptions import HttpResponseError
-    client = BatchClient(batch_emulator.batch_url, AzureNamedKeyCredential(
-        batch_emulator.account_name, batch_emulator.account_key), api_version=version)
-    with client:
-        assert list(client.list_supported_images())
-    unknown = BatchClient(batch_emulator.batch_url, AzureNamedKeyCredential(
-        batch_emulator.account_name, batch_emulator.account_key), api_version="2018-08-01.7.0")
-    with unknown, pytest.raises(HttpResponseError) as refused:
-        list(unknown.list_supported_images())
-    assert (refused.value.status_code, refused.value.error.code) == (
-        400, "InvalidQueryParameterValue")
