@@ -4,11 +4,15 @@ with Azurite for storage.
 
 Layers, each its own module:
 
-- ``auth``: shared-key signature checks (403 AuthenticationFailed);
+- ``auth``: shared-key signature and signed-date checks (403
+  AuthenticationFailed);
+- ``versions``: the api-versions accepted (2018-12-01.8.0 to 2025-06-01);
 - ``shapes``: Batch JSON <-> the core model (pure functions);
 - ``routing``, ``pool_routes``, ``job_routes``, ``odata``: operations,
   status codes, paging and error bodies;
-- ``server``: the standard library's threading HTTP server;
+- ``server``, ``http1``, ``limits``: the HTTP front door (an asyncio event
+  loop for connections, a fixed pool of worker threads for handlers, and the
+  limits on sizes, depths, time and connections that keep it from being held);
 - ``service``: :class:`BatchEmulator`, which starts Azurite, the engine and
   the server together (a context manager; ``topwords emulator`` runs one in
   the foreground).

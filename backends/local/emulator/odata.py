@@ -7,7 +7,10 @@ on top-level or ``/``-separated nested properties (``executionInfo/result``),
 ``startswith(<property>, '<text>')``, combined with ``and``/``or`` and
 parentheses; literals are quoted strings, numbers, ``true``/``false`` and
 ``datetime'...'``. Anything else is answered with 400
-InvalidQueryParameterValue rather than ignored.
+InvalidQueryParameterValue rather than ignored, and so is a filter longer
+than ``MAX_FILTER_LENGTH`` characters or with parentheses nested deeper than
+``MAX_FILTER_DEPTH`` (parsing recurses once per level; ``and``/``or`` chains
+are evaluated flat, without recursion).
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from urllib.parse import urlencode
 
 from .errors import BatchApiError
 
-__all__ = ["compile_filter", "page", "select"]
+__all__ = ["MAX_FILTER_DEPTH", "MAX_FILTER_LENGTH", "compile_filter", "page", "select"]
+
+#: the longest ``$filter`` accepted (a few hundred ``id eq '...'`` terms)
+MAX_FILTER_LENGTH = 8192
+#: the deepest nesting of parentheses accepted in a ``$filter``
+MAX_FILTER_DEPTH = 32
+#: the most of a bad query parameter an error repeats
+_ECHO = 256
 
 _TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<dt>datetime'[^']*')"
                     r"|(?P<num>-?\d+(?:\.\d+)?)|(?P<word>[A-Za-z_][\w/]*)|(?P<punct>[(),]))")
@@ -32,7 +42,8 @@ def _invalid(name: str, value: str, reason: str) -> BatchApiError:
     return BatchApiError(400, "InvalidQueryParameterValue",
                          "Value for one of the query parameters specified in the request URI "
                          "is invalid.", {"QueryParameterName": name,
-                                         "QueryParameterValue": value, "Reason": reason})
+                                         "QueryParameterValue": value[:_ECHO],
+                                         "Reason": reason})
 
 
 def _tokens(text: str) -> list[tuple[str, Any]]:
@@ -70,7 +81,7 @@ def _comparable(value: Any) -> Any:
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.text, self.tokens, self.pos = text, _tokens(text), 0
+        self.text, self.tokens, self.pos, self.depth = text, _tokens(text), 0, 0
 
     def peek(self) -> tuple[str, Any] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -83,26 +94,29 @@ class _Parser:
         return token[1]
 
     def expression(self) -> Predicate:
-        left = self.conjunction()
+        parts = [self.conjunction()]
         while self.peek() == ("word", "or"):
             self.take()
-            right, first = self.conjunction(), left
-            left = lambda item, a=first, b=right: a(item) or b(item)  # noqa: E731
-        return left
+            parts.append(self.conjunction())
+        return parts[0] if len(parts) == 1 else lambda item: any(p(item) for p in parts)
 
     def conjunction(self) -> Predicate:
-        left = self.term()
+        parts = [self.term()]
         while self.peek() == ("word", "and"):
             self.take()
-            right, first = self.term(), left
-            left = lambda item, a=first, b=right: a(item) and b(item)  # noqa: E731
-        return left
+            parts.append(self.term())
+        return parts[0] if len(parts) == 1 else lambda item: all(p(item) for p in parts)
 
     def term(self) -> Predicate:
         if self.peek() == ("punct", "("):
             self.take()
+            self.depth += 1
+            if self.depth > MAX_FILTER_DEPTH:
+                raise _invalid("$filter", self.text,
+                               f"parentheses nested deeper than {MAX_FILTER_DEPTH} levels")
             inner = self.expression()
             self.take("punct", ")")
+            self.depth -= 1
             return inner
         name = self.take("word")
         if name == "startswith":
@@ -128,6 +142,8 @@ def compile_filter(text: str | None) -> Predicate:
     """
     if not text or not text.strip():
         return lambda item: True
+    if len(text) > MAX_FILTER_LENGTH:
+        raise _invalid("$filter", text, f"longer than {MAX_FILTER_LENGTH} characters")
     parser = _Parser(text)
     predicate = parser.expression()
     if parser.peek() is not None:

@@ -24,6 +24,8 @@ from topwords.core.errors import (
 
 from . import odata
 from .errors import BatchApiError, bad_value, not_found
+from .limits import check_json_depth
+from .versions import check_api_version
 
 __all__ = ["Request", "Response", "Service", "dispatch", "engine_errors", "json_response",
            "list_response", "route", "wait_until_gone"]
@@ -50,7 +52,9 @@ class Request:
     base_url: str
 
     def json(self) -> Any:
-        """The body as JSON (400 InvalidRequestBody if it is not)."""
+        """The body as JSON (400 InvalidRequestBody if it is not, or if it
+        nests deeper than ``limits.MAX_JSON_DEPTH``)."""
+        check_json_depth(self.body)
         try:
             return json.loads(self.body or b"null")
         except ValueError:
@@ -118,10 +122,7 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
 
 def dispatch(service: Service, request: Request) -> Response:
     """Answer a request with its handler, or a Batch-style error."""
-    if not request.query.get("api-version"):
-        raise BatchApiError(400, "MissingRequiredQueryParameter",
-                            "A query parameter that's mandatory for this request is not "
-                            "specified.", {"QueryParameterName": "api-version"})
+    check_api_version(request.query.get("api-version"))
     path = "/".join(request.segments)
     for method, regex, handler in _ROUTES:
         match = regex.match(path)

@@ -1,139 +1,249 @@
-"""The HTTP side of the Batch REST emulator: a standard-library threading
-HTTP/1.1 server that reads each request, checks its shared-key signature,
-hands it to the route table and writes the answer with the headers the
-azure-batch SDK reads (``request-id``, ``client-request-id``, ``ETag``,
-``Last-Modified``, ...). Every failure is a Batch error body; nothing hangs.
+"""The HTTP side of the Batch REST emulator: reads each request, checks its
+shared-key signature, hands it to the route table and writes the answer with
+the headers the azure-batch SDK reads (``request-id``, ``client-request-id``,
+``ETag``, ``Last-Modified``, ...). Every failure is a Batch error body.
+
+Anything on the machine's loopback can reach it, task code included, so the
+front door is built not to be held (the numbers are :class:`Limits`):
+
+- one asyncio event loop reads every connection (a coroutine each, not a
+  thread) and a fixed pool of worker threads runs the handlers; past
+  ``max_connections`` open connections the next is answered 503 ServerBusy
+  and closed;
+- a connection that sends no request line in ``idle_timeout`` seconds, no
+  complete headers ``head_timeout`` seconds after it, or no complete body in
+  ``body_timeout`` seconds, is closed (slow senders: Slowloris);
+- a request is authenticated from its request line and headers *before* its
+  body is read; a request that is refused before its body is read (bad
+  credentials, bad framing, a body of 1 MB or more) is answered and its
+  connection closed, the body unread;
+- JSON bodies and ``$filter`` expressions have a depth limit (see
+  ``limits`` and ``odata``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import sys
+import socket
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import job_routes, pool_routes  # noqa: F401  (they register their routes)
 from .auth import authenticate
 from .errors import BatchApiError, error_body
+from .http1 import CONTINUE, Head, read_head, render
+from .limits import MAX_BODY, Limits, body_length, check_body_size
 from .routing import Request, Response, Service, dispatch, json_response
 
-__all__ = ["BatchHttpServer", "MAX_BODY"]
-
-#: Batch refuses request bodies of 1 MB and more (413 RequestBodyTooLarge)
-MAX_BODY = 1024 * 1024
-#: larger bodies than this are not even read: the connection is closed
-_DRAIN_LIMIT = 64 * 1024 * 1024
+__all__ = ["BatchHttpServer", "Limits", "MAX_BODY"]
 
 log = logging.getLogger("topwords.emulator")
 
+#: the client went away, or was too slow: its connection is closed
+_GONE = (ConnectionError, EOFError, asyncio.IncompleteReadError, TimeoutError,
+         asyncio.TimeoutError)
 
-class BatchHttpServer(ThreadingHTTPServer):
+
+class BatchHttpServer:
     """Serves the Batch API of ``service`` for ``accounts`` (name -> key).
 
+    Used as socketserver's servers are: :meth:`serve_forever` in a thread,
+    :meth:`shutdown` from another, then :meth:`server_close`.
+
     Args:
-        address: ``(host, port)``; port 0 picks a free one.
+        address: ``(host, port)``; port 0 picks a free one. The socket
+            listens when the constructor returns.
+        limits: the front door's limits (default: :class:`Limits`' own).
     """
 
-    daemon_threads = True
-
     def __init__(self, address: tuple[str, int], service: Service,
-                 accounts: Mapping[str, str]) -> None:
-        super().__init__(address, _Handler)
+                 accounts: Mapping[str, str], limits: Limits | None = None) -> None:
         self.service, self.accounts = service, dict(accounts)
-
-    def handle_error(self, request, client_address) -> None:
-        """A client that went away is not an error worth a traceback."""
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError)):
-            log.debug("connection from %s ended: %s", client_address, exc)
-        else:
-            log.exception("emulator error serving %s", client_address)
+        self.limits = limits or Limits()
+        self.socket = socket.create_server(address, backlog=128)
+        self.server_address = self.socket.getsockname()[:2]
+        self._workers = ThreadPoolExecutor(self.limits.workers,
+                                           thread_name_prefix="batch-emulator-worker")
+        self._connections: set[asyncio.Task] = set()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._closing = False
+        self._stopped = threading.Event()
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = self.server_address
         return f"http://{host}:{port}"
 
+    # -- lifetime ------------------------------------------------------------------
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "TopwordsBatchEmulator/1.0"
-    timeout = 300  # an idle keep-alive connection is closed after this
-    server: BatchHttpServer
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def do_GET(self) -> None:  # noqa: N802  (http.server's naming)
-        self._handle()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
-
-    def _handle(self) -> None:
-        request_id = str(uuid.uuid4())
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Serve until :meth:`shutdown` (``poll_interval`` is socketserver's
+        argument; it is not needed here)."""
         try:
-            body = self._read_body()
-            authenticate(self.command, self.path, dict(self.headers.items()),
-                         self.server.accounts)
-            response = dispatch(self.server.service, self._request(body))
+            asyncio.run(self._serve())
+        finally:
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        """Stop :meth:`serve_forever` (closing every connection) and wait
+        until it has returned. Idempotent."""
+        with self._lock:
+            self._closing = True
+            loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            try:
+                loop.call_soon_threadsafe(stop.set)
+            except RuntimeError:  # the loop has already ended
+                pass
+            self._stopped.wait()
+
+    def server_close(self) -> None:
+        """Close the listening socket; handlers still running finish."""
+        self.socket.close()
+        self._workers.shutdown(wait=False, cancel_futures=True)
+
+    async def _serve(self) -> None:
+        stop = asyncio.Event()
+        with self._lock:
+            if self._closing:
+                return
+            self._loop, self._stop = asyncio.get_running_loop(), stop
+        server = await asyncio.start_server(self._connection, sock=self.socket,
+                                            limit=self.limits.max_line)
+        try:
+            await stop.wait()
+        finally:
+            server.close()
+            for task in list(self._connections):
+                task.cancel()
+            await asyncio.gather(*self._connections, return_exceptions=True)
+
+    # -- one connection, one request -------------------------------------------------
+
+    async def _connection(self, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self._connections.add(task)
+        try:
+            if len(self._connections) > self.limits.max_connections:
+                busy = BatchApiError(503, "ServerBusy", "The server is currently unable to "
+                                     "receive requests. Please retry your request.")
+                await self._write(writer, self._answer_bytes(None, busy, close=True))
+                return
+            while await self._exchange(reader, writer):
+                pass
+        except _GONE:
+            pass  # the client went away, or was too slow
+        except asyncio.CancelledError:
+            pass  # shutdown (ending normally: asyncio logs a cancelled connection task)
+        except Exception:  # a bug: log it, close the connection
+            log.exception("emulator error on a connection")
+        finally:
+            self._connections.discard(task)
+            writer.close()
+
+    async def _exchange(self, reader: asyncio.StreamReader,
+                        writer: asyncio.StreamWriter) -> bool:
+        """Answer one request; whether the connection stays open."""
+        try:
+            head = await read_head(reader, self.limits)
         except BatchApiError as exc:
-            response = self._error(exc, request_id)
+            await self._write(writer, self._answer_bytes(None, exc, close=True))
+            return False
+        if head is None:
+            return False
+        read, length = False, -1
+        try:
+            length = body_length(head.headers)
+            authenticate(head.method, head.target, head.headers, self.accounts)
+            check_body_size(length, self.limits)
+            body = await self._body(reader, writer, head, length)
+            read = True
+            request = self._request(head, body)
+            response = await asyncio.get_running_loop().run_in_executor(
+                self._workers, self._handle, request)
+        except BatchApiError as exc:
+            response = exc
+            read = read or length == 0
+        keep = read and head.keep_alive
+        await self._write(writer, self._answer_bytes(head, response, close=not keep))
+        if not read:  # the answer goes out before the reset that closing may send
+            try:
+                writer.write_eof()
+            except OSError:
+                pass
+        return keep
+
+    async def _body(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    head: Head, length: int) -> bytes:
+        if not length:
+            return b""
+        expect = head.headers.get("expect", "").lower()
+        if expect and expect != "100-continue":
+            raise BatchApiError(417, "UnsupportedHeader", "One of the HTTP headers specified "
+                                "in the request is not supported.", {"HeaderName": "Expect"})
+        if expect:
+            writer.write(CONTINUE)
+        return await asyncio.wait_for(reader.readexactly(length), self.limits.body_timeout)
+
+    def _handle(self, request: Request) -> Response | BatchApiError:
+        """Run the request's handler (in a worker thread)."""
+        try:
+            return dispatch(self.service, request)
+        except BatchApiError as exc:
+            return exc
         except Exception:  # a bug: answer 500 and log it, never hang
-            log.exception("emulator error on %s %s", self.command, urlsplit(self.path).path)
-            response = self._error(BatchApiError(500, "ServerError", "The Batch emulator "
-                                                 "failed on this request (see its log)."),
-                                   request_id)
-        log.info("%s %s -> %d", self.command, urlsplit(self.path).path, response.status)
-        self._send(response, request_id)
+            log.exception("emulator error on %s /%s", request.method, "/".join(request.segments))
+            return BatchApiError(500, "ServerError", "The Batch emulator failed on this "
+                                 "request (see its log).")
 
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length < MAX_BODY:
-            return self.rfile.read(length) if length else b""
-        if length > _DRAIN_LIMIT:
-            self.close_connection = True
-        else:
-            while length > 0:  # read it all, so the connection stays usable
-                chunk = self.rfile.read(min(length, 1 << 20))
-                if not chunk:
-                    break
-                length -= len(chunk)
-        raise BatchApiError(413, "RequestBodyTooLarge", "The request body is too large and "
-                            "exceeds the maximum permissible limit.",
-                            {"MaxLimit": str(MAX_BODY)})
-
-    def _request(self, body: bytes) -> Request:
-        url = urlsplit(self.path)
+    def _request(self, head: Head, body: bytes) -> Request:
+        url = urlsplit(head.target)
         segments = tuple(unquote(s) for s in url.path.split("/") if s)
         query = {name: values[0] for name, values in parse_qs(url.query).items()}
-        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
-        return Request(method=self.command, segments=segments, query=query,
-                       headers={k.lower(): v for k, v in self.headers.items()},
-                       body=body, base_url=f"http://{host}")
+        host = head.headers.get("host") or "{}:{}".format(*self.server_address)
+        return Request(method=head.method, segments=segments, query=query,
+                       headers=dict(head.headers), body=body, base_url=f"http://{host}")
+
+    # -- answers -----------------------------------------------------------------------
+
+    def _answer_bytes(self, head: Head | None, response: Response | BatchApiError, *,
+                      close: bool) -> bytes:
+        request_id = str(uuid.uuid4())
+        if isinstance(response, BatchApiError):
+            response = self._error(response, request_id)
+        headers = {"request-id": request_id, "DataServiceVersion": "3.0", **response.headers}
+        client_id = head.headers.get("client-request-id") if head else None
+        if client_id:
+            headers["client-request-id"] = client_id
+        method = head.method if head else "?"
+        if method == "HEAD":
+            headers.setdefault("Content-Length", "0")
+        else:
+            headers["Content-Length"] = str(len(response.body))
+        if close:
+            headers["Connection"] = "close"
+        path = urlsplit(head.target).path if head else "-"
+        log.info("%s %s -> %d", method, path, response.status)
+        return render(response.status, headers, response.body, send_body=method != "HEAD")
 
     def _error(self, exc: BatchApiError, request_id: str) -> Response:
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         body = error_body(exc, f"\nRequestId:{request_id}\nTime:{now}")
-        body["odata.metadata"] = (f"{self.server.url}/$metadata#Microsoft.Azure.Batch.Protocol"
+        body["odata.metadata"] = (f"{self.url}/$metadata#Microsoft.Azure.Batch.Protocol"
                                   ".Entities.Container.errors/@Element")
-        return json_response(exc.status, body)
+        response = json_response(exc.status, body)
+        if exc.status == 503:
+            response.headers["Retry-After"] = "1"
+        return response
 
-    def _send(self, response: Response, request_id: str) -> None:
-        self.send_response(response.status)
-        headers = {"request-id": request_id, "DataServiceVersion": "3.0",
-                   **response.headers}
-        client_id = self.headers.get("client-request-id")
-        if client_id:
-            headers["client-request-id"] = client_id
-        if self.command == "HEAD":
-            headers.setdefault("Content-Length", "0")
-        else:
-            headers["Content-Length"] = str(len(response.body))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD" and response.body:
-            self.wfile.write(response.body)
+    async def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        writer.write(data)
+        await asyncio.wait_for(writer.drain(), self.limits.write_timeout)
