@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from .errors import TopwordsError
 from .naming import safe_local_path
 
 __all__ = ["Storage"]
@@ -106,6 +107,20 @@ class Storage(abc.ABC):
         """
 
     @abc.abstractmethod
+    def blob_write_url(self, container: str, blob_name: str,
+                       expiry: timedelta = timedelta(hours=2)) -> str:
+        """A URL that lets its holder create or overwrite this one blob, and
+        nothing else: a task given it cannot touch any other blob, not even
+        read this one.
+
+        Returns:
+            The blob URL with a create+write (``cw``) SAS query string.
+        Raises:
+            StorageError: if no SAS can be signed.
+        Idempotent: yes (no request is made; each call signs anew).
+        """
+
+    @abc.abstractmethod
     def container_write_url(self, container: str,
                             expiry: timedelta = timedelta(hours=2)) -> str:
         """A URL that lets its holder create and write blobs in the container.
@@ -146,6 +161,24 @@ class Storage(abc.ABC):
         self._each(lambda pair: self.download_file(container, pair[0], pair[1]),
                    list(zip(names, targets)))
         return targets
+
+    def download_each(self, container: str,
+                      items: Sequence[tuple[str, Path]]) -> dict[str, Exception]:
+        """Download ``(blob name, local path)`` pairs concurrently; a failed
+        one does not stop the others.
+
+        Returns:
+            Blob name -> the error, for each one that failed.
+        """
+        failed: dict[str, Exception] = {}
+
+        def one(item: tuple[str, Path]) -> None:
+            try:
+                self.download_file(container, item[0], item[1])
+            except TopwordsError as exc:
+                failed[item[0]] = exc
+        self._each(one, list(items))
+        return failed
 
     def _each(self, fn, items: Sequence) -> None:
         if len(items) <= 1:

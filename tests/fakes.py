@@ -7,7 +7,9 @@ and its cleanup without Docker or Azurite.
 
 from __future__ import annotations
 
+import json
 import shlex
+import urllib.parse
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -56,7 +58,10 @@ class FakeStorage(Storage):
         return sorted(n for n in self._container(container) if n.startswith(prefix))
 
     def blob_read_url(self, container, blob_name, expiry=None):
-        return f"https://fake.blob/{container}/{blob_name}?sp=r&sig=READSECRET"
+        return f"https://fake.blob/{container}/{urllib.parse.quote(blob_name)}?sp=r&sig=READSECRET"
+
+    def blob_write_url(self, container, blob_name, expiry=None):
+        return f"https://fake.blob/{container}/{urllib.parse.quote(blob_name)}?sp=cw&sig=WRITESECRET"
 
     def container_write_url(self, container, expiry=None):
         return f"https://fake.blob/{container}?sp=cw&sig=WRITESECRET"
@@ -125,9 +130,9 @@ class FakeCompute(Compute):
                                                       depends_on=spec.depends_on)
                 continue
             code, result = self.outcome(spec)
-            if result is not None and _result_blob(spec):
-                out = spec.environment["TOPWORDS_OUTPUT_SAS_URL"].split("/")[3].split("?")[0]
-                self.storage.containers[out][_result_blob(spec)] = result
+            if result is not None:
+                for container, blob in self._results_of(spec):
+                    self.storage.containers[container][blob] = result
             now = datetime.now(timezone.utc)
             self.jobs[job_id][spec.id] = TaskInfo(
                 id=spec.id, state=TaskState.COMPLETED, exit_code=code,
@@ -144,21 +149,29 @@ class FakeCompute(Compute):
     def read_task_file(self, job_id, task_id, path):
         return b"Traceback (most recent call last):\nValueError: boom\n"
 
+    def _results_of(self, spec: TaskSpec) -> list[tuple[str, str]]:
+        """Where the node task would upload its results: the blob of its
+        output URL, or (the reduce) every output of its manifest."""
+        url = spec.environment.get("TOPWORDS_OUTPUT_URL")
+        if url:
+            return [_blob_of(url)]
+        manifests = [r for r in spec.resource_files if r.file_path == "manifest.json"]
+        if not manifests:
+            return []  # a part of a file: only counts
+        container, blob = _blob_of(manifests[0].http_url)
+        manifest = json.loads(self.storage.containers[container][blob])
+        return [_blob_of(o["url"]) for o in manifest["outputs"]]
+
+
+def _blob_of(url: str) -> tuple[str, str]:
+    """(container, blob name) of a fake blob URL."""
+    container, _, blob = urllib.parse.unquote(urllib.parse.urlsplit(url).path[1:]).partition("/")
+    return container, blob
+
 
 def task_args(spec: TaskSpec) -> list[str]:
     """The node task's arguments in a ``/bin/bash -c 'python3 ... task.py ARGS'``."""
     return shlex.split(shlex.split(spec.command_line)[2])[2:]
-
-
-def _result_blob(spec: TaskSpec) -> str | None:
-    """Where the node task would upload its result (None: a part of a file)."""
-    args = task_args(spec)
-    if args[0] == "reduce":
-        return "GLOBAL_OUTPUT.txt"
-    if "--filepath" not in args:
-        return None
-    name = args[args.index("--filepath") + 1].rsplit(".", 1)
-    return f"{name[0]}_OUTPUT.{name[1]}" if len(name) == 2 else f"{name[0]}_OUTPUT"
 
 
 def report(rows: list[tuple[str, int]]) -> bytes:

@@ -284,12 +284,23 @@ class AzureBlobStorage(Storage):
 
     def blob_read_url(self, container: str, blob_name: str,
                       expiry: timedelta = timedelta(hours=2)) -> str:
-        with _translate(f"signing a read URL for blob {blob_name!r} in container {container!r}"):
+        return self._blob_url("read", container, blob_name, expiry,
+                              BlobSasPermissions(read=True))
+
+    def blob_write_url(self, container: str, blob_name: str,
+                       expiry: timedelta = timedelta(hours=2)) -> str:
+        return self._blob_url("write", container, blob_name, expiry,
+                              BlobSasPermissions(create=True, write=True))
+
+    def _blob_url(self, what: str, container: str, blob_name: str, expiry: timedelta,
+                  permission: BlobSasPermissions) -> str:
+        with _translate(f"signing a {what} URL for blob {blob_name!r} in container "
+                        f"{container!r}"):
             start, end = self._sas_window(expiry)
             sas = generate_blob_sas(
-                self.config.account_name, container, blob_name,
-                permission=BlobSasPermissions(read=True), start=start, expiry=end,
-                protocol="https" if self._https else None, **self._signer(end))
+                self.config.account_name, container, blob_name, permission=permission,
+                start=start, expiry=end, protocol="https" if self._https else None,
+                **self._signer(end))
             return f"{self._service.get_blob_client(container, blob_name).url}?{sas}"
 
     def container_write_url(self, container: str,

@@ -282,3 +282,22 @@ def test_container_write_url_on_other_container_is_refused(storage, container, u
     sas = sas_of(storage.container_write_url(container))
     assert put_blob(f"{blob_url(storage, other, 'x.txt')}?{sas}", b"x") == 403
     assert storage.list_blobs(other) == []
+
+
+def test_blob_write_url_creates_and_overwrites_its_blob(storage, container, tmp_path):
+    url = storage.blob_write_url(container, "out/result ü.txt")
+    assert put_blob(url, b"first") == 201
+    assert put_blob(url, b"second") == 201
+    assert read_blob(storage, container, "out/result ü.txt", tmp_path) == b"second"
+
+
+def test_blob_write_url_reaches_no_other_blob_and_cannot_read(storage, container, upload):
+    upload("theirs.txt", b"theirs")
+    sas = sas_of(storage.blob_write_url(container, "mine.txt"))
+    assert put_blob(f"{blob_url(storage, container, 'theirs.txt')}?{sas}", b"overwritten") == 403
+    assert put_blob(f"{blob_url(storage, container, 'new.txt')}?{sas}", b"planted") == 403
+    assert put_blob(storage.blob_write_url(container, "mine.txt"), b"mine") == 201
+    assert http("GET", storage.blob_write_url(container, "mine.txt"))[0] == 403
+    assert http("GET", f"{container_url(storage, container)}?restype=container&comp=list&{sas}"
+                )[0] == 403
+    assert storage.list_blobs(container) == ["mine.txt", "theirs.txt"]
