@@ -41,7 +41,7 @@ def _failure(item: InputResult) -> str:
     if task.failure:
         return f"{task.failure.code}: {task.failure.message}"
     if task.succeeded:
-        return "the task succeeded but wrote no result file"
+        return item.problem or "the task succeeded but wrote no result file"
     return f"exit code {task.exit_code}"
 
 
@@ -75,6 +75,7 @@ def _item_json(item: InputResult) -> dict:
                         if task.failure else None),
         },
         "stderr_tail": item.stderr_tail or None,
+        "problem": item.problem or None,
     }
 
 

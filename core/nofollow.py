@@ -25,8 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
-__all__ = ["UnsafePath", "glob_files", "has_magic", "list_tree", "make_dirs", "open_dir", "open_file", "parts",
-           "read_bytes", "remove_tree", "replace_file"]
+__all__ = ["UnsafePath", "glob_files", "has_magic", "is_dir", "list_tree", "make_dirs",
+           "open_dir", "open_file", "parts", "read_bytes", "remove_tree", "replace_file"]
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -174,7 +174,7 @@ def replace_file(root: Path | int, rel: str | Sequence[str], chunks, *,
                 if owner is not None:
                     os.fchown(out.fileno(), *owner)
                 os.fchmod(out.fileno(), mode)
-            if _is_dir(parent, name):
+            if is_dir(parent, name):
                 raise IsADirectoryError(errno.EISDIR, f"{name!r} is a directory")
             os.rename(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
         except BaseException:
@@ -186,7 +186,8 @@ def replace_file(root: Path | int, rel: str | Sequence[str], chunks, *,
         return written
 
 
-def _is_dir(parent: int, name: str) -> bool:
+def is_dir(parent: int, name: str) -> bool:
+    """Whether ``name`` in the directory ``parent`` is a directory (not a link to one)."""
     try:
         return stat.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode)
     except FileNotFoundError:

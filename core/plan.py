@@ -33,28 +33,31 @@ TASK_SCRIPT = "task.py"
 GLOBAL_OUTPUT = "GLOBAL_OUTPUT.txt"
 REDUCE_TASK = "reduce"
 MANIFEST = "manifest.json"
-#: environment settings that carry SAS URLs to the tasks
-OUTPUT_SAS_ENV = "TOPWORDS_OUTPUT_SAS_URL"
-COUNTS_SAS_ENV = "TOPWORDS_COUNTS_SAS_URL"
+#: environment settings that carry SAS URLs to the tasks: each a URL of the
+#: one blob the task writes (create+write only), or reads
+OUTPUT_URL_ENV = "TOPWORDS_OUTPUT_URL"
+COUNTS_URL_ENV = "TOPWORDS_COUNTS_URL"
 INPUT_URL_ENV = "TOPWORDS_INPUT_URL"
 
 
 @dataclass(frozen=True, kw_only=True)
 class TaskUrls:
-    """The SAS URLs tasks need (signing needs no blob to exist yet).
+    """The SAS URLs tasks need (signing needs no blob to exist yet). Every
+    write URL is for one blob: a task can write its own results and nothing
+    else (not another task's, not the manifest).
 
     Attributes:
         inputs: read SAS of each input blob, in input order.
-        output: write-only SAS of the output container.
-        counts: write-only SAS of the work container (map counts).
+        output_write: write SAS of one blob of the output container.
+        counts_write: write SAS of one blob of the work container.
         counts_read: read SAS of one blob of the work container.
         logs: output files that upload a task's stdout/stderr (``{task}``
             in their path is the task id); empty if the backend has none.
     """
 
     inputs: list[str]
-    output: str
-    counts: str
+    output_write: Callable[[str], str]
+    counts_write: Callable[[str], str]
     counts_read: Callable[[str], str]
     logs: tuple[OutputFile, ...] = ()
 
@@ -96,8 +99,10 @@ def plan_tasks(s: PlanSettings, inputs: list[InputFile], urls: TaskUrls) -> Task
             mine.append(blob)
         producers.append([t.id for t in tasks[-len(parts):]] + [REDUCE_TASK])
         counts.extend(mine)
-        outputs.append({"output_blob": output_name_for(item.blob_name), "counts": mine})
-    outputs.append({"output_blob": GLOBAL_OUTPUT, "counts": counts})
+        result = output_name_for(item.blob_name)
+        outputs.append({"output_blob": result, "counts": mine, "url": urls.output_write(result)})
+    outputs.append({"output_blob": GLOBAL_OUTPUT, "counts": counts,
+                    "url": urls.output_write(GLOBAL_OUTPUT)})
     manifest = {"numwords": s.top, "outputs": outputs}
     tasks.append(_reduce(s, [t.id for t in tasks], counts, urls))
     return TaskPlan(tasks=tasks, producers=producers, manifest=manifest)
@@ -134,21 +139,25 @@ def _task(s: PlanSettings, task_id: str, args: list[str], urls: TaskUrls, *,
 
 def _map_file(s: PlanSettings, i: int, item: InputFile, url: str, blob: str,
               urls: TaskUrls) -> TaskSpec:
-    args = ["--filepath", item.blob_name, "--numwords", str(s.top), "--counts-blob", blob]
+    # --name=value: a file name starting with "-" is never taken for an option
+    args = [f"--filepath={item.blob_name}", f"--numwords={s.top}", f"--counts-blob={blob}"]
     return _task(s, f"topNtask{i}", args, urls,
                  resources=(ResourceFile(http_url=url, file_path=item.blob_name),),
-                 env={OUTPUT_SAS_ENV: urls.output, COUNTS_SAS_ENV: urls.counts})
+                 env={OUTPUT_URL_ENV: urls.output_write(output_name_for(item.blob_name)),
+                      COUNTS_URL_ENV: urls.counts_write(blob)})
 
 
 def _map_range(s: PlanSettings, task_id: str, url: str, start: int, end: int, blob: str,
                urls: TaskUrls) -> TaskSpec:
-    args = ["--url-env", INPUT_URL_ENV, "--range", f"{start}:{end}", "--counts-blob", blob]
-    return _task(s, task_id, args, urls, env={INPUT_URL_ENV: url, COUNTS_SAS_ENV: urls.counts})
+    args = [f"--url-env={INPUT_URL_ENV}", f"--range={start}:{end}", f"--counts-blob={blob}"]
+    return _task(s, task_id, args, urls, env={INPUT_URL_ENV: url,
+                                              COUNTS_URL_ENV: urls.counts_write(blob)})
 
 
 def _reduce(s: PlanSettings, maps: list[str], counts: list[str], urls: TaskUrls) -> TaskSpec:
+    """The manifest carries the write URL of each result the reduce makes;
+    only this task can read the manifest."""
     resources = (ResourceFile(http_url=urls.counts_read(MANIFEST), file_path=MANIFEST),
                  *(ResourceFile(http_url=urls.counts_read(b), file_path=b) for b in counts))
-    return _task(s, REDUCE_TASK, ["reduce", "--manifest", MANIFEST], urls,
-                 resources=resources, env={OUTPUT_SAS_ENV: urls.output},
-                 depends_on=tuple(maps))
+    return _task(s, REDUCE_TASK, ["reduce", f"--manifest={MANIFEST}"], urls,
+                 resources=resources, env={}, depends_on=tuple(maps))

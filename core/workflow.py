@@ -32,14 +32,19 @@ from .model import (
     JobSpec, OutputFile, PoolSpec, ResourceFile, StartTask, TaskCounts, TaskInfo,
     UploadCondition,
 )
-from .naming import new_run_id, output_name_for, safe_local_path
+from .download import Staging, download_results
+from .naming import new_run_id, output_name_for
 from .plan import (
-    GLOBAL_OUTPUT, MANIFEST, OUTPUT_SAS_ENV, REDUCE_TASK, TASK_SCRIPT, PlanSettings, TaskPlan,
+    GLOBAL_OUTPUT, MANIFEST, OUTPUT_URL_ENV, REDUCE_TASK, TASK_SCRIPT, PlanSettings, TaskPlan,
     TaskUrls, manifest_bytes, plan_tasks,
 )
-from .report import parse_report
+from .report import ReportFormatError, parse_report
 
-__all__ = ["OUTPUT_SAS_ENV", "InputResult", "Progress", "RunResult", "RunSettings",
+#: how long a SAS outlives the run's timeout: the time from signing to the
+#: start of the wait (uploads, pool and job creation), plus clock skew
+SAS_MARGIN = timedelta(minutes=15)
+
+__all__ = ["OUTPUT_URL_ENV", "InputResult", "Progress", "RunResult", "RunSettings",
            "run_top_words"]
 
 
@@ -63,7 +68,9 @@ class RunSettings:
             several map tasks, one per part (None: never split).
         keep_pool / keep_containers: skip those cleanup steps.
         run_id: names every resource of the run.
-        sas_expiry: lifetime of every SAS the run signs.
+        sas_expiry: lifetime of every SAS the run signs (None: the timeout
+            plus ``SAS_MARGIN``, so that a task's SAS dies with the run, not
+            hours later).
     """
 
     output_dir: Path
@@ -81,7 +88,7 @@ class RunSettings:
     keep_pool: bool = False
     keep_containers: bool = False
     run_id: str = field(default_factory=new_run_id)
-    sas_expiry: timedelta = timedelta(hours=2)
+    sas_expiry: timedelta | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.top, bool) or not isinstance(self.top, int) or self.top < 1:
@@ -95,6 +102,10 @@ class RunSettings:
             raise ConfigError("max_task_retries must be >= 0")
         if self.split_size is not None and self.split_size < 1:
             raise ConfigError("split_size must be at least 1 byte")
+
+    @property
+    def sas_lifetime(self) -> timedelta:
+        return self.sas_expiry or timedelta(seconds=self.timeout) + SAS_MARGIN
 
     @property
     def pool_id(self) -> str:
@@ -138,6 +149,8 @@ class InputResult:
         output_file: the downloaded result (None if the task produced none).
         top_words: ``(word, count)`` rows of the result, best first.
         stderr_tail: last lines of the task's stderr when it failed.
+        problem: why there is no result although the task succeeded (its
+            download failed, or it is not a result file).
     """
 
     input: InputFile | None
@@ -145,6 +158,7 @@ class InputResult:
     output_file: Path | None
     top_words: list[tuple[str, int]]
     stderr_tail: str = ""
+    problem: str = ""
 
     @property
     def succeeded(self) -> bool:
@@ -202,7 +216,9 @@ class _Run:
     def execute(self, inputs: list[InputFile]) -> RunResult:
         s = self.s
         _check_reserved_names(inputs)
+        staging = Staging(s.output_dir, s.run_id)  # an unwritable output dir fails here
         with ExitStack() as stack:
+            stack.callback(staging.remove)
             self.step("containers", self.create_containers, stack)
             script_url = self.step("upload_app", self.upload_script)
             self.step("create_pool", self.create_pool, stack, script_url)
@@ -211,7 +227,8 @@ class _Run:
             self.progress.stage(f"running {len(plan.tasks)} task(s)")
             done = self.step("tasks", self.compute.wait_for_tasks, s.job_id, s.pool_id,
                              s.timeout, self.progress.tasks)
-            results, corpus = self.step("download", self.download, inputs, plan, done)
+            results, corpus = self.step("download", self.download, inputs, plan, done,
+                                        staging)
             self.progress.stage("cleaning up")
             cleanup_start = time.perf_counter()
         self.timings["cleanup"] = time.perf_counter() - cleanup_start
@@ -277,7 +294,7 @@ class _Run:
         app = self.s.container("app")
         with resources.as_file(resources.files("topwords.node") / TASK_SCRIPT) as script:
             self.storage.upload_file(app, TASK_SCRIPT, script)
-        return self.storage.blob_read_url(app, TASK_SCRIPT, self.s.sas_expiry)
+        return self.storage.blob_read_url(app, TASK_SCRIPT, self.s.sas_lifetime)
 
     def create_pool(self, stack: ExitStack, script_url: str) -> None:
         s = self.s
@@ -297,13 +314,12 @@ class _Run:
         s, container = self.s, self.s.container("input")
         self.progress.stage(f"uploading {len(inputs)} input file(s)")
         self.storage.upload_files(container, [(i.path, i.blob_name) for i in inputs])
-        work = s.container("work")
+        work, output, expiry = s.container("work"), s.container("output"), s.sas_lifetime
         return TaskUrls(
-            inputs=[self.storage.blob_read_url(container, i.blob_name, s.sas_expiry)
-                    for i in inputs],
-            output=self.storage.container_write_url(s.container("output"), s.sas_expiry),
-            counts=self.storage.container_write_url(work, s.sas_expiry),
-            counts_read=lambda blob: self.storage.blob_read_url(work, blob, s.sas_expiry),
+            inputs=[self.storage.blob_read_url(container, i.blob_name, expiry) for i in inputs],
+            output_write=lambda blob: self.storage.blob_write_url(output, blob, expiry),
+            counts_write=lambda blob: self.storage.blob_write_url(work, blob, expiry),
+            counts_read=lambda blob: self.storage.blob_read_url(work, blob, expiry),
             logs=self.log_outputs())
 
     def log_outputs(self) -> tuple[OutputFile, ...]:
@@ -311,7 +327,7 @@ class _Run:
         ends, so they outlive the pool."""
         if not self.logs:
             return ()
-        url = self.storage.container_write_url(self.s.container("logs"), self.s.sas_expiry)
+        url = self.storage.container_write_url(self.s.container("logs"), self.s.sas_lifetime)
         return (OutputFile(file_pattern="../std*.txt", container_url=url, path="{task}",
                            upload_condition=UploadCondition.TASK_COMPLETION),)
 
@@ -332,25 +348,34 @@ class _Run:
         self.compute.set_terminate_when_tasks_complete(s.job_id)
         return plan
 
-    def download(self, inputs: list[InputFile], plan: TaskPlan,
-                 done: list[TaskInfo]) -> tuple[list[InputResult], InputResult]:
+    def download(self, inputs: list[InputFile], plan: TaskPlan, done: list[TaskInfo],
+                 staging: Staging) -> tuple[list[InputResult], InputResult]:
+        """Each expected result on its own: a missing or bad one fails that
+        input alone."""
         s = self.s
         self.progress.stage(f"downloading results to {s.output_dir}")
-        s.output_dir.mkdir(parents=True, exist_ok=True)
-        written = set(self.storage.download_container(s.container("output"), s.output_dir))
         by_id = {t.id: t for t in done}
-        results = [self.result(_deciding(by_id, ids), item, output_name_for(item.blob_name),
-                               written) for ids, item in zip(plan.producers, inputs)]
-        return results, self.result(by_id[REDUCE_TASK], None, GLOBAL_OUTPUT, written)
+        deciding = [(_deciding(by_id, ids), item, output_name_for(item.blob_name))
+                    for ids, item in zip(plan.producers, inputs)]
+        deciding.append((by_id[REDUCE_TASK], None, GLOBAL_OUTPUT))
+        wanted = [name for task, _, name in deciding if task.succeeded]
+        got = download_results(self.storage, s.container("output"), wanted, staging)
+        results = [self.result(task, item, got.get(name)) for task, item, name in deciding]
+        return results[:-1], results[-1]
 
-    def result(self, task: TaskInfo, item: InputFile | None, output_blob: str,
-               written: set[Path]) -> InputResult:
-        path = safe_local_path(self.s.output_dir, output_blob)
-        output = path if path in written else None
-        top = parse_report(output.read_text(encoding="utf-8")) if output else []
+    def result(self, task: TaskInfo, item: InputFile | None,
+               got: Path | str | None) -> InputResult:
+        output = got if isinstance(got, Path) else None
+        problem = got if isinstance(got, str) else ""
+        top: list[tuple[str, int]] = []
+        if output is not None:
+            try:
+                top = parse_report(output.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ReportFormatError) as exc:
+                output, problem = None, f"its result {output} is not readable: {exc}"
         tail = "" if task.succeeded and output else self.stderr_tail(task)
         return InputResult(input=item, task=task, output_file=output, top_words=top,
-                           stderr_tail=tail)
+                           stderr_tail=tail, problem=problem)
 
     def stderr_tail(self, task: TaskInfo, lines: int = 5) -> str:
         """The end of a failed task's stderr: from the logs container (it

@@ -4,9 +4,11 @@
                     [--workers N]
 
 Shipped to nodes as this one file (standard library only, Python 3.8+). It writes
-``<stem>_OUTPUT<ext>`` next to F and, when ``TOPWORDS_OUTPUT_SAS_URL`` holds a blob
-container URL with a write SAS, uploads it with one HTTP PUT (retried on connection
-errors, timeouts, 408, 429 and 5xx). Exit codes: 0 ok, 1 runtime failure, 2 usage.
+``<stem>_OUTPUT<ext>`` next to F and uploads it with one HTTP PUT (retried on connection
+errors, timeouts, 408, 429 and 5xx) when ``TOPWORDS_OUTPUT_URL`` holds the URL of that
+one blob with a write SAS (what topwords gives each task), or else when
+``TOPWORDS_OUTPUT_SAS_URL`` holds a container URL with a write SAS (the blob name is
+then appended). Exit codes: 0 ok, 1 runtime failure, 2 usage.
 
 Counting rules:
 1. F is UTF-8 (invalid bytes decode to U+FFFD); one BOM at the very start of the
@@ -49,7 +51,8 @@ CHUNK_SIZE = 1 << 20
 PIECE_SIZE = 4 << 20          # bytes per work item when several processes count
 MIN_PARALLEL_SIZE = 8 << 20   # smaller files are counted by this process alone
 BOM = codecs.BOM_UTF8
-SAS_ENV = "TOPWORDS_OUTPUT_SAS_URL"
+SAS_ENV = "TOPWORDS_OUTPUT_SAS_URL"  # a container URL (+ blob name)
+OUTPUT_URL_ENV = "TOPWORDS_OUTPUT_URL"  # the URL of the one output blob
 API_VERSION = "2021-08-06"
 ENV_FIELDS = (("Node: ", "AZ_BATCH_NODE_ID"), ("Task: ", "AZ_BATCH_TASK_ID"),
               ("Job:  ", "AZ_BATCH_JOB_ID"), ("Pool: ", "AZ_BATCH_POOL_ID"))
@@ -469,31 +472,38 @@ def redact(text: str) -> str:
     return re.sub(r"(?i)sig=[^&\s]*", "sig=<redacted>", text)
 
 
-def blob_url(container_sas_url: str, blob_name: str) -> str:
-    """``<container>/<quoted blob name>?<sas>``. Raises TaskError."""
-    parts = urllib.parse.urlsplit(container_sas_url)
+def blob_url(sas_url: str, blob_name: Optional[str] = None) -> str:
+    """``<container>/<quoted blob name>?<sas>`` for a container SAS URL, or a
+    blob SAS URL as it is (``blob_name`` None). Raises TaskError."""
+    parts = urllib.parse.urlsplit(sas_url)
     try:
         parts.port  # validates it
     except ValueError:
         parts = parts._replace(scheme="")
     if parts.scheme not in ("http", "https") or not parts.netloc or not parts.query:
-        raise TaskError("%s must be an http(s) container URL with a SAS query string"
-                        % SAS_ENV)
-    path = parts.path.rstrip("/") + "/" + urllib.parse.quote(blob_name, safe="/")
+        raise TaskError("the upload URL must be an http(s) %s URL with a SAS query string"
+                        % ("container" if blob_name is not None else "blob"))
+    path = parts.path
+    if blob_name is not None:
+        path = path.rstrip("/") + "/" + urllib.parse.quote(blob_name, safe="/")
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
-def upload(path, container_sas_url: str, blob_name: str, *, attempts: int = 5,
+def upload(path, sas_url: str, blob_name: Optional[str] = None, *, attempts: int = 5,
            base_delay: float = 0.5, max_delay: float = 8.0,
            timeout: float = 30.0) -> None:
-    """PUT the file as a block blob; retries transient failures. Raises TaskError."""
+    """PUT the file as a block blob: to ``blob_name`` in the container of a
+    container SAS URL, or (``blob_name`` None) to the blob of a blob SAS URL.
+    Retries transient failures. Raises TaskError."""
     import base64  # the upload's modules load only when there is something to upload
     import hashlib
     import http.client
     import urllib.error
     import urllib.request
 
-    url = blob_url(container_sas_url, blob_name)
+    url = blob_url(sas_url, blob_name)
+    label = blob_name if blob_name is not None else \
+        urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
     try:
         with open(path, "rb") as f:
             body = f.read()
@@ -521,7 +531,7 @@ def upload(path, container_sas_url: str, blob_name: str, *, attempts: int = 5,
             problem, retry = "%s: %s" % (type(exc).__name__, reason), True
         if not retry or attempt == attempts:
             raise TaskError("upload of %r failed after %d attempt(s): %s"
-                            % (blob_name, attempt, redact(problem)))
+                            % (label, attempt, redact(problem)))
         time.sleep(min(max_delay, base_delay * 2 ** (attempt - 1)))
 
 
@@ -537,7 +547,8 @@ def _positive_int(value: str) -> int:
 
 # -- map-reduce: counts files, byte ranges over HTTP, the reduce ------------------
 
-COUNTS_ENV = "TOPWORDS_COUNTS_SAS_URL"
+COUNTS_ENV = "TOPWORDS_COUNTS_SAS_URL"  # a container URL (+ the counts blob name)
+COUNTS_URL_ENV = "TOPWORDS_COUNTS_URL"  # the URL of the one counts blob
 RANGE_WINDOW = 1 << 16
 
 
@@ -680,7 +691,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=_positive_int,
                         help="counting processes for large files (default: usable CPUs)")
     parser.add_argument("--counts-blob", help="also upload the full counts (gzip TSV) as "
-                        "this blob, with the container SAS in $%s" % COUNTS_ENV)
+                        "this blob, to the blob URL in $%s (or the container URL in $%s)"
+                        % (COUNTS_URL_ENV, COUNTS_ENV))
     parser.add_argument("--url-env", help="count a byte range of the blob whose read SAS "
                         "URL is in this environment variable (with --range)")
     parser.add_argument("--range", help="START:END bytes for --url-env")
@@ -709,11 +721,16 @@ def _say(message: str, stream=None) -> None:
 
 
 def _upload_counts(counts: Mapping[str, int], blob: str) -> None:
-    sas_url = os.environ.get(COUNTS_ENV)
-    if not sas_url:
-        raise TaskError("--counts-blob needs the container SAS URL in $%s" % COUNTS_ENV)
-    write_counts(counts, blob)
-    upload(blob, sas_url, blob)
+    blob_sas, container_sas = os.environ.get(COUNTS_URL_ENV), os.environ.get(COUNTS_ENV)
+    if not (blob_sas or container_sas):
+        raise TaskError("--counts-blob needs a SAS URL in $%s or $%s"
+                        % (COUNTS_URL_ENV, COUNTS_ENV))
+    local = os.path.basename(blob) or "counts.tsv.gz"
+    write_counts(counts, local)
+    if blob_sas:
+        upload(local, blob_sas)
+    else:
+        upload(local, container_sas, blob)
     _say("topwords task: uploaded counts %s" % blob)
 
 
@@ -730,10 +747,13 @@ def _map_file(args: argparse.Namespace) -> None:
         raise TaskError("cannot write %s: %s" % (out_path, exc.strerror or exc))
     _say("topwords task: counted %d words, %d distinct in %s; wrote %s" % (
         sum(counts.values()), len(counts), args.filepath, out_path))
-    sas_url = os.environ.get(SAS_ENV)
-    if sas_url:
+    blob_sas, container_sas = os.environ.get(OUTPUT_URL_ENV), os.environ.get(SAS_ENV)
+    if blob_sas or container_sas:
         blob_name = args.output_blob or default_blob_name(out_path)
-        upload(out_path, sas_url, blob_name)
+        if blob_sas:
+            upload(out_path, blob_sas)
+        else:
+            upload(out_path, container_sas, blob_name)
         _say("topwords task: uploaded %s" % blob_name)
     if args.counts_blob:
         _upload_counts(counts, args.counts_blob)
@@ -762,11 +782,16 @@ def _reduce(argv: List[str]) -> None:
     except (OSError, ValueError) as exc:
         raise TaskError("cannot read the manifest %s: %s" % (args.manifest, exc))
     sas_url = os.environ.get(SAS_ENV)
+    urls = {o["output_blob"]: o.get("url") for o in manifest.get("outputs", [])}
     for path in reduce_outputs(manifest):
         _say("topwords task: wrote %s" % path)
-        if sas_url:
+        if urls.get(path):  # the write URL of this one result
+            upload(path, urls[path])
+        elif sas_url:
             upload(path, sas_url, path)
-            _say("topwords task: uploaded %s" % path)
+        else:
+            continue
+        _say("topwords task: uploaded %s" % path)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

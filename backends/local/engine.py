@@ -32,7 +32,7 @@ from topwords.core.model import (
 )
 
 from .docker_node import docker_errors, image_exists, remove_labelled
-from . import nofollow
+from topwords.core import nofollow
 from .files import FileRoot
 from .node_pool import DockerNodePool, Node
 from .jobs import Job, StateConflict

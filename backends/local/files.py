@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import nofollow
+from topwords.core import nofollow
 from .records import FileEntry
 
 __all__ = ["FileRoot"]

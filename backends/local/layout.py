@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from . import nofollow
+from topwords.core import nofollow
 from .users import BATCH_GID, NodeUser, switches_users
 
 __all__ = ["NODE_ROOT", "NodeLayout", "TaskDirs"]

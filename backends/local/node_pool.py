@@ -22,7 +22,8 @@ from typing import Callable
 from topwords.core.errors import NodeError
 from topwords.core.model import FailureInfo, NodeInfo, NodeState, PoolSpec
 
-from . import nofollow, users
+from topwords.core import nofollow
+from . import users
 from .docker_node import DockerNode
 from .layout import NodeLayout
 from .leftovers import OWNER_LABEL, owner_label

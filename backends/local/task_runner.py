@@ -24,7 +24,7 @@ from typing import Callable
 from topwords.core.errors import NodeError
 from topwords.core.model import FailureInfo, TaskInfo, TaskResult, TaskSpec, TaskState
 
-from . import nofollow
+from topwords.core import nofollow
 from .node_pool import Node
 from .records import TaskRecord
 from .transfer import TransferError, download_resource_file, upload_output_files

@@ -22,7 +22,7 @@ from typing import Sequence
 from topwords.core.errors import redact_url
 from topwords.core.model import OutputFile, ResourceFile, pattern_parts
 
-from . import nofollow
+from topwords.core import nofollow
 
 __all__ = ["TransferError", "download_resource_file", "upload_output_files"]
 

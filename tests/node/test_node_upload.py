@@ -240,3 +240,44 @@ def test_upload_to_azurite_with_cw_sas_stores_exact_blob(azurite, tmp_path):
                                              sas.replace("sp=cw", "sp=rcw")))
     assert tampered.returncode == 1 and "403" in tampered.stderr
     service.delete_container(container)
+
+
+def test_upload_to_a_blob_url_puts_exactly_that_blob(server, tmp_path):
+    (tmp_path / "in.txt").write_text("b a b", "utf-8")
+    blob_sas = server.container_url + "/dir/in%20%C5%BC_OUTPUT.txt?" + SAS_QUERY
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZ_BATCH_", "TOPWORDS_"))}
+    env[task.OUTPUT_URL_ENV] = blob_sas
+    env[task.SAS_ENV] = "http://127.0.0.1:9/never/used?" + SAS_QUERY  # the blob URL wins
+    done = subprocess.run([sys.executable, str(SCRIPT), "--filepath=in.txt", "--numwords=2"],
+                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert [r[0] for r in server.requests] == [
+        "/%s/output/dir/in%%20%%C5%%BC_OUTPUT.txt?%s" % (ACCOUNT, SAS_QUERY)]
+    assert server.requests[0][2] == (tmp_path / "in_OUTPUT.txt").read_bytes()
+    assert_no_secret(done)
+
+
+def test_reduce_uploads_each_result_to_its_manifest_url(server, tmp_path, monkeypatch):
+    import json
+    monkeypatch.chdir(tmp_path)
+    task.write_counts({"x": 3}, "c0.tsv.gz")
+    manifest = {"numwords": 1, "outputs": [
+        {"output_blob": "a/big_OUTPUT.txt", "counts": ["c0.tsv.gz"],
+         "url": server.container_url + "/a/big_OUTPUT.txt?" + SAS_QUERY},
+        {"output_blob": "GLOBAL_OUTPUT.txt", "counts": ["c0.tsv.gz"],
+         "url": server.container_url + "/GLOBAL_OUTPUT.txt?" + SAS_QUERY}]}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.delenv(task.SAS_ENV, raising=False)
+    assert task.main(["reduce", "--manifest=manifest.json"]) == 0
+    assert sorted(r[0].split("?")[0] for r in server.requests) == [
+        "/%s/output/GLOBAL_OUTPUT.txt" % ACCOUNT, "/%s/output/a/big_OUTPUT.txt" % ACCOUNT]
+
+
+def test_a_file_name_that_looks_like_an_option_is_counted(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(task.SAS_ENV, raising=False)
+    monkeypatch.delenv(task.OUTPUT_URL_ENV, raising=False)
+    for name in ("-x.txt", "--numwords=9"):
+        (tmp_path / name).write_text("w w v\n", "utf-8")
+        assert task.main([f"--filepath={name}", "--numwords=1"]) == 0
+        assert "w:\t2\n" in (tmp_path / task.output_path_for(name)).read_text("utf-8")

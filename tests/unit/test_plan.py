@@ -10,12 +10,19 @@ from hypothesis import strategies as st
 
 from topwords.core.inputs import InputFile
 from topwords.core.plan import GLOBAL_OUTPUT, REDUCE_TASK, PlanSettings, TaskUrls, plan_tasks
+from topwords.node import task as node_task
 
 
 def urls(n):
     return TaskUrls(inputs=[f"http://s/in/f{i}?sp=r&sig=R{i}" for i in range(n)],
-                    output="http://s/out?sp=cw&sig=W", counts="http://s/work?sp=cw&sig=C",
+                    output_write=lambda blob: f"http://s/out/{blob}?sp=cw&sig=W",
+                    counts_write=lambda blob: f"http://s/work/{blob}?sp=cw&sig=C",
                     counts_read=lambda blob: f"http://s/work/{blob}?sp=r&sig=CR")
+
+
+def parsed(task):
+    """A map task's arguments as the node script parses them."""
+    return node_task.parse_args(task_args(task))
 
 
 def settings(split=None, ignore_case=False):
@@ -31,9 +38,8 @@ def ranges(plan, i):
     out = []
     for task in plan.tasks:
         if task.id.startswith(f"topNtask{i}-part"):
-            args = task_args(task)
-            start, end = args[args.index("--range") + 1].split(":")
-            out.append((int(start), int(end)))
+            args = parsed(task)
+            out.append((args.start, args.end))
     return out
 
 
@@ -41,13 +47,17 @@ def test_small_inputs_get_one_map_task_each_and_a_reduce():
     plan = plan_tasks(settings(split=100), [item("a.txt", 10), item("d/b.txt", 100)], urls(2))
     assert [t.id for t in plan.tasks] == ["topNtask0", "topNtask1", REDUCE_TASK]
     assert plan.producers == [["topNtask0"], ["topNtask1"]]
-    a = task_args(plan.tasks[1])
-    assert a[a.index("--filepath") + 1] == "d/b.txt"
-    assert a[a.index("--counts-blob") + 1] == "counts/1.tsv.gz"
+    a = parsed(plan.tasks[1])
+    assert (a.filepath, a.numwords, a.counts_blob) == ("d/b.txt", 3, "counts/1.tsv.gz")
+    env = plan.tasks[1].environment
+    assert env["TOPWORDS_OUTPUT_URL"] == "http://s/out/d/b_OUTPUT.txt?sp=cw&sig=W"
+    assert env["TOPWORDS_COUNTS_URL"] == "http://s/work/counts/1.tsv.gz?sp=cw&sig=C"
     reduce = plan.tasks[-1]
     assert reduce.depends_on == ("topNtask0", "topNtask1")
+    assert reduce.environment == {}  # its write URLs are in the manifest only it reads
     assert plan.manifest == {"numwords": 3, "outputs": [
-        {"output_blob": GLOBAL_OUTPUT, "counts": ["counts/0.tsv.gz", "counts/1.tsv.gz"]}]}
+        {"output_blob": GLOBAL_OUTPUT, "counts": ["counts/0.tsv.gz", "counts/1.tsv.gz"],
+         "url": f"http://s/out/{GLOBAL_OUTPUT}?sp=cw&sig=W"}]}
     assert [r.file_path for r in reduce.resource_files] == [
         "manifest.json", "counts/0.tsv.gz", "counts/1.tsv.gz"]
 
@@ -60,16 +70,18 @@ def test_large_input_is_split_into_ranges_merged_by_the_reduce():
     part = plan.tasks[0]
     assert part.resource_files == ()  # it reads its range itself, over the SAS
     assert part.environment["TOPWORDS_INPUT_URL"] == "http://s/in/f0?sp=r&sig=R0"
-    assert "TOPWORDS_OUTPUT_SAS_URL" not in part.environment
+    assert "TOPWORDS_OUTPUT_URL" not in part.environment
+    assert part.environment["TOPWORDS_COUNTS_URL"].startswith("http://s/work/counts/0.0.tsv.gz?")
     first = plan.manifest["outputs"][0]
     assert first == {"output_blob": "big_OUTPUT.txt",
-                     "counts": ["counts/0.0.tsv.gz", "counts/0.1.tsv.gz", "counts/0.2.tsv.gz"]}
+                     "counts": ["counts/0.0.tsv.gz", "counts/0.1.tsv.gz", "counts/0.2.tsv.gz"],
+                     "url": "http://s/out/big_OUTPUT.txt?sp=cw&sig=W"}
     assert len(plan.manifest["outputs"][-1]["counts"]) == 4
 
 
 def test_ignore_case_reaches_every_map_task_only():
     plan = plan_tasks(settings(split=4, ignore_case=True), [item("a.txt", 10)], urls(1))
-    assert all("--ignore-case" in task_args(t) for t in plan.tasks[:-1])
+    assert all(parsed(t).ignore_case for t in plan.tasks[:-1])
     assert "--ignore-case" not in task_args(plan.tasks[-1])
 
 
@@ -81,3 +93,11 @@ def test_ranges_cover_the_file_once_in_order(size, split):
     assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))
     assert all(end - start <= split for start, end in parts)
     assert len(parts) == max(1, -(-size // split))
+
+
+@given(name=st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1,
+                    max_size=30).filter(lambda n: "/" not in n and n not in (".", "..")))
+def test_every_file_name_reaches_the_node_script_unchanged(name):
+    """Names starting with '-' (or looking like '--numwords=9') are values."""
+    plan = plan_tasks(settings(), [item(name, 10)], urls(1))
+    assert parsed(plan.tasks[0]).filepath == name

@@ -13,7 +13,8 @@ from topwords.core.errors import PoolError, StartTaskFailed, TaskNotFound, WaitT
 from topwords.core.ledger import Ledger
 from topwords.core.inputs import validate_inputs
 from topwords.core.model import NodeState
-from topwords.core.workflow import OUTPUT_SAS_ENV, RunSettings, run_top_words
+from topwords.core.workflow import OUTPUT_URL_ENV, RunSettings, run_top_words
+from topwords.node import task as node_task
 
 
 @pytest.fixture
@@ -100,13 +101,12 @@ def test_tasks_carry_quoted_paths_read_sas_and_write_sas_in_env(tmp_path, inputs
     spec = backend.compute.specs["topNtask2"]
     argv = shlex.split(spec.command_line)
     assert argv[:2] == ["/bin/bash", "-c"]
-    inner = shlex.split(argv[2])
-    assert inner[inner.index("--filepath") + 1] == "a/my notes ü.txt"
-    assert inner[inner.index("--numwords") + 1] == "5"
-    assert "--ignore-case" in inner
+    args = node_task.parse_args(shlex.split(argv[2])[2:])
+    assert (args.filepath, args.numwords, args.ignore_case) == ("a/my notes ü.txt", 5, True)
     assert [r.file_path for r in spec.resource_files] == ["a/my notes ü.txt"]
     assert "sp=r&" in spec.resource_files[0].http_url
-    assert "sp=cw&" in spec.environment[OUTPUT_SAS_ENV]
+    assert "sp=cw&" in spec.environment[OUTPUT_URL_ENV]
+    assert "/tw-r1-output/a/my%20notes%20%C3%BC_OUTPUT.txt?" in spec.environment[OUTPUT_URL_ENV]
     assert "SECRET" not in spec.command_line
 
 
@@ -120,15 +120,49 @@ def test_pool_start_task_copies_script_to_shared_dir(tmp_path, inputs):
     assert "$AZ_BATCH_NODE_SHARED_DIR" in start.command_line
 
 
-def test_run_never_writes_outside_output_dir(tmp_path, inputs):
+def test_run_downloads_only_expected_results_never_a_planted_blob(tmp_path, inputs):
     def evil(spec):
         backend.storage.containers["tw-r1-output"]["../escape.txt"] = b"x"
+        backend.storage.containers["tw-r1-output"]["planted.txt"] = b"x"
         return ok(spec)
     backend = fake_backend(evil)
-    with pytest.raises(Exception, match="refusing to download"):
-        run_top_words(backend, inputs, settings(tmp_path))
-    assert not (tmp_path / "escape.txt").exists()
+    result = run_top_words(backend, inputs, settings(tmp_path))
+    assert result.succeeded
+    assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "out" / "planted.txt").exists()
     assert backend.storage.containers == {}
+
+
+def test_a_missing_result_fails_its_input_alone(tmp_path, inputs):
+    def partly(spec):
+        return (0, None) if spec.id == "topNtask1" else ok(spec)
+    backend = fake_backend(partly)
+    result = run_top_words(backend, inputs, settings(tmp_path))
+    assert [r.succeeded for r in result.results] == [True, False, True]
+    assert result.corpus.succeeded
+    assert "b/x_OUTPUT.txt" in result.results[1].problem
+    assert not list((tmp_path / "out").glob(".topwords-*"))  # the staging folder is gone
+
+
+def test_downloads_never_follow_a_symlink_in_the_output_dir(tmp_path, inputs):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "b").symlink_to(elsewhere)  # where b/x_OUTPUT.txt would go
+    (tmp_path / "out" / "GLOBAL_OUTPUT.txt").symlink_to(elsewhere / "target.txt")
+    result = run_top_words(fake_backend(ok), inputs, settings(tmp_path))
+    assert [r.succeeded for r in result.results] == [True, False, True]
+    assert "link" in result.results[1].problem
+    assert list(elsewhere.iterdir()) == []  # nothing written through either link
+    corpus = tmp_path / "out" / "GLOBAL_OUTPUT.txt"
+    assert result.corpus.succeeded and not corpus.is_symlink()  # the link was replaced
+
+
+def test_an_unwritable_output_dir_fails_before_anything_is_created(tmp_path, inputs):
+    (tmp_path / "out").write_text("a file, not a folder")
+    backend = fake_backend(ok)
+    with pytest.raises(Exception, match="cannot write to the output directory"):
+        run_top_words(backend, inputs, settings(tmp_path))
+    assert backend.storage.calls == [] and backend.compute.calls == []
 
 
 def test_failed_task_stderr_comes_from_logs_container_when_pool_is_gone(tmp_path, inputs):
