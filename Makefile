@@ -1,14 +1,17 @@
-# The two commands of the README's Quick start:
+# The commands of the README (Quick start, Install):
 #   make demo   set everything up, then run the top-3 job on examples/ locally
 #   make test   set everything up, then run the whole test suite
-# Set-up is idempotent: each step only does what is missing.
+#   make dist   build the sdist and the wheel into dist/
+# Set-up is idempotent: each step only does what is missing. Azurite is
+# pinned by backends/local/azurite_npm/package-lock.json (shipped in the
+# wheel too); `topwords local setup` runs npm ci on it into ~/.cache/topwords/.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test setup system-deps venv bench clean
+.PHONY: demo test setup system-deps venv bench dist clean
 
 demo: setup
 	$(BIN)/topwords run --backend local --top 3 --output-dir out examples/*.txt
@@ -33,5 +36,10 @@ $(STAMP): pyproject.toml
 bench: setup
 	$(BIN)/python bench/run.py
 
+# The sdist and the wheel users install (see README, "Install").
+dist: venv
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist
+
 clean:
-	rm -rf out .pytest_cache .hypothesis
+	rm -rf out dist .pytest_cache .hypothesis

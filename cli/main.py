@@ -84,9 +84,20 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _version() -> str:
+    """The installed distribution's version (set from the git tag at build time)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("topwords")
+    except PackageNotFoundError:
+        return "(unknown: not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="topwords", description="Run the Azure Batch top-N-words workflow "
                      "offline (Docker + Azurite) or on Azure Batch.")
+    parser.add_argument("--version", action="version", version=f"topwords {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser("run", help="count the top words of each input file on a backend")

@@ -192,6 +192,8 @@ def module_compute(request: pytest.FixtureRequest, tmp_path_factory):
 
 
 # -- the Batch emulator (Azure Batch on Docker + Azurite) ------------------
+# The installed topwords pytest plugin (entry point "topwords") also offers
+# batch_emulator and batch_client; these conftest fixtures override them here.
 
 #: items per list page of the session's emulator: small, so that every list
 #: the SDK makes (tasks, nodes, pools) follows odata.nextLink

@@ -1,7 +1,8 @@
 """Azurite, the Azure Storage emulator, as the local backend's blob storage.
 
-:class:`AzuriteServer` runs ``azurite-blob`` (installed by ``npm ci`` from the
-repo's package-lock.json) on a free loopback port; :func:`storage_for` points
+:class:`AzuriteServer` runs ``azurite-blob`` (pinned by the lock file in
+``azurite_npm/``, installed by ``topwords local setup``) on a free loopback
+port; :func:`storage_for` points
 the Azure blob storage class at it, so the local backend exercises the same
 storage code as Azure.
 """
@@ -27,6 +28,8 @@ from urllib.parse import urlsplit
 
 from topwords.core.errors import ConfigError, StorageError, redact_url
 
+from .azurite_npm import installed_binary
+
 __all__ = ["AZURITE_ACCOUNT", "AZURITE_KEY", "AzuriteServer", "find_azurite_binary",
            "new_account_key", "storage_for", "wait_until_reachable"]
 
@@ -38,21 +41,23 @@ AZURITE_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
                "K1SZFPTOtr/KBHBeksoGMGw==")
 
 
+
 def new_account_key() -> str:
     """A random storage account key (64 bytes, base64, like Azure's)."""
     return base64.b64encode(secrets.token_bytes(64)).decode("ascii")
 
-_SETUP_HINT = "run `topwords local setup` (or `npm ci` in the repo)"
+
+_SETUP_HINT = ("run `topwords local setup` (it installs the pinned Azurite with npm), "
+               "or set TOPWORDS_AZURITE_BIN to an azurite-blob")
 _READY = re.compile(r"successfully listens on (http://127\.0\.0\.1:(\d+))")
-#: The repository checkout this module lives in (editable installs).
-_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def find_azurite_binary(explicit: str | None = None) -> Path:
     """Locate ``azurite-blob``.
 
-    Looks at, in order: ``explicit``, ``$TOPWORDS_AZURITE_BIN``, the repo's
-    ``node_modules/.bin/azurite-blob``, then ``PATH``.
+    Looks at, in order: ``explicit``, ``$TOPWORDS_AZURITE_BIN``, the pinned
+    version's install in the user's cache (``topwords local setup``, see
+    :mod:`.azurite_npm`), then ``PATH``.
 
     Raises:
         ConfigError: not found (or an explicit path that does not exist).
@@ -63,9 +68,9 @@ def find_azurite_binary(explicit: str | None = None) -> Path:
         if not path.is_file():
             raise ConfigError(f"azurite-blob not found at {path}", hint=_SETUP_HINT)
         return path
-    local = _REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
-    if local.is_file():
-        return local
+    pinned = installed_binary()
+    if pinned is not None:
+        return pinned
     found = shutil.which("azurite-blob")
     if found:
         return Path(found)

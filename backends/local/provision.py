@@ -16,13 +16,11 @@ from typing import Callable
 
 from topwords.core.errors import ConfigError
 
+from . import azurite_npm
+from .azurite import find_azurite_binary
 from .config import DEFAULT_IMAGE
 
-__all__ = ["build_image", "ensure_azurite", "ensure_docker", "ensure_image", "REPO_ROOT"]
-
-#: the source checkout (editable installs), where package.json pins Azurite
-REPO_ROOT = Path(__file__).resolve().parents[2]
-STATE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "topwords"
+__all__ = ["build_image", "ensure_azurite", "ensure_docker", "ensure_image"]
 
 Say = Callable[[str], None]
 
@@ -51,8 +49,9 @@ def ensure_docker(say: Say, timeout: float = 30.0) -> None:
     if dockerd is None or os.geteuid() != 0 or os.environ.get("DOCKER_HOST"):
         raise ConfigError("no Docker daemon answers and this user cannot start one",
                           hint="start Docker (e.g. `sudo systemctl start docker`)")
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
-    log = STATE_DIR / "dockerd.log"
+    state_dir = azurite_npm.cache_root()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log = state_dir / "dockerd.log"
     with open(log, "ab") as out:
         subprocess.Popen([dockerd, "--bridge=none", "--iptables=false"], stdout=out,
                          stderr=subprocess.STDOUT, start_new_session=True)
@@ -65,33 +64,45 @@ def ensure_docker(say: Say, timeout: float = 30.0) -> None:
 
 
 def ensure_azurite(say: Say) -> Path:
-    """Install Azurite from the lock file (``npm ci``) if it is not there.
+    """Install the pinned Azurite (``npm ci`` of the lock file shipped in
+    ``azurite_npm/``) into the user's cache if it is not there.
+
+    ``TOPWORDS_AZURITE_BIN``, when set, is used instead (nothing is
+    installed). Without npm, an ``azurite-blob`` on ``PATH`` is used.
 
     Returns:
         The ``azurite-blob`` executable.
     Raises:
-        ConfigError: npm is missing or the install failed.
+        ConfigError: Node.js or npm is missing (and no Azurite is on PATH),
+            or the install failed.
+    Idempotent: yes.
     """
-    binary = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
-    if binary.exists():
-        say(f"azurite: installed ({binary})")
+    version = azurite_npm.pinned_version()
+    if os.environ.get("TOPWORDS_AZURITE_BIN"):
+        binary = find_azurite_binary()
+        say(f"azurite: using TOPWORDS_AZURITE_BIN ({binary}); the pinned {version} is "
+            "not installed")
         return binary
-    if not (REPO_ROOT / "package-lock.json").exists():
+    missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
+    binary = azurite_npm.installed_binary()
+    if binary is not None and "node" not in missing:
+        say(f"azurite: {version} (pinned) is installed in {binary.parents[2]}")
+        return binary
+    if missing:
         found = shutil.which("azurite-blob")
-        if found:
-            say(f"azurite: using {found}")
+        if found and "node" not in missing:
+            say(f"azurite: npm is missing, so using {found} from PATH (not the pinned "
+                f"{version})")
             return Path(found)
-        raise ConfigError("Azurite is not installed", hint="npm install -g azurite@3, or "
-                          "set TOPWORDS_AZURITE_BIN to its azurite-blob")
-    if shutil.which("npm") is None:
-        raise ConfigError("npm is needed to install Azurite", hint="install Node.js 18+ and npm")
-    say("azurite: installing from package-lock.json (npm ci) ...")
-    done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=REPO_ROOT,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if done.returncode != 0 or not binary.exists():
-        last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise ConfigError(f"npm ci failed: {last}")
-    say(f"azurite: installed ({binary})")
+        raise ConfigError(f"Azurite {version} needs Node.js and npm: {' and '.join(missing)} "
+                          "not found", hint="install Node.js 18+ with npm (Debian: apt-get "
+                          "install nodejs npm), or set TOPWORDS_AZURITE_BIN to an azurite-blob")
+    target = azurite_npm.install_dir()
+    say(f"azurite: installing {version} from the pinned lock file (npm ci) into {target} ...")
+    started = time.monotonic()
+    binary = azurite_npm.install(shutil.which("npm"))
+    installed = azurite_npm.installed_version(target) or "?"
+    say(f"azurite: installed {installed} in {time.monotonic() - started:.0f} s ({binary})")
     return binary
 
 

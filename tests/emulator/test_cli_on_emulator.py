@@ -132,23 +132,6 @@ def test_emulator_command_serves_until_a_signal_then_leaves_nothing(tmp_path, do
     assert not port_open(exports["TOPWORDS_STORAGE_URL"])
 
 
-def test_pytest_plugin_gives_users_a_working_emulator(tmp_path, docker_client):
-    (tmp_path / "conftest.py").write_text(
-        'pytest_plugins = ["topwords.backends.local.emulator.pytest_plugin"]\n')
-    (tmp_path / "test_user.py").write_text(
-        "from azure.batch import BatchClient\n"
-        "from azure.core.credentials import AzureNamedKeyCredential\n\n"
-        "def test_list_images(batch_emulator):\n"
-        "    client = BatchClient(batch_emulator.batch_url, AzureNamedKeyCredential(\n"
-        "        batch_emulator.account_name, batch_emulator.account_key))\n"
-        "    assert any(i.node_agent_sku_id.startswith('batch.node.ubuntu')\n"
-        "               for i in client.list_supported_images())\n")
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           str(tmp_path)], capture_output=True, text=True, timeout=120,
-                          cwd=tmp_path, env=clean_env(tmp_path))
-    assert "1 passed" in done.stdout, done.stdout + done.stderr
-
-
 def test_azure_backend_on_the_emulator_splits_and_reduces_like_local(
         tmp_path, batch_emulator, azurite, tutorial_files):
     outputs = {}

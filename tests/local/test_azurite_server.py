@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from topwords.backends.local import azurite as azurite_module
 from topwords.backends.local.azurite import (AZURITE_ACCOUNT, AzuriteServer,
                                             find_azurite_binary, storage_for,
                                             wait_until_reachable)
@@ -47,11 +46,11 @@ def test_find_azurite_binary_env_variable_is_used(tmp_path, monkeypatch):
 
 def test_find_azurite_binary_missing_everywhere_raises_with_hint(tmp_path, monkeypatch):
     monkeypatch.delenv("TOPWORDS_AZURITE_BIN", raising=False)
-    monkeypatch.setattr(azurite_module, "_REPO_ROOT", tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ConfigError) as caught:
         find_azurite_binary()
-    assert "npm ci" in caught.value.hint
+    assert "topwords local setup" in caught.value.hint
 
 
 def test_find_azurite_binary_explicit_missing_path_raises(tmp_path):
