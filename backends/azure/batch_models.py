@@ -130,11 +130,16 @@ def pool_options(spec: PoolSpec, *, vm_size: str,
         metadata=_metadata(spec.metadata))
 
 
+def _identity(elevated: bool, scope: str) -> bm.UserIdentity:
+    """The auto-user, always said explicitly: the service's default scope
+    (pool) is not the core model's default for tasks (task)."""
+    return bm.UserIdentity(auto_user=bm.AutoUserSpecification(
+        scope=bm.AutoUserScope.POOL if scope == "pool" else bm.AutoUserScope.TASK,
+        elevation_level=bm.ElevationLevel.ADMIN if elevated else bm.ElevationLevel.NON_ADMIN))
+
+
 def _start_task(start: StartTask) -> bm.BatchStartTask:
-    identity = None
-    if start.run_elevated:
-        identity = bm.UserIdentity(auto_user=bm.AutoUserSpecification(
-            scope=bm.AutoUserScope.POOL, elevation_level=bm.ElevationLevel.ADMIN))
+    identity = _identity(True, start.user_scope) if start.run_elevated else None
     return bm.BatchStartTask(
         command_line=start.command_line,
         resource_files=_resource_files(start.resource_files),
@@ -165,7 +170,8 @@ def task_options(spec: TaskSpec) -> bm.BatchTaskCreateOptions:
             max_wall_clock_time=timedelta(seconds=math.ceil(limit)) if limit else None,
             max_task_retry_count=spec.constraints.max_task_retry_count),
         depends_on=(bm.BatchTaskDependencies(task_ids=list(spec.depends_on))
-                    if spec.depends_on else None))
+                    if spec.depends_on else None),
+        user_identity=_identity(spec.run_elevated, spec.user_scope))
 
 
 def _resource_files(files: Iterable[ResourceFile]) -> list[bm.ResourceFile] | None:
