@@ -283,14 +283,33 @@ def _emulator(args: argparse.Namespace) -> int:
     with BatchEmulator(port=args.port) as emulator:
         script = emulator.export_script()
         if args.env_file:
-            args.env_file.touch(mode=0o600)
-            args.env_file.write_text(script, encoding="utf-8")
+            _write_private(args.env_file, script)
         print(script, end="", flush=True)
         print(f"Batch emulator at {emulator.batch_url} (account {emulator.account_name}), "
               f"Azurite at {emulator.storage_url}; use the variables above with "
               "`--backend azure` or a BatchClient. Ctrl-C stops both.", file=sys.stderr)
         threading.Event().wait()
     return 0
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` (it holds keys) to ``path``, mode 0600 whatever the file
+    was before: a new file replaces the old one, so no other user who could
+    read it (or a link planted at its name) sees the keys.
+
+    Raises:
+        ConfigError: the file cannot be written.
+    """
+    import os
+    import tempfile
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            os.fchmod(f.fileno(), 0o600)
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the --env-file {path}: {exc.strerror or exc}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -243,7 +243,8 @@ SERVICE_MARKS = ("docker", "azurite")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped and any(m in report.keywords for m in SERVICE_MARKS):
+    if report.skipped and not hasattr(report, "wasxfail") \
+            and any(m in report.keywords for m in SERVICE_MARKS):
         _skipped_service_tests.append(report.nodeid)
 
 

@@ -116,7 +116,9 @@ def test_emulator_command_serves_until_a_signal_then_leaves_nothing(tmp_path, do
                 node_agent_sku_id=image.node_agent_sku_id)))
         owner = {"label": f"topwords.owner={socket.gethostname()}:{proc.pid}"}
         deadline = time.monotonic() + 30
-        while not docker_client.containers.list(all=True, filters=owner):
+        # the low-level list: the high-level one inspects each container and
+        # fails on one that is removed meanwhile
+        while not docker_client.api.containers(all=True, filters=owner):
             assert time.monotonic() < deadline, "no node container started"
             time.sleep(0.1)
         client.close()
@@ -127,7 +129,7 @@ def test_emulator_command_serves_until_a_signal_then_leaves_nothing(tmp_path, do
             proc.kill()
             proc.wait()
     assert proc.returncode in (0, 130), proc.stderr.read()
-    assert docker_client.containers.list(all=True, filters=owner) == []
+    assert docker_client.api.containers(all=True, filters=owner) == []
     assert not port_open(exports["TOPWORDS_BATCH_URL"])
     assert not port_open(exports["TOPWORDS_STORAGE_URL"])
 

@@ -476,6 +476,7 @@ def test_add_tasks_full_spec_sends_task_body_with_urls_untouched(batch, compute)
         "environmentSettings": [{"name": "OUTPUT_URL", "value": WRITE_URL}],
         "constraints": {"maxWallClockTime": "PT15M00S", "maxTaskRetryCount": 2},
         "dependsOn": {"taskIds": ["t0"]},
+        "userIdentity": {"autoUser": {"scope": "task", "elevationLevel": "nonadmin"}},
     }]}
 
 

@@ -175,12 +175,21 @@ def test_task_options_full_spec_maps_every_field():
         "environmentSettings": [{"name": "OUT", "value": WRITE_URL}],
         "constraints": {"maxWallClockTime": "PT10M00S", "maxTaskRetryCount": 3},
         "dependsOn": {"taskIds": ["t0"]},
+        "userIdentity": {"autoUser": {"scope": "task", "elevationLevel": "nonadmin"}},
     }
 
 
-def test_task_options_minimal_spec_sends_only_retry_count():
+def test_task_options_minimal_spec_sends_retry_count_and_its_auto_user():
     body = task_options(TaskSpec(id="t", command_line="true")).as_dict()
-    assert body == {"id": "t", "commandLine": "true", "constraints": {"maxTaskRetryCount": 0}}
+    assert body == {"id": "t", "commandLine": "true", "constraints": {"maxTaskRetryCount": 0},
+                    "userIdentity": {"autoUser": {"scope": "task",
+                                                  "elevationLevel": "nonadmin"}}}
+
+
+def test_task_options_elevated_pool_scope_task_sends_an_admin_pool_user():
+    spec = TaskSpec(id="t", command_line="true", run_elevated=True, user_scope="pool")
+    assert task_options(spec).as_dict()["userIdentity"] == {
+        "autoUser": {"scope": "pool", "elevationLevel": "admin"}}
 
 
 # -- SDK objects -> core info ------------------------------------------------------
