@@ -243,15 +243,16 @@ def _local(args: argparse.Namespace) -> int:
     else:
         from topwords.backends.local.config import LocalConfig
         from topwords.backends.local.docker_node import connect
-        from topwords.backends.local.leftovers import remove_leftovers
+        from topwords.backends.local.leftovers import candidate_dirs, sweep
 
         client = connect()
         try:
-            count = remove_leftovers(client, say, work_dir=LocalConfig.from_env().work_dir,
-                                     everything=args.all, dry_run=args.dry_run)
+            swept = sweep(client, dirs=candidate_dirs(LocalConfig.from_env().work_dir), say=say,
+                          everything=args.all, include_kept=True, dry_run=args.dry_run)
         finally:
             client.close()
-        say(f"{count} container(s) {'to remove' if args.dry_run else 'removed'}")
+        say(f"{swept.containers} container(s), {swept.processes} Azurite process(es), "
+            f"{swept.directories} folder(s) {'to remove' if args.dry_run else 'removed'}")
     return 0
 
 

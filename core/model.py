@@ -63,6 +63,7 @@ class NodeState(str, enum.Enum):
     START_TASK_FAILED = "starttaskfailed"
     IDLE = "idle"
     RUNNING = "running"
+    UNKNOWN = "unknown"  # lost contact: no new tasks until it answers again
     UNUSABLE = "unusable"
 
 
@@ -335,6 +336,8 @@ class TaskInfo:
 
     ``depends_on``: the tasks it waits for; if one of them fails, it is
     *blocked*: it stays active and never runs (Batch's default).
+    ``retry_count``: re-runs after non-zero exits; ``requeue_count``: times
+    it was put back in the queue because its node was lost (not a retry).
     """
 
     id: str
@@ -344,6 +347,7 @@ class TaskInfo:
     result: TaskResult | None = None
     failure: FailureInfo | None = None
     retry_count: int = 0
+    requeue_count: int = 0
     node_id: str | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None

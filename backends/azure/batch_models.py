@@ -255,6 +255,7 @@ def task_info(task: bm.BatchTask) -> TaskInfo:
         failure=FailureInfo(category=_value(failure.category) or "", code=failure.code or "",
                             message=failure.message or "") if failure else None,
         retry_count=(run.retry_count or 0) if run else 0,
+        requeue_count=(run.requeue_count or 0) if run else 0,
         node_id=task.node_info.node_id if task.node_info else None,
         start_time=run.start_time if run else None,
         end_time=run.end_time if run else None)

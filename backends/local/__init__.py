@@ -49,13 +49,17 @@ def create(**options: object):
 
 
 def _engine(config):
-    """Connect to Docker, and load the blob SDK (slow) meanwhile Azurite starts."""
+    """Connect to Docker, sweep what dead owners left, and load the blob SDK
+    (slow) meanwhile Azurite starts."""
     import topwords.backends.azure.blob_storage  # noqa: F401  (warm import)
 
     from .docker_node import connect
     from .engine import LocalBatchEngine
+    from .leftovers import candidate_dirs, sweep
 
-    return LocalBatchEngine(connect(), image=config.image, work_dir=config.work_dir)
+    client = connect()
+    sweep(client, dirs=candidate_dirs(config.work_dir))
+    return LocalBatchEngine(client, image=config.image, work_dir=config.work_dir)
 
 
 def _backend(config, engine, server):

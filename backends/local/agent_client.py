@@ -24,13 +24,17 @@ from topwords.core.errors import NodeError
 
 __all__ = ["AgentClient", "AgentDir", "agent_command", "agent_source", "parse_greeting"]
 
-#: where a node container mounts its agent directory
+#: seconds past a command's wall-clock limit before the host gives up on a
+#: node that did not end it (a hung node: its agent cannot answer)
+WALL_CLOCK_GRACE = 5.0
+#: where a node container mounts its agent directory, and its owner's lifeline
 AGENT_MOUNT = "/run/batch-agent"
+LIFELINE_MOUNT = "/run/batch-owner.lock"
 
 #: the node container's command: the agent where the image has python3 (its
-#: source is $1, its directory $2), else ``{"agent": null}`` and a sleep
-#: (commands then run with ``docker exec``)
-_LAUNCH = ('command -v python3 >/dev/null 2>&1 && exec python3 -c "$1" "$2"; '
+#: source is $1, its directory $2, the owner's lifeline $3), else
+#: ``{"agent": null}`` and a sleep (commands then run with ``docker exec``)
+_LAUNCH = ('command -v python3 >/dev/null 2>&1 && exec python3 -c "$1" "$2" "$3"; '
            'rm -f "$2/token"; echo \'{"agent": null}\'; exec sleep infinity')
 
 
@@ -40,9 +44,10 @@ def agent_source() -> str:
     return resources.files(__package__).joinpath("node_agent.py").read_text("utf-8")
 
 
-def agent_command(agent_dir: str = AGENT_MOUNT) -> list[str]:
-    """The node's command, given where the node sees its agent directory."""
-    return ["/bin/sh", "-c", _LAUNCH, "sh", agent_source(), agent_dir]
+def agent_command(agent_dir: str = AGENT_MOUNT, lifeline: str = LIFELINE_MOUNT) -> list[str]:
+    """The node's command, given where the node sees its agent directory and
+    its owner's lifeline file."""
+    return ["/bin/sh", "-c", _LAUNCH, "sh", agent_source(), agent_dir, lifeline]
 
 
 class AgentDir:
@@ -126,18 +131,37 @@ class AgentClient:
         request = {"op": "run", "argv": list(argv), "env": dict(env), "cwd": cwd,
                    "user": list(user), "timeout": timeout}
         with self._connect() as sock:
+            if timeout is not None:  # the agent ends it at its limit; a hung one cannot
+                sock.settimeout(timeout + WALL_CLOCK_GRACE)
             stream = sock.makefile("rb")
             self._send(sock, request, (stdout, stderr))
-            pid = self._receive(stream)["pid"]
-            if pid is not None and on_start:
-                on_start(pid)
-            ended = self._receive(stream)
+            try:
+                pid = self._receive(stream)["pid"]
+                if pid is not None and on_start:
+                    on_start(pid)
+                ended = self._receive(stream)
+            except NodeError as exc:
+                if not isinstance(exc.__cause__, TimeoutError):
+                    raise
+                if "pid" in locals() and pid is not None:
+                    self._kill_quietly(pid)
+                return None, True  # past its wall clock on a node that does not answer
         return ended["exit"], bool(ended["timed_out"])
+
+    def _kill_quietly(self, pid: int) -> None:
+        try:
+            self._call({"op": "kill", "pid": pid}, 2.0)
+        except NodeError:
+            pass
 
     def kill(self, pid: int) -> None:
         """Kill the process tree of a command started by ``run`` (nothing if it
         has ended). Idempotent."""
         self._call({"op": "kill", "pid": pid})
+
+    def detach(self) -> None:
+        """Let the node outlive this process (a pool kept on purpose)."""
+        self._call({"op": "detach"}, 5.0)
 
     def ping(self, timeout: float = 5.0) -> None:
         """Check that the agent answers.

@@ -12,16 +12,19 @@ from __future__ import annotations
 import atexit
 import base64
 import collections
+import functools
 import os
 import re
 import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from importlib import resources
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
@@ -142,13 +145,13 @@ class AzuriteServer:
         """
         if self.running:
             return self
-        argv = self.command()
+        argv = watched(self.command())
         if self.location is not None:
             self.location.mkdir(parents=True, exist_ok=True)
         self._output.clear()
         try:
             # Own session: a Ctrl-C in the terminal must not reach Azurite
-            # before we stop it cleanly.
+            # before we stop it cleanly. The watchdog stops it if we die.
             self._process = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
@@ -193,8 +196,19 @@ class AzuriteServer:
         """Azurite's last output lines, with query strings redacted."""
         return "\n".join(redact_url(line) for line in list(self._output)[-lines:])
 
+    def death(self) -> str | None:
+        """If the server died while it should be running: how (its exit
+        status and last output line), else None."""
+        process = self._process
+        if process is None or process.poll() is None:
+            return None
+        last = self.output_tail(1) or "(no output)"
+        return (f"Azurite (pid {process.pid}) exited with status {process.returncode}; "
+                f"its last output: {last}")
+
     def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM, wait up to ``timeout`` s, only then SIGKILL.
+        """SIGTERM (through its watchdog, which passes it on once), wait up
+        to ``timeout`` s, only then SIGKILL the group.
 
         Azurite flushes its data on SIGTERM; a SIGKILL right after a write
         loses writes it already acknowledged. Idempotent.
@@ -205,7 +219,7 @@ class AzuriteServer:
             return
         atexit.unregister(self.stop)
         if process.poll() is None:
-            _signal_group(process, signal.SIGTERM)
+            process.send_signal(signal.SIGTERM)
             try:
                 process.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -239,6 +253,17 @@ def _signal_group(process: subprocess.Popen[str], signum: int) -> None:
         os.killpg(process.pid, signum)
     except ProcessLookupError:
         pass
+
+
+@functools.cache
+def _watchdog_source() -> str:
+    return resources.files(__package__).joinpath("azurite_watchdog.py").read_text("utf-8")
+
+
+def watched(argv: list[str]) -> list[str]:
+    """``argv`` run under the watchdog that stops it when this process dies."""
+    from .lifeline import lifeline
+    return [sys.executable, "-c", _watchdog_source(), str(lifeline().path), "--", *argv]
 
 
 def storage_for(blob_url: str, account_key: str = AZURITE_KEY):

@@ -22,6 +22,7 @@ Docker SDK exceptions are translated here, at this one boundary, into
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,10 @@ import docker.errors
 
 from topwords.core.errors import ConfigError, NodeError, PoolError
 
-from .agent_client import AGENT_MOUNT, AgentClient, AgentDir, agent_command, parse_greeting
+from .agent_client import (
+    AGENT_MOUNT, LIFELINE_MOUNT, AgentClient, AgentDir, agent_command, parse_greeting,
+)
+from .lifeline import LIFELINE_LABEL, lifeline
 from .docker_exec import ExecRunner
 from .layout import NODE_ROOT
 from .users import NodeUser
@@ -141,15 +145,18 @@ class DockerNode:
                 without ``/bin/sh``, say: its output is quoted).
         """
         self._agent_dir = AgentDir(self._agent_dir_path)
+        owner = str(lifeline().path)
         with docker_errors(f"starting node container {self.name}"):
-            # create + start, never run: run() would try to pull a missing image
+            # create + start, never run: run() would try to pull a missing image;
+            # auto_remove: a node whose agent ended with its owner is gone
             container = self._client.containers.create(
-                self.image, agent_command(AGENT_MOUNT), name=self.name,
-                init=True, network_mode="host", labels=self._labels,
+                self.image, agent_command(AGENT_MOUNT, LIFELINE_MOUNT), name=self.name,
+                init=True, network_mode="host", labels={**self._labels, LIFELINE_LABEL: owner},
                 cap_drop=["ALL"], cap_add=NODE_CAPABILITIES,
-                security_opt=["no-new-privileges"],
+                security_opt=["no-new-privileges"], auto_remove=True,
                 volumes={str(self.host_root): {"bind": str(NODE_ROOT), "mode": "rw"},
-                         str(self._agent_dir.path): {"bind": AGENT_MOUNT, "mode": "rw"}})
+                         str(self._agent_dir.path): {"bind": AGENT_MOUNT, "mode": "rw"},
+                         owner: {"bind": LIFELINE_MOUNT, "mode": "ro"}})
             self._container_id = container.id
             container.start()
             has_agent = parse_greeting(self._first_line())
@@ -197,6 +204,32 @@ class DockerNode:
                                           timeout=timeout, on_start=on_start)
         return ExecOutcome(exit_code, timed_out=timed_out)
 
+    def ping(self, timeout: float = 2.0) -> None:
+        """Check that the node answers: its agent, or (no agent) Docker says
+        its container runs and is not paused.
+
+        Raises:
+            NodeError: it does not.
+        """
+        runner = self._runner
+        if runner is None:
+            raise NodeError(f"node {self.name} is not running")
+        if isinstance(runner, AgentClient):
+            runner.ping(timeout)
+            return
+        state = self.inspect().get("State", {})
+        if not state.get("Running") or state.get("Paused"):
+            raise NodeError(f"node {self.name}: its container is "
+                            f"{'paused' if state.get('Paused') else 'not running'}")
+
+    def detach(self) -> None:
+        """Let the node outlive its owner (see ``lifeline.py``). Best effort."""
+        if isinstance(self._runner, AgentClient):
+            try:
+                self._runner.detach()
+            except NodeError:
+                pass
+
     def kill(self, handle: int | str) -> None:
         """Kill the process tree of a command that ``run`` started (nothing if
         it has ended). Idempotent.
@@ -217,12 +250,26 @@ class DockerNode:
                 with docker_errors(f"removing node container {self.name}"):
                     self._api.remove_container(self._container_id, force=True)
             except NodeError as exc:
-                if "No such container" not in str(exc):
+                if "No such container" not in str(exc) and "in progress" not in str(exc):
                     raise
+            self._wait_gone()
             self._container_id = None
         if self._agent_dir is not None:
             self._agent_dir.remove()
             self._agent_dir = None
+
+    def _wait_gone(self, timeout: float = 15.0) -> None:
+        """Until Docker no longer has the container (a removal Docker began
+        itself, auto_remove after a kill, takes a moment)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self._api.inspect_container(self._container_id)
+            except docker.errors.NotFound:
+                return
+            except docker.errors.DockerException:
+                return  # Docker is gone too: nothing more to wait for
+            time.sleep(0.05)
 
     def inspect(self) -> dict:
         """``docker inspect`` of the container (for tests and diagnostics)."""

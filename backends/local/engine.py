@@ -31,9 +31,11 @@ from topwords.core.model import (
     TaskSpec, TaskState,
 )
 
-from .docker_node import docker_errors, image_exists, remove_labelled
 from topwords.core import nofollow
+
+from .docker_node import docker_errors, image_exists, remove_labelled
 from .files import FileRoot
+from .health import Heartbeat, HeartbeatSettings
 from .node_pool import DockerNodePool, Node
 from .jobs import Job, StateConflict
 from .records import FileEntry, JobRecord, JobState, NodeRecord, PoolRecord, TaskRecord
@@ -59,15 +61,18 @@ class LocalBatchEngine(Compute):
     supports_output_files = True
 
     def __init__(self, client, *, image: str, work_dir: Path, account_name: str = "local",
-                 account_url: str = "") -> None:
+                 account_url: str = "",
+                 heartbeat: HeartbeatSettings = HeartbeatSettings()) -> None:
         self._client, self.image, self.work_dir = client, image, work_dir
         self._account = {"account_name": account_name, "account_url": account_url}
         self._lock = threading.Condition()
         self._pools: dict[str, DockerNodePool] = {}
         self._jobs: dict[str, Job] = {}
         self._executor = ThreadPoolExecutor(256, thread_name_prefix="task")
-        self._runner = TaskRunner(self._lock, self._task_done)
+        self._runner = TaskRunner(self._lock, self._task_done, self._requeue, self._node_lost)
         self._deletions: list[threading.Thread] = []
+        self._heartbeat_settings = heartbeat
+        self._heartbeat: Heartbeat | None = None
 
     # -- pools ------------------------------------------------------------
 
@@ -86,6 +91,9 @@ class LocalBatchEngine(Compute):
                                   host_dir=self.work_dir / spec.id, lock=self._lock,
                                   on_change=self._dispatch, account=self._account)
             self._pools[spec.id] = pool
+            if self._heartbeat is None:
+                self._heartbeat = Heartbeat(self._lock, self._watched, self._node_lost,
+                                            self._heartbeat_settings)
         pool.allocate()
 
     def get_pool(self, pool_id: str) -> PoolInfo:
@@ -95,8 +103,9 @@ class LocalBatchEngine(Compute):
                           for n in pool.nodes)
             return PoolInfo(spec=pool.spec, state="deleting" if pool.deleting else "active",
                             allocation_state="resizing" if booting else "steady",
-                            current_node_count=sum(n.state is not NodeState.CREATING
-                                                   for n in pool.nodes))
+                            current_node_count=sum(
+                                n.state is not NodeState.CREATING and not n.lost_reason
+                                for n in pool.nodes))
 
     def list_nodes(self, pool_id: str) -> list[NodeInfo]:
         with self._lock:
@@ -452,8 +461,47 @@ class LocalBatchEngine(Compute):
 
     # -- lifetime -----------------------------------------------------------
 
+    # -- lost nodes ------------------------------------------------------------
+
+    def _watched(self):
+        """(pool, node) pairs the heartbeat watches (called under the lock)."""
+        return [(pool, node) for pool in self._pools.values() if not pool.deleting
+                for node in pool.nodes]
+
+    def _node_lost(self, pool: DockerNodePool | None, node: Node, reason: str) -> None:
+        """A node is gone or silent: ``unusable`` for good, its tasks requeued
+        (by their runners, once its container is gone), a new node in its
+        place."""
+        with self._lock:
+            pool = pool or next((p for p in self._pools.values() if node in p.nodes), None)
+            if pool is None or pool.deleting or node.state is NodeState.UNUSABLE:
+                return
+            node.state, node.lost_reason = NodeState.UNUSABLE, reason
+            pool.replace(node)
+            self._lock.notify_all()
+
+    def _requeue(self, task: Task) -> bool:
+        """Put a task whose node was lost back in its job's queue, first
+        (called under the lock). Returns False if it must end instead (its
+        job is no longer active, or it was terminated)."""
+        job = self._jobs.get(task.job_id)
+        if job is None or job.state != JobState.ACTIVE or task.killed \
+                or job.tasks.get(task.spec.id) is not task:
+            return False
+        job.pending.insert(0, task)
+        self._dispatch()
+        self._lock.notify_all()
+        return True
+
     def close(self) -> None:
-        """Stop scheduling; pools that were not deleted stay (``--keep-pool``)."""
+        """Stop scheduling; pools that were not deleted stay (``--keep-pool``)
+        and outlive this process."""
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+        with self._lock:
+            kept = [p for p in self._pools.values() if not p.deleting]
+        for pool in kept:
+            pool.keep()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._client.close()
 

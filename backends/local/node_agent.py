@@ -18,7 +18,10 @@ Protocol, one JSON object per line, one request per connection:
 
 * start-up: the agent reads its secret from ``<dir>/token`` and deletes the
   file, listens on ``<dir>/agent.sock``, then prints ``{"agent": 1}`` on its
-  stdout (the container's log);
+  stdout (the container's log). With a second argument, the owner's
+  lifeline file (see ``lifeline.py``), it waits on that file's lock: once the
+  owner is gone, however it died, the agent kills every command and exits,
+  and its container goes with it;
 * ``{"token", "op": "run", "argv", "env", "cwd", "user": [uid, gid],
   "timeout"}`` with two file descriptors attached (``SCM_RIGHTS``: the
   command's stdout and stderr, opened by the host) answers ``{"pid": P}``
@@ -32,7 +35,9 @@ Protocol, one JSON object per line, one request per connection:
   ``timed_out`` is true (``exit`` null);
 * ``{"token", "op": "kill", "pid"}`` kills the process tree of a command
   still running (none: nothing to do) and answers ``{"ok": true}``;
-* ``{"token", "op": "ping"}`` answers ``{"ok": true}`` (the heartbeat).
+* ``{"token", "op": "ping"}`` answers ``{"ok": true}`` (the heartbeat);
+* ``{"token", "op": "detach"}``: the node outlives its owner after all (a
+  pool kept on purpose); answers ``{"ok": true}``.
 
 A wrong token or a malformed request is answered with ``{"error": text}``.
 """
@@ -48,6 +53,7 @@ import sys
 import threading
 
 _token = ""  # set by main()
+_detached = threading.Event()  # the node may outlive its owner
 _children = {}  # pid -> Popen, for the commands not yet reaped
 _children_lock = threading.Lock()
 _MAX_REQUEST = 1 << 24
@@ -144,8 +150,13 @@ def ping(request, fds, reply):
     reply({"ok": True})
 
 
-OPS = {"run": run, "kill": kill, "ping": ping}
-_FDS_NEEDED = {"run": 2, "kill": 0, "ping": 0}
+def detach(request, fds, reply):
+    _detached.set()
+    reply({"ok": True})
+
+
+OPS = {"run": run, "kill": kill, "ping": ping, "detach": detach}
+_FDS_NEEDED = {"run": 2, "kill": 0, "ping": 0, "detach": 0}
 
 
 class Handler(socketserver.BaseRequestHandler):
@@ -216,10 +227,29 @@ def _not_dumpable():
         return False
 
 
+def _outlive_no_owner(lifeline):
+    """Block until the owner's lock on ``lifeline`` is gone, then end
+    everything: the node must not outlive the process that started it."""
+    import fcntl
+    try:
+        fd = os.open(lifeline, os.O_RDONLY)
+        fcntl.flock(fd, fcntl.LOCK_SH)
+    except OSError:
+        pass
+    if _detached.is_set():
+        return
+    with _children_lock:
+        for pid in list(_children):
+            kill_tree(pid)
+    os._exit(0)
+
+
 def main():
     global _token
     _not_dumpable()
     where = sys.argv[1]
+    if len(sys.argv) > 2:
+        threading.Thread(target=_outlive_no_owner, args=(sys.argv[2],), daemon=True).start()
     token_file = os.path.join(where, "token")
     with open(token_file) as f:
         _token = f.read().strip()

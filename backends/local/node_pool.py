@@ -13,6 +13,7 @@ import os
 import shlex
 import shutil
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -26,7 +27,7 @@ from topwords.core import nofollow
 from . import users
 from .docker_node import DockerNode
 from .layout import NodeLayout
-from .leftovers import OWNER_LABEL, owner_label
+from .leftovers import KEPT, OWNER_FILE, OWNER_LABEL, claim_dir, owner_label
 from .records import NodeRecord, StartTaskRun
 from .transfer import TransferError, download_resource_file
 
@@ -52,6 +53,10 @@ class Node:
     tasks_run: int = 0
     tasks_succeeded: int = 0
     serials: object = field(default_factory=users.serials)
+    last_seen: float = field(default_factory=time.monotonic)  # its last heartbeat
+    lost_reason: str = ""
+    generation: int = 0  # times it was restarted
+    dedicated: bool = True
 
     def user_for(self, spec) -> users.NodeUser:
         """The auto-user a task (or StartTask) of ``spec`` runs as."""
@@ -70,7 +75,8 @@ class Node:
     def record(self) -> NodeRecord:
         return NodeRecord(info=self.info(), allocated=self.allocated,
                           running_tasks=len(self.running), tasks_run=self.tasks_run,
-                          tasks_succeeded=self.tasks_succeeded, start_task=self.start_task_run)
+                          tasks_succeeded=self.tasks_succeeded, start_task=self.start_task_run,
+                          dedicated=self.dedicated)
 
 
 def _now() -> datetime:
@@ -94,32 +100,89 @@ class DockerNodePool:
                  lock: threading.Condition, on_change: Callable[[], None],
                  account: dict[str, str] | None = None) -> None:
         self.spec, self.host_dir = spec, host_dir
+        self._client, self._image = client, image
         self._lock, self._on_change = lock, on_change
         self._account = account or {}
         self.created = _now()
         count = spec.node_count + spec.spot_node_count
         self.nodes = [self._new_node(client, image, n) for n in range(count)]
+        for node in self.nodes[spec.node_count:]:
+            node.dedicated = False
         self.deleting = False
         self._threads: list[threading.Thread] = []
 
     def _new_node(self, client, image: str, n: int) -> Node:
         node_id = f"node-{n}"
         layout = NodeLayout(self.host_dir / node_id, self.spec.id, node_id, **self._account)
-        container = DockerNode(
-            client, name=f"topwords-{self.spec.id}-{node_id}", image=image,
+        return Node(id=node_id, docker=self._container(node_id, layout), layout=layout,
+                    free_slots=self.spec.task_slots_per_node)
+
+    def _container(self, node_id: str, layout: NodeLayout, generation: int = 0) -> DockerNode:
+        """A node's container; a recovered node's gets a new name (the old
+        one may take a moment to go)."""
+        suffix = f"-r{generation}" if generation else ""
+        return DockerNode(
+            self._client, name=f"topwords-{self.spec.id}-{node_id}{suffix}", image=self._image,
             host_root=layout.host_root, agent_dir=self.host_dir / f".{node_id}.agent",
             labels={"topwords.pool": self.spec.id, "topwords.node": node_id,
                     OWNER_LABEL: owner_label()})
-        return Node(id=node_id, docker=container, layout=layout,
-                    free_slots=self.spec.task_slots_per_node)
 
     def allocate(self) -> None:
         """Boot every node in the background; returns at once."""
+        claim_dir(self.host_dir)
         for node in self.nodes:
-            thread = threading.Thread(target=self._boot, args=(node,), daemon=True,
-                                      name=f"boot-{self.spec.id}-{node.id}")
-            self._threads.append(thread)
-            thread.start()
+            self._in_background(self._boot, node, "boot")
+
+    def _in_background(self, fn, node: Node, what: str) -> None:
+        thread = threading.Thread(target=fn, args=(node,), daemon=True,
+                                  name=f"{what}-{self.spec.id}-{node.id}")
+        self._threads.append(thread)
+        thread.start()
+
+    def replace(self, lost: Node) -> Node | None:
+        """A lost node (already ``unusable``) stays listed as such and never
+        runs a task again; its container goes (its running commands end, and
+        their runners requeue their tasks), and a new node takes its place in
+        the pool, booting in the background. Called under the lock.
+
+        Returns:
+            The new node (None if the pool is being deleted).
+        """
+        self._in_background(lambda node: _remove_quietly(node.docker), lost, "remove-lost")
+        if self.deleting:
+            return None
+        n = 1 + max(int(node.id.rsplit("-", 1)[1]) for node in self.nodes)
+        node = self._new_node(self._client, self._image, n)
+        node.dedicated = lost.dedicated
+        self.nodes.append(node)
+        self._in_background(self._boot, node, "boot")
+        return node
+
+    def restart(self, node: Node) -> None:
+        """Give a node a fresh container and boot it again, StartTask
+        included (a reboot: its id and directory stay). Its running commands
+        end. Returns at once."""
+        def again(node: Node) -> None:
+            _remove_quietly(node.docker)
+            with self._lock:
+                if self.deleting:
+                    return
+                node.generation += 1
+                node.docker = self._container(node.id, node.layout, node.generation)
+                node.free_slots, node.start_task_exit_code = self.spec.task_slots_per_node, None
+                node.state = NodeState.CREATING
+            self._boot(node)
+        self._in_background(again, node, "restart")
+
+    def keep(self) -> None:
+        """The pool outlives this process on purpose (``--keep-pool``): its
+        nodes stop watching the owner's lifeline, and sweeps after it leave
+        it alone (``topwords local cleanup`` still removes it)."""
+        if not self.host_dir.is_dir():
+            return
+        (self.host_dir / OWNER_FILE).write_text(KEPT, encoding="utf-8")
+        for node in self.nodes:
+            node.docker.detach()
 
     def _set(self, node: Node, state: NodeState) -> None:
         with self._lock:
@@ -142,6 +205,8 @@ class DockerNodePool:
                 if not ok and start.wait_for_success:
                     self._set(node, NodeState.START_TASK_FAILED)
                     return
+            with self._lock:
+                node.last_seen = time.monotonic()
             self._set(node, NodeState.IDLE)
         except (NodeError, OSError) as exc:
             with self._lock:
@@ -221,6 +286,7 @@ class DockerNodePool:
             raise errors[0]
 
     def _remove_all(self) -> list[NodeError]:
+        """Remove every node's container (lost nodes' too: idempotent)."""
         errors = []
         with ThreadPoolExecutor(max(1, len(self.nodes)), thread_name_prefix="rm") as pool:
             for future in [pool.submit(n.docker.remove) for n in self.nodes]:
@@ -229,3 +295,10 @@ class DockerNodePool:
                 except NodeError as exc:
                     errors.append(exc)
         return errors
+
+
+def _remove_quietly(container: DockerNode) -> None:
+    try:
+        container.remove()
+    except NodeError:
+        pass  # gone already, or Docker will not say: nothing more to do

@@ -59,6 +59,7 @@ class NodeRecord:
     tasks_run: int = 0
     tasks_succeeded: int = 0
     start_task: StartTaskRun | None = None
+    dedicated: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,7 +22,9 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from topwords.core.errors import NodeError
-from topwords.core.model import FailureInfo, TaskInfo, TaskResult, TaskSpec, TaskState
+from topwords.core.model import (
+    FailureInfo, NodeState, TaskInfo, TaskResult, TaskSpec, TaskState,
+)
 
 from topwords.core import nofollow
 from .node_pool import Node
@@ -44,6 +46,7 @@ class Task:
     result: TaskResult | None = None
     failure: FailureInfo | None = None
     retry_count: int = 0
+    requeue_count: int = 0
     start_time: datetime | None = None
     end_time: datetime | None = None
     process: int | str | None = None  # the running command's handle on its node
@@ -68,7 +71,7 @@ class Task:
         return TaskInfo(id=self.spec.id, state=self.state, depends_on=self.spec.depends_on,
                         exit_code=self.exit_code,
                         result=self.result, failure=self.failure,
-                        retry_count=self.retry_count,
+                        retry_count=self.retry_count, requeue_count=self.requeue_count,
                         node_id=self.node.id if self.node else None,
                         start_time=self.start_time, end_time=self.end_time)
 
@@ -92,6 +95,10 @@ def ended_by_user() -> FailureInfo:
     return FailureInfo(category="usererror", code="TaskEnded", message="the task was terminated")
 
 
+class _NodeLost(Exception):
+    """The task's node was lost while it ran (requeue it: not a retry)."""
+
+
 class TaskRunner:
     """Runs placed tasks (in executor threads) and reports completions.
 
@@ -99,15 +106,28 @@ class TaskRunner:
         lock: the engine's lock.
         on_done: called under the lock with the node and the task when a
             task completes.
+        on_requeue: called under the lock with a task whose node was lost,
+            taken off it; returns False if the task must complete instead.
+        on_lost: called (not under the lock) with ``(None, node, reason)``
+            when a command's end shows that its node is gone.
     """
 
-    def __init__(self, lock: threading.Condition,
-                 on_done: Callable[[Node, Task], None]) -> None:
+    def __init__(self, lock: threading.Condition, on_done: Callable[[Node, Task], None],
+                 on_requeue: Callable[[Task], bool] = lambda task: False,
+                 on_lost: Callable[[object, Node, str], None] = lambda *a: None) -> None:
         self._lock, self._on_done = lock, on_done
+        self._on_requeue, self._on_lost = on_requeue, on_lost
 
     def run(self, task: Task, node: Node) -> None:
         try:
             result, failure, exit_code = self._attempt(task, node)
+        except _NodeLost as lost:
+            if self._requeue(task, node):
+                return
+            result, exit_code = TaskResult.FAILURE, None
+            failure = FailureInfo(category="servererror", code="NodeError",
+                                  message=f"its node was lost: {lost}") \
+                if not task.killed else ended_by_user()
         except Exception as exc:  # never leave a task (and its job) running forever
             result, exit_code = TaskResult.FAILURE, None
             failure = FailureInfo(category="servererror", code="InternalError",
@@ -160,8 +180,11 @@ class TaskRunner:
                         user=user, timeout=remaining,
                         on_start=lambda handle: self._started(task, handle))
                 except NodeError as exc:
+                    self._check_node(node)
                     return None, FailureInfo(category="servererror", code="NodeError",
                                              message=str(exc))
+                if outcome.exit_code not in (0, None) and not task.killed:
+                    self._check_node(node)  # a command killed with its node: 137
                 if outcome.timed_out:
                     return None, FailureInfo(
                         category="usererror", code="MaxWallClockTimeExpiry",
@@ -176,6 +199,33 @@ class TaskRunner:
                         message=f"the task exited with code {outcome.exit_code}")
                 with self._lock:
                     task.retry_count += 1
+
+    def _check_node(self, node: Node) -> None:
+        """Raise _NodeLost if the node is lost (its heartbeat said so, or it
+        does not answer now): the command's end was the node's."""
+        with self._lock:
+            lost = node.state is NodeState.UNUSABLE
+        if not lost:
+            try:
+                node.docker.ping(timeout=2.0)
+                return
+            except NodeError as exc:
+                self._on_lost(None, node, f"its agent is gone ({exc})")
+        raise _NodeLost(node.lost_reason or "it stopped answering")
+
+    def _requeue(self, task: Task, node: Node) -> bool:
+        with self._lock:
+            task.process, task.node = None, None
+            node.running.discard(task)
+            task.move(TaskState.ACTIVE)
+            task.start_time = None
+            task.requeue_count += 1
+            if self._on_requeue(task):
+                return True
+            task.requeue_count -= 1
+            task.node = node  # it completes on the node it ran on
+            node.running.add(task)
+            return False
 
     def _started(self, task: Task, handle: int | str) -> None:
         with self._lock:

@@ -156,7 +156,7 @@ def test_account_key_never_reaches_a_node(tmp_path, env, tutorial_files, docker_
             _, env_out = container.exec_run(["env"])
             assert key.encode() not in env_out
             assert sorted(m["Destination"] for m in container.attrs["Mounts"]) == [
-                "/mnt/batch/tasks", "/run/batch-agent"]
+                "/mnt/batch/tasks", "/run/batch-agent", "/run/batch-owner.lock"]
         for path in (tmp_path / "nodes").rglob("*"):
             if path.is_file():
                 assert key.encode() not in path.read_bytes(), path

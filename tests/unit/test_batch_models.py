@@ -246,7 +246,7 @@ def test_pool_info_same_settings_is_compatible_with_the_spec():
     ("waitingforstarttask", NodeState.WAITING_FOR_START_TASK),
     ("starttaskfailed", NodeState.START_TASK_FAILED), ("unusable", NodeState.UNUSABLE),
     ("rebooting", NodeState.STARTING), ("preempted", NodeState.STARTING),
-    ("unknown", NodeState.STARTING), ("somethingnew", NodeState.STARTING),
+    ("unknown", NodeState.UNKNOWN), ("somethingnew", NodeState.STARTING),
 ])
 def test_node_info_maps_batch_node_states(state, expected):
     assert node_info(bm.BatchNode({"id": "n1", "state": state})).state is expected

@@ -91,9 +91,8 @@ def delete_pool(service: Service, request: Request, pool_id: str) -> Response:
 
 def _node_json(service: Service, request: Request, pool_id: str, record, spec) -> dict:
     start = shapes.start_task_json(spec.start_task, service.echo.get(("pool", pool_id), {}))
-    index = int(record.info.id.rsplit("-", 1)[-1]) if record.info.id[-1:].isdigit() else 0
     return shapes.node_json(record, url=request.url("pools", pool_id, "nodes", record.info.id),
-                            vm_size=spec.vm_size, is_dedicated=index < spec.node_count,
+                            vm_size=spec.vm_size, is_dedicated=record.dedicated,
                             start_task=start)
 
 

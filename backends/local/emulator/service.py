@@ -154,8 +154,12 @@ class BatchEmulator:
         from .routing import Service
         from .server import BatchHttpServer
 
-        image = self._image or LocalConfig.from_env().image
+        from topwords.backends.local.leftovers import candidate_dirs, claim_dir, sweep
+
+        config = LocalConfig.from_env()
+        image = self._image or config.image
         client = connect()
+        sweep(client, dirs=candidate_dirs(config.work_dir))
         if not image_exists(client, image):
             client.close()
             raise ConfigError(f"the node image {image!r} is not available to Docker",
@@ -163,6 +167,7 @@ class BatchEmulator:
                                    "TOPWORDS_LOCAL_IMAGE")
         if self._work_dir is None:
             self._own_work_dir = Path(tempfile.mkdtemp(prefix="topwords-emulator-"))
+            claim_dir(self._own_work_dir)
         service = Service(engine=None, page_size=self._page_size,  # type: ignore[arg-type]
                           max_nodes=self._max_nodes, delete_grace=self._delete_grace)
         self._server = BatchHttpServer((self.host, self.port), service,
@@ -183,10 +188,10 @@ class BatchEmulator:
             server.server_close()
         engine, self._engine = self._engine, None
         if engine is not None:
-            try:
-                engine.wait_for_deletions()
+            try:  # containers first: that ends every command, even on a hung node
                 for record in engine.pool_records():
                     engine.delete_pool(record.info.spec.id)
+                engine.wait_for_deletions(timeout=10.0)
             finally:
                 engine.close()
         azurite, self._azurite = self._azurite, None

@@ -141,7 +141,7 @@ def task_json(record: TaskRecord, echo: Json, url: str, node_url: str | None) ->
         "endTime": format_time(info.end_time) if info.end_time else None,
         "exitCode": info.exit_code, "failureInfo": _failure_json(info.failure),
         "result": info.result.value if info.result else None})
-    execution.update(retryCount=info.retry_count, requeueCount=0)
+    execution.update(retryCount=info.retry_count, requeueCount=info.requeue_count)
     node = None
     if info.node_id and record.task_dir:
         root = record.task_dir.removeprefix(str(NODE_ROOT)).lstrip("/")
