@@ -316,9 +316,13 @@ def _write_private(path: Path, text: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        with interrupt_once():
-            return {"run": _run, "cleanup": _cleanup, "local": _local,
+        with interrupt_once() as interrupts:
+            code = {"run": _run, "cleanup": _cleanup, "local": _local,
                     "emulator": _emulator}[args.command](args)
+        if interrupts.received:  # it landed in the cleanup, which finished
+            print("topwords: interrupted (the cleanup finished first)", file=sys.stderr)
+            return 130
+        return code
     except KeyboardInterrupt:
         if args.command == "run":
             print("topwords: interrupted (cleanup ran; warnings above name anything left)",

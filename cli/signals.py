@@ -1,9 +1,12 @@
-"""Ctrl-C and SIGTERM: interrupt the run once, then let cleanup finish.
+"""Ctrl-C and SIGTERM: interrupt the run once, and never cut its cleanup
+short by accident.
 
 The first SIGINT/SIGTERM raises ``KeyboardInterrupt`` where the run is, so
-the workflow's cleanup (registered as resources were created) runs. Further
-signals during cleanup only print a note: a second Ctrl-C must not leave a
-pool running.
+the workflow's cleanup (registered as resources were created) runs. A first
+signal that lands *during* cleanup (``core.interrupts.in_cleanup``) does not
+raise: the cleanup finishes, and the command then exits 130. A second signal
+during cleanup ends its waits: the run names what it left (and the ledger
+keeps it for ``topwords cleanup``).
 """
 
 from __future__ import annotations
@@ -13,24 +16,40 @@ import sys
 from contextlib import contextmanager
 from typing import Iterator
 
-__all__ = ["interrupt_once"]
+from topwords.core.interrupts import in_cleanup
+
+__all__ = ["Interrupts", "interrupt_once"]
+
+
+class Interrupts:
+    """What signals arrived (``count``) while :func:`interrupt_once` held."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @property
+    def received(self) -> bool:
+        return self.count > 0
+
+    def handle(self, signum: int, frame: object) -> None:
+        self.count += 1
+        name = signal.Signals(signum).name
+        if self.count == 1 and not in_cleanup():
+            sys.stderr.write(f"\n{name}: stopping and cleaning up ...\n")
+            raise KeyboardInterrupt
+        if self.count == 1 or not in_cleanup():
+            sys.stderr.write(f"\n{name}: finishing the cleanup (again to stop waiting)\n")
+            return
+        sys.stderr.write(f"\n{name}: not waiting for the cleanup; what is left is named below\n")
+        raise KeyboardInterrupt
 
 
 @contextmanager
-def interrupt_once() -> Iterator[None]:
-    state = {"interrupted": False}
-
-    def handler(signum: int, frame: object) -> None:
-        if state["interrupted"]:
-            sys.stderr.write("\nstill cleaning up; please wait\n")
-            return
-        state["interrupted"] = True
-        sys.stderr.write(f"\n{signal.Signals(signum).name}: stopping and cleaning up ...\n")
-        raise KeyboardInterrupt
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+def interrupt_once() -> Iterator[Interrupts]:
+    state = Interrupts()
+    previous = {sig: signal.signal(sig, state.handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield state
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)

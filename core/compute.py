@@ -54,6 +54,15 @@ class Compute(abc.ABC):
         Idempotent: no.
         """
 
+    def validate_pool(self, spec: PoolSpec) -> None:
+        """Check, before anything is created, what would make the pool fail
+        for sure (an image the backend cannot run, say).
+
+        Raises:
+            ConfigError: the pool could never be created as asked.
+        Idempotent: yes (read-only). The default checks nothing.
+        """
+
     @abc.abstractmethod
     def get_pool(self, pool_id: str) -> PoolInfo:
         """The pool's spec, state and allocation errors.

@@ -27,6 +27,7 @@ from typing import Callable, Protocol, Sequence
 from .backend import Backend
 from .errors import BlobNotFound, ConfigError, InputError, PoolError, TopwordsError
 from .inputs import InputFile
+from .interrupts import cleanup_phase
 from .ledger import Ledger, LedgerEntry
 from .model import (
     JobSpec, OutputFile, PoolSpec, ResourceFile, StartTask, TaskCounts, TaskInfo,
@@ -212,12 +213,14 @@ class _Run:
         self.logs = self.compute.supports_output_files
         self.timings: dict[str, float] = {}
         self.cleanup_errors: list[str] = []
+        self.abandoned = False
 
     def execute(self, inputs: list[InputFile]) -> RunResult:
         s = self.s
         _check_reserved_names(inputs)
+        self.compute.validate_pool(_pool_spec(s, "https://unsigned.invalid/task.py"))
         staging = Staging(s.output_dir, s.run_id)  # an unwritable output dir fails here
-        with ExitStack() as stack:
+        with _Cleanup(lambda: self.progress.stage("cleaning up")) as stack:
             stack.callback(staging.remove)
             self.step("containers", self.create_containers, stack)
             script_url = self.step("upload_app", self.upload_script)
@@ -229,7 +232,6 @@ class _Run:
                              s.timeout, self.progress.tasks)
             results, corpus = self.step("download", self.download, inputs, plan, done,
                                         staging)
-            self.progress.stage("cleaning up")
             cleanup_start = time.perf_counter()
         self.timings["cleanup"] = time.perf_counter() - cleanup_start
         return RunResult(run_id=s.run_id, results=results, corpus=corpus,
@@ -268,17 +270,29 @@ class _Run:
         def run() -> None:
             if not owned[0]:
                 return
+            if self.abandoned:  # a second signal ended the cleanup's waits
+                self.left(kind, name, "the cleanup was interrupted before it")
+                return
             try:
                 delete()
+            except KeyboardInterrupt:
+                self.abandoned = True
+                self.left(kind, name, "interrupted while it was being deleted")
+                raise
             except Exception as exc:  # never mask the run's own error
-                self.cleanup_errors.append(f"could not delete {kind} {name}: {exc}")
-                self.progress.warn(self.cleanup_errors[-1])
+                self.left(kind, name, f"could not be deleted ({exc})")
             else:
                 if self.ledger:
                     self.ledger.deleted(entry)
         if not keep:
             stack.callback(run)
         return disown
+
+    def left(self, kind: str, name: str, why: str) -> None:
+        """Name a resource the cleanup could not delete (the ledger keeps it
+        for ``topwords cleanup``)."""
+        self.cleanup_errors.append(f"{kind} {name} was left: {why}")
+        self.progress.warn(self.cleanup_errors[-1])
 
     def create_containers(self, stack: ExitStack) -> None:
         self.progress.stage("creating blob containers")
@@ -400,6 +414,20 @@ class _Run:
             except BlobNotFound:
                 return None
             return target.read_bytes()
+
+
+class _Cleanup(ExitStack):
+    """An ExitStack whose unwinding is the cleanup phase (see ``interrupts``),
+    announced by ``on_start`` once it has begun."""
+
+    def __init__(self, on_start: Callable[[], None]) -> None:
+        super().__init__()
+        self._on_start = on_start
+
+    def __exit__(self, *exc):
+        with cleanup_phase():
+            self._on_start()
+            return super().__exit__(*exc)
 
 
 def _pool_spec(s: RunSettings, script_url: str) -> PoolSpec:

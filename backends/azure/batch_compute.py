@@ -32,7 +32,7 @@ from azure.batch import BatchClient, models as bm
 from azure.core.exceptions import AzureError, HttpResponseError
 
 from topwords.core.compute import Compute
-from topwords.core.errors import (ComputeError, JobNotFound, PoolError, PoolNotFound,
+from topwords.core.errors import (ComputeError, ConfigError, JobNotFound, PoolError, PoolNotFound,
                                   ResourceExists, TaskNotFound)
 from topwords.core.model import (JobSpec, NodeInfo, PoolInfo, PoolSpec, TaskCounts,
                                  TaskInfo, TaskSpec)
@@ -88,6 +88,20 @@ class BatchCompute(Compute):
         self._images: list[bm.BatchSupportedImage] | None = None
 
     # -- pools ------------------------------------------------------------
+
+    def validate_pool(self, spec: PoolSpec) -> None:
+        """Raises ConfigError if the account supports no such image (the
+        supported images are fetched once; a failure to fetch them is left
+        to ``create_pool`` to report)."""
+        try:
+            with translate("listing the supported images", failure=PoolError):
+                images = self._supported_images()
+        except PoolError:
+            return
+        try:
+            choose_image(images, spec.image)
+        except PoolError as exc:
+            raise ConfigError(str(exc), hint=exc.hint) from None
 
     def create_pool(self, spec: PoolSpec) -> None:
         with translate(f"creating pool {spec.id}", failure=PoolError):

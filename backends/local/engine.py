@@ -76,7 +76,15 @@ class LocalBatchEngine(Compute):
 
     # -- pools ------------------------------------------------------------
 
-    def create_pool(self, spec: PoolSpec) -> None:
+    def validate_pool(self, spec: PoolSpec) -> None:
+        """Raises ConfigError if Docker does not have the node image."""
+        try:
+            self._check_image(spec)
+        except PoolError as exc:
+            raise ConfigError(str(exc), hint=exc.hint) from None
+
+    def _check_image(self, spec: PoolSpec) -> str:
+        """The pool's image; raises PoolError if Docker does not have it."""
         image = spec.image or self.image
         with docker_errors(f"checking node image {image}"):
             found = image_exists(self._client, image)
@@ -84,6 +92,10 @@ class LocalBatchEngine(Compute):
             raise PoolError(f"node image {image!r} is not available to Docker",
                             hint="build it offline with `topwords local build-image`, "
                                  "or choose one with --image / TOPWORDS_LOCAL_IMAGE")
+        return image
+
+    def create_pool(self, spec: PoolSpec) -> None:
+        image = self._check_image(spec)
         with self._lock:
             if spec.id in self._pools:
                 raise ResourceExists(f"pool {spec.id} already exists")

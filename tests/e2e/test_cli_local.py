@@ -129,18 +129,6 @@ def test_interrupted_run_leaves_no_container_or_node_dir(tmp_path, env, tutorial
     assert list((tmp_path / "nodes").glob("*")) == []
 
 
-def test_missing_node_image_is_one_clear_error_and_nothing_is_left(tmp_path, env, tutorial_files,
-                                                                  docker_client, azurite):
-    done = topwords("run", "--image", "topwords-no-such-image:1", "--output-dir", tmp_path / "o",
-                    "--azurite-url", azurite.blob_url, *tutorial_files, env=env)
-    assert done.returncode == 1
-    errors = [line for line in done.stderr.splitlines() if line.startswith("topwords:")]
-    assert errors == ["topwords: error: node image 'topwords-no-such-image:1' is not "
-                      "available to Docker"]
-    assert "hint:" in done.stderr and "Traceback" not in done.stderr
-    assert our_containers(docker_client, tmp_path) == []
-
-
 def test_account_key_never_reaches_a_node(tmp_path, env, tutorial_files, docker_client, azurite):
     key = azurite.account_key
     done = topwords("run", "--keep-pool", "--output-dir", tmp_path / "out",
@@ -219,3 +207,43 @@ def test_split_inputs_and_corpus_result_match_the_unsplit_counts(tmp_path, env, 
         total.update(count_words(path))
     assert rows(runs["split"]["corpus"]) == rows(runs["whole"]["corpus"]) == top_words(total, 5)
     assert Path(runs["split"]["corpus"]["output_file"]).name == "GLOBAL_OUTPUT.txt"
+
+
+def test_missing_node_image_is_exit_2_one_clear_error_and_nothing_is_created(tmp_path, env, tutorial_files,
+                                                            docker_client, azurite):
+    with azurite.storage() as storage:
+        before = sorted(c.name for c in storage._service.list_containers())
+    done = topwords("run", "--image", "nonexistent:tag", "--output-dir", tmp_path / "out",
+                    "--azurite-url", azurite.blob_url, *tutorial_files, env=env)
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("topwords:")]
+    assert errors == ["topwords: error: node image 'nonexistent:tag' is not available to Docker"]
+    assert "hint:" in done.stderr and "Traceback" not in done.stderr
+    with azurite.storage() as storage:
+        assert sorted(c.name for c in storage._service.list_containers()) == before
+    assert our_containers(docker_client, tmp_path) == []
+    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "ledger.jsonl").exists() or \
+        (tmp_path / "ledger.jsonl").read_text().strip() == ""
+
+
+def test_sigint_during_cleanup_lets_it_finish_then_exits_130(tmp_path, env, tutorial_files,
+                                                             docker_client, azurite):
+    proc = subprocess.Popen([sys.executable, "-m", "topwords.cli", "run", "--output-dir",
+                             str(tmp_path / "out"), "--azurite-url", azurite.blob_url,
+                             *map(str, tutorial_files)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "cleaning up" in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    rest, _ = proc.communicate(timeout=120)
+    stderr = "".join(seen) + proc.stderr.read() if not proc.stderr.closed else "".join(seen)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "3 of 3 input(s) succeeded" in rest  # the results were in before the signal
+    assert our_containers(docker_client, tmp_path) == []
+    left = topwords("cleanup", "--backend", "local", "--dry-run", env=env)
+    assert "nothing left behind" in left.stderr, left.stderr

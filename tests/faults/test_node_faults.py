@@ -115,7 +115,20 @@ def test_a_paused_node_goes_unknown_then_unusable_and_its_task_runs_elsewhere(
     assert done[on["node-0"]].node_id != "node-0"  # it ran on a healthy node
 
 
-def test_a_node_paused_briefly_carries_on_with_its_task(engine, docker_client, unique_id):
+def test_a_node_paused_briefly_carries_on_with_its_task(docker_client, tmp_path, unique_id):
+    from topwords.backends.local.config import LocalConfig
+    from topwords.backends.local.docker_node import connect
+    from topwords.backends.local.engine import LocalBatchEngine
+    engine = LocalBatchEngine(connect(), image=LocalConfig.from_env().image,
+                              work_dir=tmp_path / "nodes", heartbeat=HeartbeatSettings(
+                                  interval=0.3, unknown_after=1.0, unusable_after=8.0))
+    try:
+        _paused_briefly(engine, docker_client, unique_id)
+    finally:
+        engine.close()
+
+
+def _paused_briefly(engine, docker_client, unique_id):
     pool_id, job_id = unique_id("blip"), unique_id("job")
     idle_pool(engine, pool_id, nodes=1)
     engine.create_job(JobSpec(id=job_id, pool_id=pool_id))
@@ -123,12 +136,13 @@ def test_a_node_paused_briefly_carries_on_with_its_task(engine, docker_client, u
     until(lambda: running_on(engine, job_id))
     container = node_container(docker_client, pool_id, "node-0")
     docker_client.api.pause(container)
-    time.sleep(2.0)  # past unknown_after (1.5 s), short of unusable_after (4 s)
-    assert engine.list_nodes(pool_id)[0].state is NodeState.UNKNOWN
+    # past unknown_after (1 s), well short of unusable_after (8 s)
+    until(lambda: engine.list_nodes(pool_id)[0].state is NodeState.UNKNOWN, 6.0, 0.05)
     docker_client.api.unpause(container)
     done = assert_all_done(engine, job_id, pool_id, 1)
     assert done["t0"].requeue_count == 0
-    assert engine.list_nodes(pool_id)[0].state is NodeState.IDLE
+    until(lambda: engine.list_nodes(pool_id)[0].state is NodeState.IDLE, 10.0)  # answers again
+    engine.delete_pool(pool_id)
 
 
 def test_the_wall_clock_limit_holds_on_a_hung_node(docker_client, tmp_path, unique_id):

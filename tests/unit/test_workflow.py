@@ -232,3 +232,51 @@ def test_run_interrupted_inside_pool_creation_still_deletes_the_pool(tmp_path, i
         run_top_words(backend, inputs, settings(tmp_path))
     assert backend.compute.pools == {}
     assert backend.storage.containers == {}
+
+
+def test_a_pool_that_could_never_be_created_fails_before_anything_is(tmp_path, inputs):
+    from topwords.core.errors import ConfigError
+    backend = fake_backend(ok)
+
+    def refuse(spec):
+        raise ConfigError("node image 'nope' is not available")
+    backend.compute.validate_pool = refuse
+    with pytest.raises(ConfigError, match="nope"):
+        run_top_words(backend, inputs, settings(tmp_path))
+    assert backend.storage.calls == [] and backend.compute.calls == []
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_signal_during_cleanup_lets_the_cleanup_finish(tmp_path, inputs):
+    from topwords.core.interrupts import in_cleanup
+    backend = fake_backend(ok)
+    seen = []
+    real_delete = backend.compute.delete_pool
+
+    def delete_pool(pool_id):
+        seen.append(in_cleanup())
+        real_delete(pool_id)
+    backend.compute.delete_pool = delete_pool
+    result = run_top_words(backend, inputs, settings(tmp_path))
+    assert result.succeeded and seen == [True]
+    assert backend.compute.pools == {} and backend.storage.containers == {}
+
+
+def test_an_interrupted_delete_names_what_is_left_and_skips_the_rest(tmp_path, inputs):
+    backend = fake_backend(ok)
+    warnings = []
+
+    class Progress:
+        def stage(self, message): pass
+        def tasks(self, counts): pass
+        def warn(self, message): warnings.append(message)
+
+    def interrupted(pool_id):
+        raise KeyboardInterrupt  # the second signal, while the pool was being deleted
+    backend.compute.delete_pool = interrupted
+    ledger = Ledger(tmp_path / "ledger.jsonl")
+    with pytest.raises(KeyboardInterrupt):
+        run_top_words(backend, inputs, settings(tmp_path), Progress(), ledger)
+    assert warnings[0] == "pool topwords-r1 was left: interrupted while it was being deleted"
+    assert all("was left: the cleanup was interrupted before it" in w for w in warnings[1:])
+    assert {e.kind for e in ledger.outstanding("fake")} >= {"pool", "container"}
