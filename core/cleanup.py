@@ -19,8 +19,20 @@ def delete_outstanding(backend: Backend, ledger: Ledger, say: Callable[[str], No
     Returns:
         How many could not be deleted (0 on a dry run).
     """
-    mine = [e for e in ledger.outstanding(backend.name) if e.endpoint == backend.endpoint]
-    others = len(ledger.outstanding(backend.name)) - len(mine)
+    mine, others = [], 0
+    for entry in ledger.outstanding(backend.name):
+        here = backend.storage_endpoint if entry.kind == "container" else backend.endpoint
+        if entry.endpoint == here:
+            mine.append(entry)
+            continue
+        reason = backend.gone(entry.endpoint)
+        if reason is None:
+            others += 1
+        elif dry_run:
+            say(f"{entry.kind} {entry.id} (run {entry.run_id}) is gone: {reason}")
+        else:
+            ledger.deleted(entry)
+            say(f"{entry.kind} {entry.id} (run {entry.run_id}) is gone: {reason}")
     if others:
         say(f"({others} left over in other accounts/endpoints of the {backend.name} "
             "backend are not touched: configure that account to delete them)")

@@ -207,14 +207,15 @@ class Compute(abc.ABC):
                 hint="the pool's StartTask must exit 0; its stderr is shown above")
 
     def wait_for_tasks(self, job_id: str, pool_id: str, timeout: float,
-                       on_progress: ProgressCallback | None = None) -> list[TaskInfo]:
+                       on_progress: ProgressCallback | None = None,
+                       on_poll: Callable[[], None] | None = None) -> list[TaskInfo]:
         """Wait until every task of the job is completed or blocked (it
         depends on a task that failed, so it will never run).
 
         Polls the task counts with backoff from ``poll_interval`` to
-        ``max_poll_interval``, calls ``on_progress`` whenever they change,
-        fails fast when the pool cannot run tasks, and lists the tasks once
-        at the end.
+        ``max_poll_interval``, calls ``on_progress`` whenever they change and
+        ``on_poll`` at every poll (what it raises ends the wait), fails fast
+        when the pool cannot run tasks, and lists the tasks once at the end.
 
         Returns:
             Every task: completed ones, and blocked ones still ``active``.
@@ -225,6 +226,8 @@ class Compute(abc.ABC):
         deadline = time.monotonic() + timeout
         delay, last = self.poll_interval, None
         while True:
+            if on_poll:
+                on_poll()
             counts = self.task_counts(job_id)
             if counts != last:
                 if on_progress:

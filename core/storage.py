@@ -134,6 +134,17 @@ class Storage(abc.ABC):
         Idempotent: yes.
         """
 
+    def check_container(self, container: str) -> None:
+        """A quick check that the service answers and still has ``container``.
+
+        Raises:
+            BlobNotFound: the container is gone.
+            StorageError: the service does not answer.
+        Idempotent: yes (read-only). The default lists the container;
+        backends with a cheaper call (and shorter retries) override it.
+        """
+        self.list_blobs(container, prefix="\x7f")
+
     def close(self) -> None:
         """Release connections. Idempotent; the default does nothing."""
 

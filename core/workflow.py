@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 from .backend import Backend
-from .errors import BlobNotFound, ConfigError, InputError, PoolError, TopwordsError
+from .errors import (
+    BlobNotFound, ConfigError, InputError, PoolError, StorageError, TopwordsError,
+)
 from .inputs import InputFile
 from .interrupts import cleanup_phase
 from .ledger import Ledger, LedgerEntry
@@ -41,6 +43,8 @@ from .plan import (
 )
 from .report import ReportFormatError, parse_report
 
+#: seconds between the checks that the storage still answers while tasks run
+STORAGE_CHECK = 2.0
 #: how long a SAS outlives the run's timeout: the time from signing to the
 #: start of the wait (uploads, pool and job creation), plus clock skew
 SAS_MARGIN = timedelta(minutes=15)
@@ -208,8 +212,13 @@ class _Run:
     def __init__(self, backend: Backend, settings: RunSettings, progress: Progress,
                  ledger: Ledger | None) -> None:
         self.storage, self.compute = backend.storage, backend.compute
+        self.storage_death = backend.storage_death
+        self.storage_lost = ""  # why the storage is gone (its deletes are then moot)
+        self.storage_silent = False  # it stopped answering (deletes would only wait)
+        self._next_check = 0.0
         self.s, self.progress, self.ledger = settings, progress, ledger
         self.backend_name, self.endpoint = backend.name, backend.endpoint
+        self.storage_endpoint = backend.storage_endpoint
         self.logs = self.compute.supports_output_files
         self.timings: dict[str, float] = {}
         self.cleanup_errors: list[str] = []
@@ -229,7 +238,7 @@ class _Run:
             plan = self.step("submit", self.submit, stack, inputs, urls)
             self.progress.stage(f"running {len(plan.tasks)} task(s)")
             done = self.step("tasks", self.compute.wait_for_tasks, s.job_id, s.pool_id,
-                             s.timeout, self.progress.tasks)
+                             s.timeout, self.progress.tasks, self.watch_storage)
             results, corpus = self.step("download", self.download, inputs, plan, done,
                                         staging)
             cleanup_start = time.perf_counter()
@@ -256,7 +265,8 @@ class _Run:
             ``disown()``: the resource is not the run's after all (it
             existed before); forget it and never delete it.
         """
-        entry = LedgerEntry(backend=self.backend_name, endpoint=self.endpoint, kind=kind,
+        endpoint = self.storage_endpoint if kind == "container" else self.endpoint
+        entry = LedgerEntry(backend=self.backend_name, endpoint=endpoint, kind=kind,
                             id=name, run_id=self.s.run_id)
         owned = [True]
         if self.ledger:
@@ -273,6 +283,13 @@ class _Run:
             if self.abandoned:  # a second signal ended the cleanup's waits
                 self.left(kind, name, "the cleanup was interrupted before it")
                 return
+            if kind == "container" and self.storage_lost:
+                if self.ledger:  # gone with the storage: nothing to delete
+                    self.ledger.deleted(entry)
+                return
+            if kind == "container" and self.storage_silent:
+                self.left(kind, name, "its storage does not answer")
+                return
             try:
                 delete()
             except KeyboardInterrupt:
@@ -287,6 +304,47 @@ class _Run:
         if not keep:
             stack.callback(run)
         return disown
+
+    def watch_storage(self) -> None:
+        """While the tasks run: fail within seconds if the storage dies or
+        loses the run's containers, instead of waiting for every task to
+        fail on it (called at every poll; checks every ``STORAGE_CHECK`` s).
+
+        Raises:
+            StorageError: one line naming the storage and what was lost.
+        """
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        self._next_check = now + STORAGE_CHECK
+        self.check_storage_death()
+        try:
+            self.storage.check_container(self.s.container("output"))
+        except BlobNotFound:
+            self.storage_lost = "its containers are gone"
+            raise StorageError(f"the run's containers are gone from {self.storage.name} storage "
+                               f"({self.storage_endpoint}): was it restarted without keeping "
+                               "its data?",
+                               hint="run again; keep an Azurite's data with --location") from None
+        except StorageError as exc:
+            self.check_storage_death(grace=1.0)  # its process may just be ending
+            self.storage_silent = True
+            raise StorageError(f"{self.storage.name} storage ({self.storage_endpoint}) stopped "
+                               f"answering while the tasks ran: {exc}",
+                               hint="start it again, then run again") from None
+
+    def check_storage_death(self, grace: float = 0.0) -> None:
+        """Raise StorageError if the backend's own storage died (waiting up
+        to ``grace`` seconds to see it end)."""
+        if not self.storage_death:
+            return
+        deadline = time.monotonic() + grace
+        while (death := self.storage_death()) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if death:
+            self.storage_lost = death
+            raise StorageError(f"the run's storage died: {death}; every blob of the run "
+                               "(inputs and results) went with it")
 
     def left(self, kind: str, name: str, why: str) -> None:
         """Name a resource the cleanup could not delete (the ledger keeps it

@@ -314,6 +314,13 @@ class AzureBlobStorage(Storage):
                 protocol="https" if self._https else None, **self._signer(end))
             return f"{self._service.get_container_client(container).url}?{sas}"
 
+    def check_container(self, container: str) -> None:
+        """Its properties, with one try and a short timeout: a health check
+        must answer in seconds, not after the retries of a transfer."""
+        with _translate(f"checking container {container!r}"):
+            self._service.get_container_client(container).get_container_properties(
+                timeout=5, retry_total=0, connection_timeout=3, read_timeout=5)
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True

@@ -62,16 +62,32 @@ def _engine(config):
     return LocalBatchEngine(client, image=config.image, work_dir=config.work_dir)
 
 
+#: the ledger endpoint of a run's private Azurite (its owner's lifeline follows)
+PRIVATE = "azurite-private:"
+
+
+def _gone(endpoint: str) -> str | None:
+    """Containers of a private Azurite are gone once its run has ended."""
+    from .lifeline import is_alive
+    if endpoint.startswith(PRIVATE) and not is_alive(endpoint[len(PRIVATE):]):
+        return "it was in its run's private Azurite, which ended with the run"
+    return None
+
+
 def _backend(config, engine, server):
     from topwords.core.backend import Backend
 
     from .azurite import AZURITE_KEY, storage_for
 
+    from .lifeline import lifeline
+
     url = server.blob_url if server else config.storage_url
     key = server.account_key if server else (config.storage_key or AZURITE_KEY)
+    storage_endpoint = f"{PRIVATE}{lifeline().path}" if server else f"azurite:{url}"
     backend = Backend(name="local", storage=storage_for(url, key), compute=engine,
                       describe=f"Docker nodes from image {config.image}, Azurite at {url}",
-                      endpoint="local")
+                      endpoint="local", storage_endpoint=storage_endpoint,
+                      storage_death=server.death if server else None, gone=_gone)
     if server:
         backend.on_close(server.stop)
     return backend

@@ -50,3 +50,18 @@ def test_cleanup_failure_keeps_entry_and_counts_it(tmp_path):
     backend.compute.delete_pool = refuse
     assert delete_outstanding(backend, ledger, lambda m: None) == 1
     assert [e.id for e in ledger.outstanding()] == ["p1"]
+
+
+def test_containers_of_storage_that_ended_with_its_run_are_gone_not_deleted(tmp_path):
+    ledger = Ledger(tmp_path / "l.jsonl")
+    for e in (entry("container", "c-private", endpoint="private:dead"),
+              entry("container", "c-live", endpoint="private:alive"),
+              entry("container", "c-here")):
+        ledger.created(e)
+    backend = fake_backend(lambda spec: (0, None))
+    backend.gone = lambda endpoint: "its Azurite ended" if endpoint == "private:dead" else None
+    said = []
+    assert delete_outstanding(backend, ledger, said.append) == 0
+    assert ("delete_container", "c-private") not in backend.storage.calls  # nothing to delete
+    assert "container c-private (run r) is gone: its Azurite ended" in said
+    assert sorted(e.id for e in ledger.outstanding()) == ["c-live"]  # not known: untouched
