@@ -5,9 +5,11 @@ signed with the emulator's own shared-key helper), against a
 
     .venv/bin/python bench/front_door.py [--requests 2000] [--repeats 3]
 
-Prints the seconds of each repeat, their median and the requests per second
-of the median. Standalone (not a section of bench/run.py): it times the HTTP
-layer only (parsing, authentication, routing, rendering), no Docker, no Azurite.
+Prints, for each repeat, the wall-clock seconds and the server process's CPU
+seconds (user + system, from /proc: steadier than wall-clock time on a
+loaded machine), then the median of each. Standalone (not a section of
+bench/run.py): it times the HTTP layer only (parsing, authentication,
+routing, rendering), no Docker, no Azurite.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import base64
 import http.client
 import multiprocessing
+import os
 import statistics
 import time
 from email.utils import formatdate
@@ -39,6 +42,12 @@ def serve(ports: multiprocessing.Queue) -> None:
     server = BatchHttpServer(("127.0.0.1", 0), Service(engine=NoPools()), {ACCOUNT: KEY})
     ports.put(server.server_address[1])
     server.serve_forever()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(port: int, requests: int) -> float:
@@ -70,14 +79,21 @@ def main() -> None:
     try:
         port = ports.get(timeout=30)
         run(port, 50)  # warm up
-        times = [run(port, args.requests) for _ in range(args.repeats)]
+        times, cpu = [], []
+        for _ in range(args.repeats):
+            before = cpu_seconds(server.pid)
+            times.append(run(port, args.requests))
+            cpu.append(cpu_seconds(server.pid) - before)
     finally:
         server.terminate()
         server.join(5)
-    median = statistics.median(times)
-    print("repeats (s):", " ".join(f"{t:.3f}" for t in times))
-    print(f"median {median:.3f} s for {args.requests} requests: "
-          f"{args.requests / median:.0f} requests/s, {median / args.requests * 1e6:.0f} us each")
+    median, cpu_median = statistics.median(times), statistics.median(cpu)
+    print("wall (s):", " ".join(f"{t:.3f}" for t in times),
+          "| server CPU (s):", " ".join(f"{t:.2f}" for t in cpu))
+    print(f"median {median:.3f} s wall for {args.requests} requests "
+          f"({args.requests / median:.0f} requests/s, {median / args.requests * 1e6:.0f} us "
+          f"each); server CPU {cpu_median:.2f} s ({cpu_median / args.requests * 1e6:.0f} us "
+          "each)")
 
 
 if __name__ == "__main__":

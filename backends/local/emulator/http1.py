@@ -31,7 +31,7 @@ from typing import Mapping
 import h11
 
 from .errors import BatchApiError
-from .limits import Limits
+from .limits import Limits, within
 
 __all__ = ["Head", "HttpConnection"]
 
@@ -42,6 +42,7 @@ _ECHO = 32  # the most of a bad header value an error repeats
 _HEAD_END = re.compile(rb"\n\r?\n")
 _CONTENT_LENGTH = re.compile(rb"^content-length:([^\n]*)$", re.IGNORECASE | re.MULTILINE)
 _LENGTH = re.compile(rb"[0-9]{1,20}")  # as h11 allows
+_REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus}
 
 
 @dataclass(frozen=True)
@@ -92,16 +93,15 @@ class HttpConnection:
         try:
             if not leftover:
                 try:
-                    data = await asyncio.wait_for(self._reader.read(_READ),
-                                                  self._limits.idle_timeout)
-                except asyncio.TimeoutError:
+                    data = await within(self._limits.idle_timeout, self._reader.read(_READ))
+                except (TimeoutError, asyncio.TimeoutError):
                     return None
                 if not data:
                     return None
                 self._feed(data)
             event = self._h11.next_event()
             if event is h11.NEED_DATA:
-                event = await asyncio.wait_for(self._event(), self._limits.head_timeout)
+                event = await within(self._limits.head_timeout, self._event())
             return self._head(event)
         except h11.RemoteProtocolError as exc:
             raise self._refusal(exc) from None
@@ -126,7 +126,7 @@ class HttpConnection:
         if self._h11.they_are_waiting_for_100_continue:
             self._writer.write(self._h11.send(h11.InformationalResponse(
                 status_code=100, headers=[], reason=b"Continue")))
-        return await asyncio.wait_for(self._body(), self._limits.body_timeout)
+        return await within(self._limits.body_timeout, self._body())
 
     def answer(self, status: int, headers: Mapping[str, str], body: bytes) -> bytes:
         """An answer's bytes: status line, ``Server`` and ``Date``,
@@ -135,11 +135,8 @@ class HttpConnection:
         fields = [(b"Server", SERVER), (b"Date", formatdate(usegmt=True).encode("ascii"))]
         fields += [(name.encode("latin-1"), value.encode("latin-1", "replace"))
                    for name, value in headers.items()]
-        try:
-            reason = HTTPStatus(status).phrase.encode("ascii")
-        except ValueError:
-            reason = b""
-        data = self._h11.send(h11.Response(status_code=status, headers=fields, reason=reason))
+        data = self._h11.send(h11.Response(status_code=status, headers=fields,
+                                           reason=_REASONS.get(status, b"")))
         if body and self._method != b"HEAD":
             data += self._h11.send(h11.Data(data=body))
         return data + self._h11.send(h11.EndOfMessage())

@@ -9,12 +9,15 @@ a thread, or recurse without bound.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
+from typing import Awaitable, TypeVar
 
 from .errors import BatchApiError
 
-__all__ = ["Limits", "MAX_BODY", "MAX_JSON_DEPTH", "check_body_size", "check_json_depth"]
+__all__ = ["Limits", "MAX_BODY", "MAX_JSON_DEPTH", "check_body_size", "check_json_depth",
+           "within"]
 
 #: Batch refuses request bodies of 1 MB and more (413 RequestBodyTooLarge)
 MAX_BODY = 1024 * 1024
@@ -58,6 +61,20 @@ class Limits:
     head_timeout: float = 5.0
     body_timeout: float = 10.0
     write_timeout: float = 30.0
+
+
+T = TypeVar("T")
+_timeout = getattr(asyncio, "timeout", None)  # Python 3.11+
+
+
+async def within(seconds: float, awaitable: Awaitable[T]) -> T:
+    """``await awaitable``, or TimeoutError after ``seconds``: with
+    ``asyncio.timeout`` where there is one (no task per call, unlike
+    ``asyncio.wait_for`` before Python 3.12), else ``asyncio.wait_for``."""
+    if _timeout is None:
+        return await asyncio.wait_for(awaitable, seconds)
+    async with _timeout(seconds):
+        return await awaitable
 
 
 def check_body_size(length: int, limits: Limits) -> None:

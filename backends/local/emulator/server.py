@@ -39,7 +39,7 @@ from . import job_routes, pool_routes  # noqa: F401  (they register their routes
 from .auth import authenticate
 from .errors import BatchApiError, error_body
 from .http1 import Head, HttpConnection
-from .limits import MAX_BODY, Limits, check_body_size
+from .limits import MAX_BODY, Limits, check_body_size, within
 from .routing import Request, Response, Service, dispatch, json_response
 
 __all__ = ["BatchHttpServer", "Limits", "MAX_BODY"]
@@ -232,4 +232,5 @@ class BatchHttpServer:
 
     async def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
         writer.write(data)
-        await asyncio.wait_for(writer.drain(), self.limits.write_timeout)
+        if writer.transport.get_write_buffer_size():  # the kernel did not take it all
+            await within(self.limits.write_timeout, writer.drain())
