@@ -11,6 +11,7 @@ import json
 import socket
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from raw_http import V, answer, connect, head_bytes, send, serve, signed
 
@@ -134,3 +135,29 @@ def test_request_without_credentials_and_without_host_is_refused_on_framing(serv
     server = serve()
     assert_refused(send(server, head_bytes("GET", "/pools", {}).replace(
         b"Host: 127.0.0.1\r\n", b"")), 400)
+
+
+header_lines = st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")) | st.tuples(
+    st.sampled_from([b"Content-Length", b"Transfer-Encoding", b"Host", b"Expect", b"X-A",
+                     b"Connection", b"content-length "]),
+    st.sampled_from([b":", b": ", b" :", b":\t"]),
+    st.binary(max_size=12)).map(b"".join), max_size=4)
+
+
+def test_any_header_lines_get_a_batch_answer_never_a_crash(serve, caplog):
+    server = serve()
+
+    @settings(max_examples=150, deadline=None)
+    @given(header_lines)
+    def check(lines):
+        data = signed("GET", f"/pools?api-version={V}")
+        data = data.replace(b"\r\n\r\n", b"".join(b"\r\n" + line for line in lines)
+                            + b"\r\n\r\n", 1)
+        reply = send(server, data)
+        assert reply.status in (200, 400, 401, 403, 411, 414, 417, 431, 505), reply.status
+        if reply.status != 200:
+            assert json.loads(reply.body)["code"]
+
+    check()
+    assert send(server, signed("GET", f"/pools?api-version={V}")).status == 200
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
