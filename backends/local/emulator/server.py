@@ -47,8 +47,7 @@ __all__ = ["BatchHttpServer", "Limits", "MAX_BODY"]
 log = logging.getLogger("topwords.emulator")
 
 #: the client went away, or was too slow: its connection is closed
-_GONE = (ConnectionError, EOFError, asyncio.IncompleteReadError, TimeoutError,
-         asyncio.TimeoutError)
+_GONE = (ConnectionError, EOFError, TimeoutError, asyncio.TimeoutError)
 
 
 class BatchHttpServer:
