@@ -7,8 +7,9 @@ answered with the emulator's Batch error bodies.
 Refused with a Batch error (the server then closes the connection): a
 request line or header line h11 does not accept (no colon, a space before
 the colon, CR or NUL inside a value, a folded line at the start of the
-headers), an HTTP/1.1 request without exactly one Host header, a target that
-is not a path (400 InvalidRequest); an HTTP version other than 1.0 and 1.1
+headers, an empty line before the request line), an HTTP/1.1 request
+without exactly one Host header, a target that is not a path (400
+InvalidRequest); an HTTP version other than 1.0 and 1.1
 (505); a request line, header lines or a head larger than :class:`Limits`
 allows (414, 431); a Content-Length that is not one number (400
 InvalidHeaderValue); any Transfer-Encoding, with or without a Content-Length
