@@ -1,5 +1,5 @@
-"""The emulator is the standard library plus the core model and the local
-engine: it imports no Azure SDK (it must not depend on what it emulates),
+"""The emulator is the standard library, h11 (its HTTP/1.1), the core model
+and the local engine: it imports no Azure SDK (it must not depend on what it emulates),
 no Docker SDK (the engine owns Docker) and not the CLI; its ``shapes`` are
 pure (no I/O modules)."""
 

@@ -11,8 +11,9 @@ Layers, each its own module:
 - ``routing``, ``pool_routes``, ``job_routes``, ``odata``: operations,
   status codes, paging and error bodies;
 - ``server``, ``http1``, ``limits``: the HTTP front door (an asyncio event
-  loop for connections, a fixed pool of worker threads for handlers, and the
-  limits on sizes, depths, time and connections that keep it from being held);
+  loop for connections, HTTP/1.1 through h11, a fixed pool of worker threads
+  for handlers, and the limits on sizes, depths, time and connections that
+  keep it from being held);
 - ``service``: :class:`BatchEmulator`, which starts Azurite, the engine and
   the server together (a context manager; ``topwords emulator`` runs one in
   the foreground).

@@ -1,5 +1,6 @@
 """What the emulator's front door allows a client: sizes, depths, time and
-connections, and the checks of a request's body framing and JSON depth.
+connections, and the checks of a request's body size and JSON depth (the
+body's framing is h11's, see ``http1``).
 
 Anything on the machine's loopback can reach the emulator, task code
 included, so nothing a client sends may make it buffer without bound, hold
@@ -8,14 +9,15 @@ a thread, or recurse without bound.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Awaitable, TypeVar
 
 from .errors import BatchApiError
 
-__all__ = ["Limits", "MAX_BODY", "MAX_JSON_DEPTH", "body_length", "check_body_size",
-           "check_json_depth"]
+__all__ = ["Limits", "MAX_BODY", "MAX_JSON_DEPTH", "check_body_size", "check_json_depth",
+           "within"]
 
 #: Batch refuses request bodies of 1 MB and more (413 RequestBodyTooLarge)
 MAX_BODY = 1024 * 1024
@@ -31,18 +33,19 @@ class Limits:
     Attributes:
         max_body: bytes; a body this large or larger is answered 413 before
             it is read.
-        max_line / max_head / max_headers: the longest request line or
-            header line, the most bytes of request line and headers together,
-            the most header lines (as http.server allows).
+        max_line / max_head / max_headers: the longest request line (414),
+            the most bytes of request line and headers together (431; h11's
+            ``max_incomplete_event_size``), the most header lines (431).
         workers: threads that run handlers (a fixed pool; connections do
             not get threads).
         max_connections: open connections; the next one is answered 503
             ServerBusy and closed.
         idle_timeout: seconds a connection (new or kept alive) may wait
-            before it sends a request line; above the azure-batch SDK's
-            polling interval (5 s), so its pollers keep their connection.
-        head_timeout: seconds the header lines may take after the request
-            line (slowly trickled headers: Slowloris).
+            before it sends the first bytes of a request; above the
+            azure-batch SDK's polling interval (5 s), so its pollers keep
+            their connection.
+        head_timeout: seconds the rest of the request line and headers may
+            take after their first bytes (a slowly trickled head: Slowloris).
         body_timeout: seconds the body may take after the headers.
         write_timeout: seconds a client may take to read an answer.
     """
@@ -60,38 +63,18 @@ class Limits:
     write_timeout: float = 30.0
 
 
-_DIGITS = re.compile(r"[0-9]{1,18}")
-_ECHO = 32  # the most of a bad header value an error repeats
+T = TypeVar("T")
+_timeout = getattr(asyncio, "timeout", None)  # Python 3.11+
 
 
-def body_length(headers: Mapping[str, str]) -> int:
-    """The length of a request's body from its headers (lower-case names).
-
-    Without Content-Length (and without Transfer-Encoding) a request has no
-    body (RFC 9112, 6.3): real clients send DELETE and body-less POSTs so.
-
-    Raises:
-        BatchApiError: 411 MissingContentLengthHeader for Transfer-Encoding
-            (chunked bodies are refused: every Batch client sends
-            Content-Length); 400 InvalidHeaderValue for a Content-Length that
-            is empty, negative, not a number or given twice differently.
-    """
-    if "transfer-encoding" in headers:
-        raise BatchApiError(411, "MissingContentLengthHeader",
-                            "The Content-Length header was not specified.",
-                            {"HeaderName": "Content-Length",
-                             "Reason": "Transfer-Encoding is not supported; send the body "
-                                       "with a Content-Length"})
-    raw = headers.get("content-length")
-    if raw is None:
-        return 0
-    if not _DIGITS.fullmatch(raw.strip()):
-        raise BatchApiError(400, "InvalidHeaderValue",
-                            "The value provided for one of the HTTP headers was not in the "
-                            "correct format.",
-                            {"HeaderName": "Content-Length", "HeaderValue": raw[:_ECHO],
-                             "Reason": "not a number of bytes"})
-    return int(raw)
+async def within(seconds: float, awaitable: Awaitable[T]) -> T:
+    """``await awaitable``, or TimeoutError after ``seconds``: with
+    ``asyncio.timeout`` where there is one (no task per call, unlike
+    ``asyncio.wait_for`` before Python 3.12), else ``asyncio.wait_for``."""
+    if _timeout is None:
+        return await asyncio.wait_for(awaitable, seconds)
+    async with _timeout(seconds):
+        return await awaitable
 
 
 def check_body_size(length: int, limits: Limits) -> None:

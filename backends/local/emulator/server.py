@@ -1,7 +1,8 @@
-"""The HTTP side of the Batch REST emulator: reads each request, checks its
-shared-key signature, hands it to the route table and writes the answer with
-the headers the azure-batch SDK reads (``request-id``, ``client-request-id``,
-``ETag``, ``Last-Modified``, ...). Every failure is a Batch error body.
+"""The HTTP side of the Batch REST emulator: reads each request (HTTP/1.1
+through h11, see ``http1``), checks its shared-key signature, hands it to the
+route table and writes the answer with the headers the azure-batch SDK reads
+(``request-id``, ``client-request-id``, ``ETag``, ``Last-Modified``, ...).
+Every failure is a Batch error body.
 
 Anything on the machine's loopback can reach it, task code included, so the
 front door is built not to be held (the numbers are :class:`Limits`):
@@ -10,9 +11,10 @@ front door is built not to be held (the numbers are :class:`Limits`):
   thread) and a fixed pool of worker threads runs the handlers; past
   ``max_connections`` open connections the next is answered 503 ServerBusy
   and closed;
-- a connection that sends no request line in ``idle_timeout`` seconds, no
-  complete headers ``head_timeout`` seconds after it, or no complete body in
-  ``body_timeout`` seconds, is closed (slow senders: Slowloris);
+- a connection that sends nothing in ``idle_timeout`` seconds, no complete
+  request line and headers ``head_timeout`` seconds after their first bytes,
+  or no complete body in ``body_timeout`` seconds, is closed (slow senders:
+  Slowloris);
 - a request is authenticated from its request line and headers *before* its
   body is read; a request that is refused before its body is read (bad
   credentials, bad framing, a body of 1 MB or more) is answered and its
@@ -36,8 +38,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from . import job_routes, pool_routes  # noqa: F401  (they register their routes)
 from .auth import authenticate
 from .errors import BatchApiError, error_body
-from .http1 import CONTINUE, Head, read_head, render
-from .limits import MAX_BODY, Limits, body_length, check_body_size
+from .http1 import Head, HttpConnection
+from .limits import MAX_BODY, Limits, check_body_size, within
 from .routing import Request, Response, Service, dispatch, json_response
 
 __all__ = ["BatchHttpServer", "Limits", "MAX_BODY"]
@@ -45,8 +47,7 @@ __all__ = ["BatchHttpServer", "Limits", "MAX_BODY"]
 log = logging.getLogger("topwords.emulator")
 
 #: the client went away, or was too slow: its connection is closed
-_GONE = (ConnectionError, EOFError, asyncio.IncompleteReadError, TimeoutError,
-         asyncio.TimeoutError)
+_GONE = (ConnectionError, EOFError, TimeoutError, asyncio.TimeoutError)
 
 
 class BatchHttpServer:
@@ -115,8 +116,7 @@ class BatchHttpServer:
             if self._closing:
                 return
             self._loop, self._stop = asyncio.get_running_loop(), stop
-        server = await asyncio.start_server(self._connection, sock=self.socket,
-                                            limit=self.limits.max_line)
+        server = await asyncio.start_server(self._connection, sock=self.socket)
         try:
             await stop.wait()
         finally:
@@ -131,13 +131,14 @@ class BatchHttpServer:
                           writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         self._connections.add(task)
+        http = HttpConnection(reader, writer, self.limits)
         try:
             if len(self._connections) > self.limits.max_connections:
                 busy = BatchApiError(503, "ServerBusy", "The server is currently unable to "
                                      "receive requests. Please retry your request.")
-                await self._write(writer, self._answer_bytes(None, busy, close=True))
+                await self._write(writer, self._answer_bytes(http, None, busy, close=True))
                 return
-            while await self._exchange(reader, writer):
+            while await self._exchange(http, writer):
                 pass
         except _GONE:
             pass  # the client went away, or was too slow
@@ -149,49 +150,33 @@ class BatchHttpServer:
             self._connections.discard(task)
             writer.close()
 
-    async def _exchange(self, reader: asyncio.StreamReader,
-                        writer: asyncio.StreamWriter) -> bool:
+    async def _exchange(self, http: HttpConnection, writer: asyncio.StreamWriter) -> bool:
         """Answer one request; whether the connection stays open."""
         try:
-            head = await read_head(reader, self.limits)
+            head = await http.read_head()
         except BatchApiError as exc:
-            await self._write(writer, self._answer_bytes(None, exc, close=True))
+            await self._write(writer, self._answer_bytes(http, None, exc, close=True))
             return False
         if head is None:
             return False
-        read, length = False, -1
+        read = not head.length  # a request without a body has been read whole
         try:
-            length = body_length(head.headers)
             authenticate(head.method, head.target, head.headers, self.accounts)
-            check_body_size(length, self.limits)
-            body = await self._body(reader, writer, head, length)
+            check_body_size(head.length, self.limits)
+            body = await http.read_body(head)
             read = True
             request = self._request(head, body)
             response = await asyncio.get_running_loop().run_in_executor(
                 self._workers, self._handle, request)
         except BatchApiError as exc:
             response = exc
-            read = read or length == 0
-        keep = read and head.keep_alive
-        await self._write(writer, self._answer_bytes(head, response, close=not keep))
+        await self._write(writer, self._answer_bytes(http, head, response, close=not read))
         if not read:  # the answer goes out before the reset that closing may send
             try:
                 writer.write_eof()
             except OSError:
                 pass
-        return keep
-
-    async def _body(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                    head: Head, length: int) -> bytes:
-        if not length:
-            return b""
-        expect = head.headers.get("expect", "").lower()
-        if expect and expect != "100-continue":
-            raise BatchApiError(417, "UnsupportedHeader", "One of the HTTP headers specified "
-                                "in the request is not supported.", {"HeaderName": "Expect"})
-        if expect:
-            writer.write(CONTINUE)
-        return await asyncio.wait_for(reader.readexactly(length), self.limits.body_timeout)
+        return http.next_cycle()
 
     def _handle(self, request: Request) -> Response | BatchApiError:
         """Run the request's handler (in a worker thread)."""
@@ -214,8 +199,8 @@ class BatchHttpServer:
 
     # -- answers -----------------------------------------------------------------------
 
-    def _answer_bytes(self, head: Head | None, response: Response | BatchApiError, *,
-                      close: bool) -> bytes:
+    def _answer_bytes(self, http: HttpConnection, head: Head | None,
+                      response: Response | BatchApiError, *, close: bool) -> bytes:
         request_id = str(uuid.uuid4())
         if isinstance(response, BatchApiError):
             response = self._error(response, request_id)
@@ -232,7 +217,7 @@ class BatchHttpServer:
             headers["Connection"] = "close"
         path = urlsplit(head.target).path if head else "-"
         log.info("%s %s -> %d", method, path, response.status)
-        return render(response.status, headers, response.body, send_body=method != "HEAD")
+        return http.answer(response.status, headers, response.body)
 
     def _error(self, exc: BatchApiError, request_id: str) -> Response:
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -246,4 +231,5 @@ class BatchHttpServer:
 
     async def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
         writer.write(data)
-        await asyncio.wait_for(writer.drain(), self.limits.write_timeout)
+        if writer.transport.get_write_buffer_size():  # the kernel did not take it all
+            await within(self.limits.write_timeout, writer.drain())
