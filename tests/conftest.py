@@ -12,8 +12,14 @@ import uuid
 from typing import Callable, Iterator
 
 import pytest
+from hypothesis import settings
 
 from topwords.core.errors import TopwordsError
+
+# These machines are noisy (2 shared cores): a property test's example may
+# take longer than hypothesis's 200 ms deadline for reasons of its own.
+settings.register_profile("topwords", deadline=None)
+settings.load_profile("topwords")
 from topwords.core.storage import Storage
 
 
