@@ -23,6 +23,8 @@ from topwords.core.inputs import validate_inputs
 from topwords.core.ledger import Ledger
 from topwords.core.workflow import RunSettings, run_top_words
 
+from topwords.backends.local.runtime import RUNTIMES
+
 from .output import print_json, print_summary
 from .progress import TerminalProgress
 from .signals import interrupt_once
@@ -141,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     azure.add_argument("--batch-account", metavar="NAME", help="TOPWORDS_BATCH_ACCOUNT")
     azure.add_argument("--storage-url", metavar="URL", help="TOPWORDS_STORAGE_URL")
     azure.add_argument("--storage-account", metavar="NAME", help="TOPWORDS_STORAGE_ACCOUNT")
+    local.add_argument("--node-runtime", choices=RUNTIMES, metavar="RUNTIME",
+                       help="container (Docker, isolated; default) or process (plain host "
+                            "processes: no Docker, no isolation)")
     local.add_argument("--azurite-url", metavar="URL",
                        help="use this running Azurite's blob endpoint instead of starting one")
 
@@ -154,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "--backend azure and your own BatchClient code; Ctrl-C stops it")
     emulator.add_argument("--env-file", type=Path, metavar="PATH",
                           help="also write the export lines (with the keys) to PATH")
+    emulator.add_argument("--node-runtime", choices=RUNTIMES, metavar="RUNTIME",
+                          help="container (Docker, isolated; default) or process (no Docker, "
+                               "no isolation: for your own code)")
     emulator.add_argument("--port", type=_non_negative_int, default=0, metavar="N",
                           help="port of the Batch API (default: a free one)")
 
@@ -202,7 +210,7 @@ def _run(args: argparse.Namespace) -> int:
 def _backend_options(args: argparse.Namespace) -> dict:
     """The flags meant for the chosen backend (None = not given)."""
     if args.backend == "local":
-        return {"storage_url": args.azurite_url}
+        return {"storage_url": args.azurite_url, "node_runtime": args.node_runtime}
     if args.backend == "azure":
         return {"batch_url": args.batch_url, "batch_account": args.batch_account,
                 "storage_url": args.storage_url, "storage_account": args.storage_account}
@@ -281,7 +289,7 @@ def _emulator(args: argparse.Namespace) -> int:
 
     from topwords.backends.local.emulator import BatchEmulator
 
-    with BatchEmulator(port=args.port) as emulator:
+    with BatchEmulator(port=args.port, node_runtime=args.node_runtime) as emulator:
         script = emulator.export_script()
         if args.env_file:
             _write_private(args.env_file, script)

@@ -49,17 +49,17 @@ def create(**options: object):
 
 
 def _engine(config):
-    """Connect to Docker, sweep what dead owners left, and load the blob SDK
-    (slow) meanwhile Azurite starts."""
+    """Make the node runtime (containers: connect to Docker), sweep what dead
+    owners left, and load the blob SDK (slow) meanwhile Azurite starts."""
     import topwords.backends.azure.blob_storage  # noqa: F401  (warm import)
 
-    from .docker_node import connect
     from .engine import LocalBatchEngine
     from .leftovers import candidate_dirs, sweep
+    from .runtime import make_runtime
 
-    client = connect()
-    sweep(client, dirs=candidate_dirs(config.work_dir))
-    return LocalBatchEngine(client, image=config.image, work_dir=config.work_dir)
+    runtime = make_runtime(config.node_runtime)
+    sweep(runtime.client, dirs=candidate_dirs(config.work_dir))
+    return LocalBatchEngine(runtime=runtime, image=config.image, work_dir=config.work_dir)
 
 
 #: the ledger endpoint of a run's private Azurite (its owner's lifeline follows)
@@ -84,8 +84,10 @@ def _backend(config, engine, server):
     url = server.blob_url if server else config.storage_url
     key = server.account_key if server else (config.storage_key or AZURITE_KEY)
     storage_endpoint = f"{PRIVATE}{lifeline().path}" if server else f"azurite:{url}"
+    nodes = (f"Docker nodes from image {config.image}" if config.node_runtime == "container"
+             else "nodes as plain processes (no isolation)")
     backend = Backend(name="local", storage=storage_for(url, key), compute=engine,
-                      describe=f"Docker nodes from image {config.image}, Azurite at {url}",
+                      describe=f"{nodes}, Azurite at {url}",
                       endpoint="local", storage_endpoint=storage_endpoint,
                       storage_death=server.death if server else None, gone=_gone)
     if server:

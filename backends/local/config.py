@@ -9,6 +9,8 @@ from pathlib import Path
 
 from topwords.core.errors import ConfigError
 
+from .runtime import RUNTIMES
+
 __all__ = ["DEFAULT_IMAGE", "LocalConfig"]
 
 #: the image `topwords local build-image` builds offline
@@ -20,6 +22,7 @@ _ENV = {
     "storage_key": "TOPWORDS_LOCAL_STORAGE_KEY",
     "work_dir": "TOPWORDS_LOCAL_WORK_DIR",
     "azurite_bin": "TOPWORDS_AZURITE_BIN",
+    "node_runtime": "TOPWORDS_LOCAL_NODE_RUNTIME",
 }
 
 
@@ -37,6 +40,8 @@ class LocalConfig:
             development key, which an Azurite started with defaults takes).
         work_dir: host directory that holds the nodes' directories.
         azurite_bin: path of ``azurite-blob`` (default: found automatically).
+        node_runtime: ``container`` (Docker containers, isolated) or
+            ``process`` (plain host processes: no Docker, no isolation).
     """
 
     image: str = DEFAULT_IMAGE
@@ -44,8 +49,12 @@ class LocalConfig:
     storage_key: str | None = field(default=None, repr=False)
     work_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "topwords-local")
     azurite_bin: str | None = None
+    node_runtime: str = "container"
 
     def __post_init__(self) -> None:
+        if self.node_runtime not in RUNTIMES:
+            raise ConfigError(f"unknown node runtime {self.node_runtime!r}; choose one of: "
+                              + ", ".join(RUNTIMES))
         if not self.image:
             raise ConfigError("the node image name is empty")
         if self.storage_url and not self.storage_url.startswith(("http://", "https://")):

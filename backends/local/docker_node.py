@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
@@ -39,10 +38,11 @@ from .agent_client import (
 from .lifeline import LIFELINE_LABEL, lifeline
 from .docker_exec import ExecRunner
 from .layout import NODE_ROOT
-from .users import NodeUser
+from .runtime import ExecOutcome, NodeRuntime
+from .users import NodeUser, switches_users
 
-__all__ = ["DockerNode", "ExecOutcome", "LABEL", "connect", "docker_errors", "image_exists",
-           "remove_labelled"]
+__all__ = ["ContainerRuntime", "DockerNode", "ExecOutcome", "LABEL", "connect", "docker_errors",
+           "image_exists", "remove_labelled"]
 
 #: every container the local backend starts carries this label
 LABEL = "topwords.local"
@@ -108,12 +108,40 @@ def remove_labelled(client: docker.DockerClient, labels: Mapping[str, str]) -> i
     return len(containers)
 
 
-@dataclass(frozen=True)
-class ExecOutcome:
-    """How a command ended: its exit code, or that the time limit killed it."""
+class ContainerRuntime(NodeRuntime):
+    """Nodes as Docker containers (see the module docstring).
 
-    exit_code: int | None
-    timed_out: bool = False
+    Args:
+        client: a Docker client (see :func:`connect`); closed by :meth:`close`.
+    """
+
+    name = "container"
+    isolated = True
+    node_root = NODE_ROOT
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+        self.switches_users = switches_users()  # the engine can give files away
+
+    def check_image(self, image: str) -> None:
+        with docker_errors(f"checking node image {image}"):
+            found = image_exists(self.client, image)
+        if not found:
+            raise PoolError(f"node image {image!r} is not available to Docker",
+                            hint="build it offline with `topwords local build-image`, "
+                                 "or choose one with --image / TOPWORDS_LOCAL_IMAGE")
+
+    def node(self, *, name: str, image: str, host_root: Path, agent_dir: Path,
+             labels: Mapping[str, str]) -> "DockerNode":
+        return DockerNode(self.client, name=name, image=image, host_root=host_root,
+                          agent_dir=agent_dir, labels=labels)
+
+    def remove_pool(self, pool_id: str) -> None:
+        with docker_errors(f"deleting pool {pool_id}"):
+            remove_labelled(self.client, {"topwords.pool": pool_id})
+
+    def close(self) -> None:
+        self.client.close()
 
 
 class DockerNode:

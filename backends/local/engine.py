@@ -1,7 +1,8 @@
-"""The local Batch engine: Batch semantics on Docker containers.
+"""The local Batch engine: Batch semantics on local nodes (Docker containers
+or plain processes: see ``runtime``).
 
 ``LocalBatchEngine`` implements the core ``Compute`` interface in-process:
-pools are ``DockerNodePool``s, jobs hold tasks, and a scheduler puts every
+pools are ``NodePool``s, jobs hold tasks, and a scheduler puts every
 runnable task (active, dependencies met) on a free slot of a usable node of
 its job's pool. A task's life on its node is in ``task_runner``. Everything
 is thread-safe behind one condition lock; a REST front end (the Batch
@@ -33,10 +34,10 @@ from topwords.core.model import (
 
 from topwords.core import nofollow
 
-from .docker_node import docker_errors, image_exists, remove_labelled
 from .files import FileRoot
 from .health import Heartbeat, HeartbeatSettings
-from .node_pool import DockerNodePool, Node
+from .node_pool import Node, NodePool
+from .runtime import NodeRuntime
 from .jobs import Job, StateConflict
 from .records import FileEntry, JobRecord, JobState, NodeRecord, PoolRecord, TaskRecord
 from .task_runner import Task, TaskRunner, ended_by_user
@@ -44,10 +45,13 @@ from .task_runner import Task, TaskRunner, ended_by_user
 __all__ = ["LocalBatchEngine", "StateConflict"]
 
 class LocalBatchEngine(Compute):
-    """Pools of Docker node containers running Batch jobs and tasks.
+    """Pools of local nodes running Batch jobs and tasks.
 
     Args:
-        client: a Docker client (see ``docker_node.connect``).
+        client: a Docker client (see ``docker_node.connect``) for the
+            default ``container`` runtime; not needed with ``runtime``.
+        runtime: what makes the nodes (default: containers of ``client``);
+            closed by :meth:`close`.
         image: the default node image (a pool spec's ``image`` wins).
         work_dir: host directory for node directories (one folder per pool).
         account_name / account_url: what nodes see as ``AZ_BATCH_ACCOUNT_NAME``
@@ -60,13 +64,17 @@ class LocalBatchEngine(Compute):
     supports_task_dependencies = True
     supports_output_files = True
 
-    def __init__(self, client, *, image: str, work_dir: Path, account_name: str = "local",
+    def __init__(self, client=None, *, image: str, work_dir: Path,
+                 runtime: NodeRuntime | None = None, account_name: str = "local",
                  account_url: str = "",
                  heartbeat: HeartbeatSettings = HeartbeatSettings()) -> None:
-        self._client, self.image, self.work_dir = client, image, work_dir
+        if runtime is None:
+            from .docker_node import ContainerRuntime
+            runtime = ContainerRuntime(client)
+        self.runtime, self.image, self.work_dir = runtime, image, work_dir
         self._account = {"account_name": account_name, "account_url": account_url}
         self._lock = threading.Condition()
-        self._pools: dict[str, DockerNodePool] = {}
+        self._pools: dict[str, NodePool] = {}
         self._jobs: dict[str, Job] = {}
         self._executor = ThreadPoolExecutor(256, thread_name_prefix="task")
         self._runner = TaskRunner(self._lock, self._task_done, self._requeue, self._node_lost)
@@ -84,14 +92,9 @@ class LocalBatchEngine(Compute):
             raise ConfigError(str(exc), hint=exc.hint) from None
 
     def _check_image(self, spec: PoolSpec) -> str:
-        """The pool's image; raises PoolError if Docker does not have it."""
+        """The pool's image; raises PoolError if its nodes could not start."""
         image = spec.image or self.image
-        with docker_errors(f"checking node image {image}"):
-            found = image_exists(self._client, image)
-        if not found:
-            raise PoolError(f"node image {image!r} is not available to Docker",
-                            hint="build it offline with `topwords local build-image`, "
-                                 "or choose one with --image / TOPWORDS_LOCAL_IMAGE")
+        self.runtime.check_image(image)
         return image
 
     def create_pool(self, spec: PoolSpec) -> None:
@@ -99,7 +102,7 @@ class LocalBatchEngine(Compute):
         with self._lock:
             if spec.id in self._pools:
                 raise ResourceExists(f"pool {spec.id} already exists")
-            pool = DockerNodePool(self._client, spec, image=image,
+            pool = NodePool(self.runtime, spec, image=image,
                                   host_dir=self.work_dir / spec.id, lock=self._lock,
                                   on_change=self._dispatch, account=self._account)
             self._pools[spec.id] = pool
@@ -192,18 +195,17 @@ class LocalBatchEngine(Compute):
             thread.join(timeout)
 
     def delete_pool(self, pool_id: str) -> None:
-        """Also removes the containers of a pool this engine did not create
-        (kept by an earlier run), found by their ``topwords.pool`` label."""
+        """Also removes the nodes of a pool this engine did not create (kept
+        by an earlier run) that its runtime finds."""
         with self._lock:
             pool = self._pools.pop(pool_id, None)
         if pool is not None:
             pool.delete()
             return
-        with docker_errors(f"deleting pool {pool_id}"):
-            remove_labelled(self._client, {"topwords.pool": pool_id})
+        self.runtime.remove_pool(pool_id)
         shutil.rmtree(self.work_dir / pool_id, ignore_errors=True)
 
-    def _pool(self, pool_id: str) -> DockerNodePool:
+    def _pool(self, pool_id: str) -> NodePool:
         try:
             return self._pools[pool_id]
         except KeyError:
@@ -480,7 +482,7 @@ class LocalBatchEngine(Compute):
         return [(pool, node) for pool in self._pools.values() if not pool.deleting
                 for node in pool.nodes]
 
-    def _node_lost(self, pool: DockerNodePool | None, node: Node, reason: str) -> None:
+    def _node_lost(self, pool: NodePool | None, node: Node, reason: str) -> None:
         """A node is gone or silent: ``unusable`` for good, its tasks requeued
         (by their runners, once its container is gone), a new node in its
         place."""
@@ -515,7 +517,7 @@ class LocalBatchEngine(Compute):
         for pool in kept:
             pool.keep()
         self._executor.shutdown(wait=False, cancel_futures=True)
-        self._client.close()
+        self.runtime.close()
 
 
 def _remove_job_dir(node: Node, job_id: str) -> None:

@@ -91,7 +91,7 @@ class Heartbeat:
     def _ping(self, node) -> str | None:
         """None if the node answered, "silent" on a timeout, else why it is gone."""
         try:
-            node.docker.ping(timeout=min(2.0, self.settings.interval * 2))
+            node.handle.ping(timeout=min(2.0, self.settings.interval * 2))
         except NodeError as exc:
             text = str(exc)
             return "silent" if "timed out" in text or "paused" in text else text

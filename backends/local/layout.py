@@ -37,9 +37,10 @@ SHARED_MODE = 0o3775
 @dataclass(frozen=True)
 class TaskDirs:
     """A task's (or the StartTask's) directory: its components below the
-    node root (``rel``) and its path inside the node."""
+    node root (``rel``) and its path as the node sees it (below ``root``)."""
 
     rel: tuple[str, ...]
+    root: PurePosixPath = NODE_ROOT
 
     @property
     def wd(self) -> tuple[str, ...]:
@@ -47,7 +48,7 @@ class TaskDirs:
 
     @property
     def node(self) -> PurePosixPath:
-        return NODE_ROOT.joinpath(*self.rel)
+        return self.root.joinpath(*self.rel)
 
     @property
     def node_wd(self) -> PurePosixPath:
@@ -66,6 +67,8 @@ class NodeLayout:
         pool_id / node_id: whose tree this is.
         account_name: ``AZ_BATCH_ACCOUNT_NAME``.
         account_url: ``AZ_BATCH_ACCOUNT_URL`` (left out when empty).
+        node_root: where the node sees its directory (None: at ``host_root``,
+            a node that is a plain host process).
     """
 
     host_root: Path
@@ -73,6 +76,12 @@ class NodeLayout:
     node_id: str
     account_name: str = ACCOUNT_NAME
     account_url: str = ""
+    node_root: PurePosixPath | None = NODE_ROOT
+
+    @property
+    def root(self) -> PurePosixPath:
+        """The node root as the node sees it."""
+        return self.node_root or PurePosixPath(self.host_root)
 
     def create(self) -> None:
         """Make the node's tree (the node is not running yet)."""
@@ -93,10 +102,10 @@ class NodeLayout:
             nofollow.replace_file(self.host_root, dirs.file(name), (), mode=0o644)
 
     def startup(self) -> TaskDirs:
-        return TaskDirs(("startup",))
+        return TaskDirs(("startup",), self.root)
 
     def task(self, job_id: str, task_id: str) -> TaskDirs:
-        return TaskDirs(("workitems", job_id, "job-1", task_id))
+        return TaskDirs(("workitems", job_id, "job-1", task_id), self.root)
 
     def job_dir(self, job_id: str) -> tuple[str, ...]:
         return ("workitems", job_id)
@@ -108,9 +117,9 @@ class NodeLayout:
             "AZ_BATCH_POOL_ID": self.pool_id,
             "AZ_BATCH_NODE_ID": self.node_id,
             "AZ_BATCH_NODE_IS_DEDICATED": "true",
-            "AZ_BATCH_NODE_ROOT_DIR": str(NODE_ROOT),
-            "AZ_BATCH_NODE_SHARED_DIR": str(NODE_ROOT / "shared"),
-            "AZ_BATCH_NODE_STARTUP_DIR": str(NODE_ROOT / "startup"),
+            "AZ_BATCH_NODE_ROOT_DIR": str(self.root),
+            "AZ_BATCH_NODE_SHARED_DIR": str(self.root / "shared"),
+            "AZ_BATCH_NODE_STARTUP_DIR": str(self.root / "startup"),
         }
         if self.account_url:
             env["AZ_BATCH_ACCOUNT_URL"] = self.account_url

@@ -1,4 +1,5 @@
-"""A pool of node containers: allocation, StartTask, node states, deletion.
+"""A pool of nodes (containers or processes, as its runtime makes them):
+allocation, StartTask, node states, lost nodes, deletion.
 
 Nodes boot in parallel in background threads, as Batch allocates a pool
 asynchronously: each node's container starts (``starting``), its StartTask
@@ -25,13 +26,13 @@ from topwords.core.model import FailureInfo, NodeInfo, NodeState, PoolSpec
 
 from topwords.core import nofollow
 from . import users
-from .docker_node import DockerNode
+from .runtime import NodeRuntime
 from .layout import NodeLayout
 from .leftovers import KEPT, OWNER_FILE, OWNER_LABEL, claim_dir, owner_label
 from .records import NodeRecord, StartTaskRun
 from .transfer import TransferError, download_resource_file
 
-__all__ = ["DockerNodePool", "Node"]
+__all__ = ["Node", "NodePool"]
 
 _STDERR_TAIL = 4000
 
@@ -41,7 +42,7 @@ class Node:
     """A node's mutable state (guarded by the engine's lock)."""
 
     id: str
-    docker: DockerNode
+    handle: object  # what the runtime made: a DockerNode or a ProcessNode
     layout: NodeLayout
     state: NodeState = NodeState.CREATING
     free_slots: int = 1
@@ -57,11 +58,12 @@ class Node:
     lost_reason: str = ""
     generation: int = 0  # times it was restarted
     dedicated: bool = True
+    switch_users: bool = True  # its runtime runs commands as auto-users
 
     def user_for(self, spec) -> users.NodeUser:
         """The auto-user a task (or StartTask) of ``spec`` runs as."""
         return users.auto_user(elevated=spec.run_elevated, scope=spec.user_scope,
-                               serials=self.serials)
+                               serials=self.serials, switch=self.switch_users)
 
     @property
     def usable(self) -> bool:
@@ -83,11 +85,11 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class DockerNodePool:
-    """The nodes of one pool, each a ``DockerNode`` with its own directories.
+class NodePool:
+    """The nodes of one pool, each with its own directories.
 
     Args:
-        client: a Docker client.
+        runtime: makes the nodes (see ``runtime``).
         spec: the pool.
         image: the node image to use.
         host_dir: this pool's directory on the host (one subfolder per node).
@@ -96,33 +98,35 @@ class DockerNodePool:
         account: ``account_name``/``account_url`` for the nodes' environment.
     """
 
-    def __init__(self, client, spec: PoolSpec, *, image: str, host_dir: Path,
+    def __init__(self, runtime: NodeRuntime, spec: PoolSpec, *, image: str, host_dir: Path,
                  lock: threading.Condition, on_change: Callable[[], None],
                  account: dict[str, str] | None = None) -> None:
         self.spec, self.host_dir = spec, host_dir
-        self._client, self._image = client, image
+        self._runtime, self._image = runtime, image
         self._lock, self._on_change = lock, on_change
         self._account = account or {}
         self.created = _now()
         count = spec.node_count + spec.spot_node_count
-        self.nodes = [self._new_node(client, image, n) for n in range(count)]
+        self.nodes = [self._new_node(n) for n in range(count)]
         for node in self.nodes[spec.node_count:]:
             node.dedicated = False
         self.deleting = False
         self._threads: list[threading.Thread] = []
 
-    def _new_node(self, client, image: str, n: int) -> Node:
+    def _new_node(self, n: int) -> Node:
         node_id = f"node-{n}"
-        layout = NodeLayout(self.host_dir / node_id, self.spec.id, node_id, **self._account)
-        return Node(id=node_id, docker=self._container(node_id, layout), layout=layout,
-                    free_slots=self.spec.task_slots_per_node)
+        layout = NodeLayout(self.host_dir / node_id, self.spec.id, node_id, **self._account,
+                            node_root=self._runtime.node_root)
+        return Node(id=node_id, handle=self._handle(node_id, layout), layout=layout,
+                    free_slots=self.spec.task_slots_per_node,
+                    switch_users=self._runtime.switches_users)
 
-    def _container(self, node_id: str, layout: NodeLayout, generation: int = 0) -> DockerNode:
-        """A node's container; a recovered node's gets a new name (the old
-        one may take a moment to go)."""
+    def _handle(self, node_id: str, layout: NodeLayout, generation: int = 0):
+        """A node's container or process; a restarted node's gets a new name
+        (the old container may take a moment to go)."""
         suffix = f"-r{generation}" if generation else ""
-        return DockerNode(
-            self._client, name=f"topwords-{self.spec.id}-{node_id}{suffix}", image=self._image,
+        return self._runtime.node(
+            name=f"topwords-{self.spec.id}-{node_id}{suffix}", image=self._image,
             host_root=layout.host_root, agent_dir=self.host_dir / f".{node_id}.agent",
             labels={"topwords.pool": self.spec.id, "topwords.node": node_id,
                     OWNER_LABEL: owner_label()})
@@ -148,11 +152,11 @@ class DockerNodePool:
         Returns:
             The new node (None if the pool is being deleted).
         """
-        self._in_background(lambda node: _remove_quietly(node.docker), lost, "remove-lost")
+        self._in_background(lambda node: _remove_quietly(node.handle), lost, "remove-lost")
         if self.deleting:
             return None
         n = 1 + max(int(node.id.rsplit("-", 1)[1]) for node in self.nodes)
-        node = self._new_node(self._client, self._image, n)
+        node = self._new_node(n)
         node.dedicated = lost.dedicated
         self.nodes.append(node)
         self._in_background(self._boot, node, "boot")
@@ -163,12 +167,12 @@ class DockerNodePool:
         included (a reboot: its id and directory stay). Its running commands
         end. Returns at once."""
         def again(node: Node) -> None:
-            _remove_quietly(node.docker)
+            _remove_quietly(node.handle)
             with self._lock:
                 if self.deleting:
                     return
                 node.generation += 1
-                node.docker = self._container(node.id, node.layout, node.generation)
+                node.handle = self._handle(node.id, node.layout, node.generation)
                 node.free_slots, node.start_task_exit_code = self.spec.task_slots_per_node, None
                 node.state = NodeState.CREATING
             self._boot(node)
@@ -182,7 +186,7 @@ class DockerNodePool:
             return
         (self.host_dir / OWNER_FILE).write_text(KEPT, encoding="utf-8")
         for node in self.nodes:
-            node.docker.detach()
+            node.handle.detach()
 
     def _set(self, node: Node, state: NodeState) -> None:
         with self._lock:
@@ -194,9 +198,9 @@ class DockerNodePool:
         try:
             node.layout.create()
             self._set(node, NodeState.STARTING)
-            node.docker.start()
+            node.handle.start()
             if self.deleting:  # deleted while its container was starting
-                node.docker.remove()
+                node.handle.remove()
                 return
             start = self.spec.start_task
             if start is not None:
@@ -260,7 +264,7 @@ class DockerNodePool:
             for name in ("stdout.txt", "stderr.txt"):
                 nofollow.replace_file(root, dirs.file(name), (), mode=0o644)
                 fds.append(nofollow.open_file(root, dirs.file(name), os.O_WRONLY | os.O_APPEND))
-            return node.docker.run(shlex.split(self.spec.start_task.command_line), env=env,
+            return node.handle.run(shlex.split(self.spec.start_task.command_line), env=env,
                                    workdir=str(dirs.node_wd), stdout=fds[0], stderr=fds[1],
                                    user=user)
         finally:
@@ -289,7 +293,7 @@ class DockerNodePool:
         """Remove every node's container (lost nodes' too: idempotent)."""
         errors = []
         with ThreadPoolExecutor(max(1, len(self.nodes)), thread_name_prefix="rm") as pool:
-            for future in [pool.submit(n.docker.remove) for n in self.nodes]:
+            for future in [pool.submit(n.handle.remove) for n in self.nodes]:
                 try:
                     future.result()
                 except NodeError as exc:
@@ -297,8 +301,8 @@ class DockerNodePool:
         return errors
 
 
-def _remove_quietly(container: DockerNode) -> None:
+def _remove_quietly(handle) -> None:
     try:
-        container.remove()
+        handle.remove()
     except NodeError:
         pass  # gone already, or Docker will not say: nothing more to do

@@ -82,7 +82,8 @@ class TaskRecord:
     """A task: its spec, its info and state history.
 
     Attributes:
-        task_dir: the task directory on its node (None until placed).
+        task_dir: the task directory below its node's root, ``/``-separated
+            (None until placed).
     """
 
     spec: TaskSpec

@@ -78,7 +78,7 @@ class Task:
     def record(self, pool_id: str) -> TaskRecord:
         task_dir = None
         if self.node is not None:
-            task_dir = str(self.node.layout.task(self.job_id, self.spec.id).node)
+            task_dir = "/".join(self.node.layout.task(self.job_id, self.spec.id).rel)
         return TaskRecord(spec=self.spec, info=self.info(), job_id=self.job_id,
                           pool_id=self.node.layout.pool_id if self.node else pool_id,
                           created=self.created, state_changed=self.state_changed or self.created,
@@ -175,7 +175,7 @@ class TaskRunner:
                        **spec.environment}
                 remaining = None if deadline is None else max(0.001, deadline - time.monotonic())
                 try:
-                    outcome = node.docker.run(
+                    outcome = node.handle.run(
                         argv, env=env, workdir=str(dirs.node_wd), stdout=out, stderr=err,
                         user=user, timeout=remaining,
                         on_start=lambda handle: self._started(task, handle))
@@ -207,7 +207,7 @@ class TaskRunner:
             lost = node.state is NodeState.UNUSABLE
         if not lost:
             try:
-                node.docker.ping(timeout=2.0)
+                node.handle.ping(timeout=2.0)
                 return
             except NodeError as exc:
                 self._on_lost(None, node, f"its agent is gone ({exc})")
@@ -232,7 +232,7 @@ class TaskRunner:
             task.process = handle
             kill_now = task.killed
         if kill_now:
-            task.node.docker.kill(handle)
+            task.node.handle.kill(handle)
 
     def _upload_outputs(self, task: Task, node: Node, result: TaskResult) -> FailureInfo | None:
         """Upload per condition, after success and after failure alike."""
@@ -251,7 +251,7 @@ class TaskRunner:
             handle, node = task.process, task.node
         if handle is not None and node:
             try:
-                node.docker.kill(handle)
+                node.handle.kill(handle)
             except NodeError:
                 pass  # already gone with its container
 

@@ -63,14 +63,19 @@ class _Serials:
         return next(self._next) % _TASK_UIDS
 
 
-def auto_user(*, elevated: bool, scope: str, serials: _Serials) -> NodeUser:
+def auto_user(*, elevated: bool, scope: str, serials: _Serials,
+              switch: bool = True) -> NodeUser:
     """The user a command runs as.
 
     Args:
         elevated: ``elevationLevel: admin``.
         scope: ``task`` (a user of its own) or ``pool`` (shared).
         serials: the node's counter of task-scope users.
+        switch: whether the node's runtime runs commands as other users at
+            all (plain-process nodes do not: every command is the engine's).
     """
+    if not switch:
+        return NodeUser(os.geteuid(), os.getegid())
     if elevated:
         return ROOT
     if not switches_users():

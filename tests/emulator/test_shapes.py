@@ -203,7 +203,7 @@ def test_task_json_reads_back_as_a_batch_task():
     record = TaskRecord(spec=spec, info=info, job_id="j1", pool_id="p1", created=T0,
                         state_changed=T0 + timedelta(seconds=2),
                         previous_state=TaskState.RUNNING, previous_state_changed=T0,
-                        task_dir="/mnt/batch/tasks/workitems/j1/job-1/t1")
+                        task_dir="workitems/j1/job-1/t1")
     task = bm.BatchTask(shapes.task_json(record, echo, "http://e/jobs/j1/tasks/t1",
                                          "http://e/pools/p1/nodes/node-1"))
     assert (task.id, task.state, task.previous_state, task.display_name) == (

@@ -73,7 +73,7 @@ OWNER = textwrap.dedent("""
         time.sleep(0.1)
     node = engine._pools["owned"].nodes[0]
     print(json.dumps({"watchdog": azurite._process.pid, "port": azurite.port,
-                      "container": node.docker.inspect()["Id"]}), flush=True)
+                      "container": node.handle.inspect()["Id"]}), flush=True)
     time.sleep(120)
 """)
 

@@ -282,8 +282,8 @@ def test_a_task_cannot_read_its_agents_memory_or_token(module_compute, job, pool
     assert "mem refused" in out and "environ refused" in out
     assert "['agent.sock']" in out  # the token file is gone
     engine = engine_of(module_compute, request)
-    tokens = [n.docker._agent_dir.token for p in engine._pools.values() for n in p.nodes
-              if n.docker._agent_dir is not None]
+    tokens = [n.handle._agent_dir.token for p in engine._pools.values() for n in p.nodes
+              if n.handle._agent_dir is not None]
     assert tokens and not any(t in out for t in tokens)
 
 

@@ -48,6 +48,9 @@ class BatchEmulator:
         max_nodes: the most nodes one pool may have.
         delete_grace: seconds a pool or job DELETE may wait for it to be
             gone before answering 202 (0: answer at once, as Batch does).
+        node_runtime: ``container`` (Docker; the default, or
+            ``TOPWORDS_LOCAL_NODE_RUNTIME``) or ``process`` (no Docker, no
+            isolation: see ``backends.local.runtime``).
     """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0,
@@ -55,7 +58,8 @@ class BatchEmulator:
                  storage_url: str | None = None, storage_key: str | None = None,
                  image: str | None = None,
                  work_dir: Path | None = None, page_size: int = 1000, max_nodes: int = 16,
-                 delete_grace: float = 2.0, azurite_bin: str | None = None) -> None:
+                 delete_grace: float = 2.0, azurite_bin: str | None = None,
+                 node_runtime: str | None = None) -> None:
         if page_size < 1 or max_nodes < 1:
             raise ConfigError("page_size and max_nodes must be at least 1")
         self.host, self.port = host, port
@@ -65,6 +69,7 @@ class BatchEmulator:
         self._storage_key = storage_key
         self._page_size, self._max_nodes, self._azurite_bin = page_size, max_nodes, azurite_bin
         self._delete_grace = delete_grace
+        self._node_runtime = node_runtime
         self._azurite = self._server = self._engine = self._thread = None
         self._own_work_dir: Path | None = None
 
@@ -148,23 +153,23 @@ class BatchEmulator:
 
     def _start_batch(self) -> None:
         from topwords.backends.local.config import LocalConfig
-        from topwords.backends.local.docker_node import connect, image_exists
         from topwords.backends.local.engine import LocalBatchEngine
+        from topwords.backends.local.leftovers import candidate_dirs, claim_dir, sweep
+        from topwords.backends.local.runtime import make_runtime
+        from topwords.core.errors import PoolError
 
         from .routing import Service
         from .server import BatchHttpServer
 
-        from topwords.backends.local.leftovers import candidate_dirs, claim_dir, sweep
-
         config = LocalConfig.from_env()
         image = self._image or config.image
-        client = connect()
-        sweep(client, dirs=candidate_dirs(config.work_dir))
-        if not image_exists(client, image):
-            client.close()
-            raise ConfigError(f"the node image {image!r} is not available to Docker",
-                              hint="build it with `topwords local build-image`, or set "
-                                   "TOPWORDS_LOCAL_IMAGE")
+        runtime = make_runtime(self._node_runtime or config.node_runtime)
+        sweep(runtime.client, dirs=candidate_dirs(config.work_dir))
+        try:
+            runtime.check_image(image)
+        except PoolError as exc:
+            runtime.close()
+            raise ConfigError(str(exc), hint=exc.hint) from None
         if self._work_dir is None:
             self._own_work_dir = Path(tempfile.mkdtemp(prefix="topwords-emulator-"))
             claim_dir(self._own_work_dir)
@@ -173,7 +178,7 @@ class BatchEmulator:
         self._server = BatchHttpServer((self.host, self.port), service,
                                        {self.account_name: self.account_key})
         self._engine = service.engine = LocalBatchEngine(
-            client, image=image, work_dir=self._work_dir or self._own_work_dir,
+            runtime=runtime, image=image, work_dir=self._work_dir or self._own_work_dir,
             account_name=self.account_name, account_url=self._server.url)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,),
                                         name="batch-emulator", daemon=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, Mapping
 from urllib.parse import quote
 
-from topwords.backends.local.layout import NODE_ROOT
 from topwords.backends.local.records import (
     FileEntry, JobRecord, NodeRecord, PoolRecord, TaskRecord,
 )
@@ -144,7 +143,7 @@ def task_json(record: TaskRecord, echo: Json, url: str, node_url: str | None) ->
     execution.update(retryCount=info.retry_count, requeueCount=info.requeue_count)
     node = None
     if info.node_id and record.task_dir:
-        root = record.task_dir.removeprefix(str(NODE_ROOT)).lstrip("/")
+        root = record.task_dir
         node = {"affinityId": f"TVM:{info.node_id}", "nodeUrl": node_url,
                 "poolId": record.pool_id, "nodeId": info.node_id, "taskRootDirectory": root,
                 "taskRootDirectoryUrl": f"{node_url}/files/{quote(root)}"}
