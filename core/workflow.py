@@ -239,6 +239,8 @@ class _Run:
             self.progress.stage(f"running {len(plan.tasks)} task(s)")
             done = self.step("tasks", self.compute.wait_for_tasks, s.job_id, s.pool_id,
                              s.timeout, self.progress.tasks, self.watch_storage)
+            self._next_check = 0.0
+            self.watch_storage()  # the tasks may have ended before its last check
             results, corpus = self.step("download", self.download, inputs, plan, done,
                                         staging)
             cleanup_start = time.perf_counter()
@@ -432,11 +434,14 @@ class _Run:
         deciding.append((by_id[REDUCE_TASK], None, GLOBAL_OUTPUT))
         wanted = [name for task, _, name in deciding if task.succeeded]
         got = download_results(self.storage, s.container("output"), wanted, staging)
-        results = [self.result(task, item, got.get(name)) for task, item, name in deciding]
+        unlucky = [task for task, _, name in deciding if not isinstance(got.get(name), Path)]
+        tails = self.stderr_tails(unlucky, staging)
+        results = [self.result(task, item, got.get(name), tails.get(task.id, ""))
+                   for task, item, name in deciding]
         return results[:-1], results[-1]
 
-    def result(self, task: TaskInfo, item: InputFile | None,
-               got: Path | str | None) -> InputResult:
+    def result(self, task: TaskInfo, item: InputFile | None, got: Path | str | None,
+               tail: str) -> InputResult:
         output = got if isinstance(got, Path) else None
         problem = got if isinstance(got, str) else ""
         top: list[tuple[str, int]] = []
@@ -445,33 +450,42 @@ class _Run:
                 top = parse_report(output.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, ReportFormatError) as exc:
                 output, problem = None, f"its result {output} is not readable: {exc}"
-        tail = "" if task.succeeded and output else self.stderr_tail(task)
+        if output is not None:
+            tail = ""
         return InputResult(input=item, task=task, output_file=output, top_words=top,
                            stderr_tail=tail, problem=problem)
 
-    def stderr_tail(self, task: TaskInfo, lines: int = 5) -> str:
-        """The end of a failed task's stderr: from the logs container (it
-        outlives the pool), else from the node."""
-        try:
-            text = self.read_log(task.id) if self.logs else None
+    def stderr_tails(self, tasks: list[TaskInfo], staging: Staging,
+                     lines: int = 5) -> dict[str, str]:
+        """The end of each task's stderr: from the logs container (it
+        outlives the pool; all at once), else from the node, else its
+        failure message."""
+        logs = self.read_logs([t.id for t in tasks], staging)
+        tails = {}
+        for task in tasks:
+            text = logs.get(task.id)
             if text is None:
-                text = self.compute.read_task_file(self.s.job_id, task.id, "stderr.txt")
-        except TopwordsError:
-            text = b""
-        tail = text.decode("utf-8", "replace").strip().splitlines()[-lines:]
-        if not tail and task.failure:
-            return task.failure.message
-        return "\n".join(tail)
+                try:
+                    text = self.compute.read_task_file(self.s.job_id, task.id, "stderr.txt")
+                except TopwordsError:
+                    text = b""
+            tail = text.decode("utf-8", "replace").strip().splitlines()[-lines:]
+            tails[task.id] = "\n".join(tail) or (task.failure.message if task.failure else "")
+        return tails
 
-    def read_log(self, task_id: str) -> bytes | None:
-        with tempfile.TemporaryDirectory() as tmp:
-            target = Path(tmp) / "stderr.txt"
-            try:
-                self.storage.download_file(self.s.container("logs"), f"{task_id}/stderr.txt",
-                                           target)
-            except BlobNotFound:
-                return None
-            return target.read_bytes()
+    def read_logs(self, task_ids: list[str], staging: Staging) -> dict[str, bytes]:
+        """The stderr.txt the logs container holds for each task (concurrent;
+        none once the storage has stopped answering)."""
+        if not (self.logs and task_ids) or self.storage_silent or self.storage_lost:
+            return {}
+        folder = staging.path / "logs"
+        folder.mkdir(exist_ok=True)
+        items = [(f"{t}/stderr.txt", folder / f"{n}.txt") for n, t in enumerate(task_ids)]
+        failed = self.storage.download_each(self.s.container("logs"), items)
+        if any(not isinstance(e, BlobNotFound) for e in failed.values()):
+            self.storage_silent = True
+        return {t: path.read_bytes() for t, (blob, path) in zip(task_ids, items)
+                if blob not in failed and path.is_file()}
 
 
 class _Cleanup(ExitStack):
