@@ -43,8 +43,8 @@ def validate_inputs(paths: Iterable[str | os.PathLike]) -> list[InputFile]:
             given twice, a binary file (NUL bytes in its first 8 KiB); or its
             blob name, or its result's, cannot be a blob name
             (``naming.blob_name_problem``: bytes that are not UTF-8, control
-            characters, a backslash, a trailing dot, too long, ...), or starts
-            with ``-``.
+            characters, a backslash, a trailing dot, too long, ...), starts
+            with ``-`` or would name its result like the corpus-wide one.
     """
     given = [Path(p) for p in paths]
     if not given:
@@ -100,6 +100,11 @@ def _check_name(path: Path, blob_name: str) -> None:
         problem = problem and f"{problem} (for its result, named <name>_OUTPUT<ext>)"
     if problem:
         raise InputError(f"{_show(path)}: {problem}; rename the file")
+    from .plan import GLOBAL_OUTPUT  # here: plan imports this module
+
+    if output_name_for(blob_name) == GLOBAL_OUTPUT:
+        raise InputError(f"{_show(path)}: its result would be {GLOBAL_OUTPUT}, the name of "
+                         "the corpus-wide result; rename the file")
     if blob_name.startswith("-"):
         # node/task.py is called with `--filepath NAME`; argparse takes a
         # NAME that starts with '-' for an option.

@@ -58,6 +58,7 @@ REFUSED = [
     (b"back\\slash.txt", "backslash"),
     (b"-looks-like-an-option.txt", "starts with '-'"),
     (b"b" * 249, "255"),  # fits the file system, its result b..b_OUTPUT does not
+    (b"GLOBAL.txt", "GLOBAL_OUTPUT.txt, the name of the corpus-wide result"),
 ]
 
 
