@@ -7,6 +7,7 @@ and its cleanup without Docker or Azurite.
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 from datetime import datetime, timezone
 from pathlib import Path
@@ -157,8 +158,8 @@ def _result_blob(spec: TaskSpec) -> str | None:
         return "GLOBAL_OUTPUT.txt"
     if "--filepath" not in args:
         return None
-    name = args[args.index("--filepath") + 1].rsplit(".", 1)
-    return f"{name[0]}_OUTPUT.{name[1]}" if len(name) == 2 else f"{name[0]}_OUTPUT"
+    stem, ext = posixpath.splitext(args[args.index("--filepath") + 1])  # as node/task.py
+    return f"{stem}_OUTPUT{ext}"
 
 
 def report(rows: list[tuple[str, int]]) -> bytes:
