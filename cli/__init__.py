@@ -40,6 +40,8 @@ def _started_as_program() -> bool:
                                  for a in getattr(sys, "orig_argv", ()))
 
 
-if _started_as_program():
+#: whether this process is the topwords program (not a library user)
+PROGRAM = _started_as_program()
+if PROGRAM:
     for _signum in (_sig.SIGINT, _sig.SIGTERM):
         _sig.signal(_signum, _exit_interrupted)

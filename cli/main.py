@@ -30,7 +30,7 @@ from .options import (
 )
 from .output import print_json, print_summary
 from .progress import TerminalProgress
-from .signals import interrupt_once
+from .signals import interrupt_once, keep_exit_status
 
 __all__ = ["main"]
 
@@ -267,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         note = " (cleanup ran; warnings above name anything left)" if command == "run" else ""
         print(f"topwords: interrupted{note}", file=sys.stderr)
+        keep_exit_status()
         return 130
     except TopwordsError as exc:
         print(f"topwords: error: {_message(str(exc))}", file=sys.stderr)

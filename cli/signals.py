@@ -13,7 +13,7 @@ import sys
 from contextlib import contextmanager
 from typing import Iterator
 
-__all__ = ["interrupt_once"]
+__all__ = ["interrupt_once", "keep_exit_status"]
 
 
 @contextmanager
@@ -34,3 +34,20 @@ def interrupt_once() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def keep_exit_status() -> None:
+    """Make sure an interrupted run, handled, still exits with its own status.
+
+    CPython notes a KeyboardInterrupt that passes through an ``exec()`` of
+    source text (dataclasses and namedtuple build methods that way, so an
+    interrupt during an import can) and, under ``python -m``, ends the
+    process at exit by re-sending itself SIGINT, handled or not: exit -2
+    instead of 130. With SIGINT blocked that signal stays pending, and the
+    exit status is 130 either way. Nothing is left to interrupt by then.
+    Only in the program itself: a library user keeps its Ctrl-C.
+    """
+    from . import PROGRAM
+
+    if PROGRAM:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
