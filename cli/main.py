@@ -21,13 +21,18 @@ from topwords.core import registry
 from topwords.core.errors import ConfigError, TopwordsError, redact_url
 from topwords.core.inputs import validate_inputs
 from topwords.core.ledger import Ledger
+from topwords.core.naming import printable
 from topwords.core.workflow import RunSettings, run_top_words
 
 from topwords.backends.local.runtime import RUNTIMES
 
+from .options import (
+    MAX_POOL_NODES, MAX_SLOTS, non_empty, non_empty_path, non_negative_int, positive_int,
+    seconds, size, whole_number,
+)
 from .output import print_json, print_summary
 from .progress import TerminalProgress
-from .signals import interrupt_once
+from .signals import interrupt_once, keep_exit_status
 
 __all__ = ["main"]
 
@@ -41,49 +46,6 @@ class _Parser(argparse.ArgumentParser):
             names = [a for a in message[len(prefix):].split() if a.startswith("-")]
             message = prefix + (" ".join(names) or "(values without an option)")
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _whole_number(minimum: int):
-    """An argparse type: a whole number >= ``minimum``."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-    return parse
-
-
-_positive_int, _non_negative_int = _whole_number(1), _whole_number(0)
-
-
-_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-
-
-def _size(text: str) -> int:
-    """Bytes, with an optional K/M/G suffix (binary: 64M = 64 MiB)."""
-    number, unit = text.strip().upper().rstrip("IB"), ""
-    if number and number[-1] in _UNITS:
-        number, unit = number[:-1], number[-1]
-    try:
-        value = int(float(number) * _UNITS[unit])
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 64M") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1 byte")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be more than 0 seconds")
-    return value
 
 
 def _version() -> str:
@@ -105,31 +67,32 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="count the top words of each input file on a backend")
     run.add_argument("files", nargs="*", metavar="FILE", help="text files to count")
     run.add_argument("--backend", choices=registry.available(), default="local")
-    run.add_argument("--top", type=_positive_int, default=3, metavar="N",
+    run.add_argument("--top", type=positive_int, default=3, metavar="N",
                      help="words per file (default 3)")
-    run.add_argument("--output-dir", type=Path, default=Path("output"), metavar="DIR",
+    run.add_argument("--output-dir", type=non_empty_path, default=Path("output"), metavar="DIR",
                      help="where results are downloaded (default ./output)")
     run.add_argument("--ignore-case", action="store_true", help="fold case before counting")
-    run.add_argument("--nodes", type=_positive_int, default=2, metavar="N",
+    run.add_argument("--nodes", type=positive_int, default=2, metavar="N",
                      help="compute nodes in the pool (default 2)")
-    run.add_argument("--slots", type=_positive_int, default=1, metavar="N",
+    run.add_argument("--slots", type=whole_number(1, MAX_SLOTS), default=1, metavar="N",
                      help="tasks at once per node (default 1)")
-    run.add_argument("--spot-nodes", type=_non_negative_int, default=0, metavar="N",
+    run.add_argument("--spot-nodes", type=non_negative_int, default=0, metavar="N",
                      help="spot/low-priority nodes on top of --nodes (default 0)")
-    run.add_argument("--vm-size", default="standard_d2s_v3", metavar="SIZE",
+    run.add_argument("--vm-size", type=non_empty, default="standard_d2s_v3", metavar="SIZE",
                      help="VM size of the nodes (azure; default standard_d2s_v3)")
-    run.add_argument("--pool-id", metavar="ID",
+    run.add_argument("--pool-id", type=non_empty, metavar="ID",
                      help="reuse this pool if it exists and fits, else create it")
-    run.add_argument("--retries", type=_non_negative_int, default=1, metavar="N",
+    run.add_argument("--retries", type=non_negative_int, default=1, metavar="N",
                      help="re-runs of a task that exits non-zero (default 1)")
-    run.add_argument("--split-size", type=_size, metavar="SIZE",
+    run.add_argument("--split-size", type=size, metavar="SIZE",
                      help="count files larger than SIZE (e.g. 64M) in parts, one task "
                           "per part (default: never split)")
-    run.add_argument("--timeout", type=_seconds, default=1200.0, metavar="SECONDS",
+    run.add_argument("--timeout", type=seconds, default=1200.0, metavar="SECONDS",
                      help="how long to wait for the tasks (default 1200)")
-    run.add_argument("--image", help="node image (local: a Docker image with python3; "
-                                     "azure: publisher:offer:sku[:version], default: the "
-                                     "newest verified Ubuntu LTS)")
+    run.add_argument("--image", type=non_empty,
+                     help="node image (local: a Docker image with python3; azure: "
+                          "publisher:offer:sku[:version], default: the newest verified "
+                          "Ubuntu LTS)")
     run.add_argument("--keep-pool", action="store_true", help="leave the pool running")
     run.add_argument("--keep-containers", action="store_true",
                      help="leave the blob containers in storage")
@@ -139,14 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     azure = run.add_argument_group(
         "azure backend (keys only from the environment or the config file, never flags: "
         "flags show in `ps` and shell history)")
-    azure.add_argument("--batch-url", metavar="URL", help="TOPWORDS_BATCH_URL")
-    azure.add_argument("--batch-account", metavar="NAME", help="TOPWORDS_BATCH_ACCOUNT")
-    azure.add_argument("--storage-url", metavar="URL", help="TOPWORDS_STORAGE_URL")
-    azure.add_argument("--storage-account", metavar="NAME", help="TOPWORDS_STORAGE_ACCOUNT")
+    for flag, metavar in (("--batch-url", "URL"), ("--batch-account", "NAME"),
+                          ("--storage-url", "URL"), ("--storage-account", "NAME")):
+        azure.add_argument(flag, type=non_empty, metavar=metavar,
+                           help="TOPWORDS_" + flag[2:].replace("-", "_").upper())
     local.add_argument("--node-runtime", choices=RUNTIMES, metavar="RUNTIME",
                        help="container (Docker, isolated; default) or process (plain host "
                             "processes: no Docker, no isolation)")
-    local.add_argument("--azurite-url", metavar="URL",
+    local.add_argument("--azurite-url", type=non_empty, metavar="URL",
                        help="use this running Azurite's blob endpoint instead of starting one")
 
     cleanup_all = commands.add_parser(
@@ -157,12 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     emulator = commands.add_parser(
         "emulator", help="run a local Azure Batch account (and Azurite) in the foreground for "
                          "--backend azure and your own BatchClient code; Ctrl-C stops it")
-    emulator.add_argument("--env-file", type=Path, metavar="PATH",
+    emulator.add_argument("--env-file", type=non_empty_path, metavar="PATH",
                           help="also write the export lines (with the keys) to PATH")
     emulator.add_argument("--node-runtime", choices=RUNTIMES, metavar="RUNTIME",
                           help="container (Docker, isolated; default) or process (no Docker, "
                                "no isolation: for your own code)")
-    emulator.add_argument("--port", type=_non_negative_int, default=0, metavar="N",
+    emulator.add_argument("--port", type=whole_number(0, 65535), default=0, metavar="N",
                           help="port of the Batch API (default: a free one)")
 
     setup = commands.add_parser("local", help="set up and tidy the local backend")
@@ -172,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_parser("build-image", help="build the node image offline (mmdebstrap)")
     azurite = actions.add_parser("azurite", help="run Azurite in the foreground for runs to "
                                                  "share (--azurite-url); Ctrl-C stops it")
-    azurite.add_argument("--location", type=Path, metavar="DIR",
+    azurite.add_argument("--location", type=non_empty_path, metavar="DIR",
                          help="keep its data in DIR (default: in memory)")
     cleanup = actions.add_parser("cleanup", help="remove node containers left by killed runs")
     cleanup.add_argument("--all", action="store_true",
@@ -184,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     inputs = validate_inputs(args.files)
+    _check_pool_size(args)
+    ledger = Ledger.default()  # checked before anything exists
     settings = RunSettings(
         output_dir=args.output_dir, top=args.top, ignore_case=args.ignore_case,
         node_count=args.nodes, spot_node_count=args.spot_nodes, task_slots_per_node=args.slots,
@@ -196,7 +161,7 @@ def _run(args: argparse.Namespace) -> int:
     progress.stage(f"starting the {args.backend} backend")
     with registry.create(args.backend, **options) as backend:
         try:
-            result = run_top_words(backend, inputs, settings, progress, Ledger.default())
+            result = run_top_words(backend, inputs, settings, progress, ledger)
         finally:
             progress.finish()
     if args.keep_pool:
@@ -205,6 +170,14 @@ def _run(args: argparse.Namespace) -> int:
     show = print_json if args.json else print_summary
     show(result, sys.stdout, args.backend, time.monotonic() - started)
     return 0 if result.succeeded else 1
+
+
+def _check_pool_size(args: argparse.Namespace) -> None:
+    limit = MAX_POOL_NODES.get(args.backend)
+    nodes = args.nodes + args.spot_nodes
+    if limit is not None and nodes > limit:
+        raise ConfigError(f"--nodes {args.nodes} --spot-nodes {args.spot_nodes}: the "
+                          f"{args.backend} backend runs at most {limit} nodes per pool")
 
 
 def _backend_options(args: argparse.Namespace) -> dict:
@@ -322,25 +295,47 @@ def _write_private(path: Path, text: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    _safe_streams()
+    command = None
     try:
+        args = build_parser().parse_args(argv)
+        command = args.command
         with interrupt_once() as interrupts:
             code = {"run": _run, "cleanup": _cleanup, "local": _local,
-                    "emulator": _emulator}[args.command](args)
+                    "emulator": _emulator}[command](args)
         if interrupts.received:  # it landed in the cleanup, which finished
             print("topwords: interrupted (the cleanup finished first)", file=sys.stderr)
+            keep_exit_status()
             return 130
         return code
     except KeyboardInterrupt:
-        if args.command == "run":
-            print("topwords: interrupted (cleanup ran; warnings above name anything left)",
-                  file=sys.stderr)
+        note = " (cleanup ran; warnings above name anything left)" if command == "run" else ""
+        print(f"topwords: interrupted{note}", file=sys.stderr)
+        keep_exit_status()
         return 130
     except TopwordsError as exc:
-        print(f"topwords: error: {redact_url(str(exc))}", file=sys.stderr)
+        print(f"topwords: error: {_message(str(exc))}", file=sys.stderr)
         if exc.hint:
-            print(f"  hint: {exc.hint}", file=sys.stderr)
+            print(f"  hint: {_message(exc.hint)}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1
+
+
+def _message(text: str) -> str:
+    """An error's text as printed: no SAS query, no control characters (its
+    own line breaks are kept)."""
+    return "\n".join(printable(line) for line in redact_url(text).split("\n"))
+
+
+def _safe_streams() -> None:
+    """Printing never raises UnicodeEncodeError, whatever the terminal's
+    encoding: what it cannot show becomes a backslash escape."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # closed, or not a text stream after all
+                pass
 
 
 if __name__ == "__main__":

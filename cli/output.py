@@ -1,13 +1,35 @@
-"""Printing a run's result: a human summary or JSON (never a secret)."""
+"""Printing a run's result: a human summary or JSON (never a secret).
+
+Neither echoes a whole oversized word (a 200 MB "word" is a real input):
+the summary shows the first ``SUMMARY_WORD`` characters and the length,
+``--json`` the first ``JSON_WORD`` and ``word_length``. The result files on
+disk keep every word whole. Names and task messages are shown with
+``naming.printable`` (no control characters reach the terminal).
+"""
 
 from __future__ import annotations
 
 import json
 from typing import TextIO
 
+from topwords.core.naming import printable
 from topwords.core.workflow import InputResult, RunResult
 
-__all__ = ["print_json", "print_summary", "result_json"]
+__all__ = ["JSON_WORD", "SUMMARY_WORD", "print_json", "print_summary", "result_json"]
+
+#: characters of a word the summary shows
+SUMMARY_WORD = 64
+#: characters of a word ``--json`` keeps (``word_length`` has its length)
+JSON_WORD = 1000
+#: characters of one line of a failed task's stderr the summary shows
+SUMMARY_LINE = 300
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text``, or its first ``limit`` characters and how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…({len(text):,} chars)"
 
 
 def print_summary(result: RunResult, out: TextIO, backend: str, elapsed: float) -> None:
@@ -15,23 +37,25 @@ def print_summary(result: RunResult, out: TextIO, backend: str, elapsed: float) 
     with the wall-clock time of the whole command (``elapsed`` seconds)."""
     items = [*result.results, *([result.corpus] if result.corpus else [])]
     for item in items:
-        print(f"{item.input.path}" if item.input else "all inputs together", file=out)
+        print(printable(str(item.input.path)) if item.input else "all inputs together",
+              file=out)
         if item.succeeded:
-            print(f"  -> {item.output_file}", file=out)
-            width = max((len(w) for w, _ in item.top_words), default=0)
-            for word, count in item.top_words:
+            print(f"  -> {printable(str(item.output_file))}", file=out)
+            rows = [(printable(_cut(w, SUMMARY_WORD)), c) for w, c in item.top_words]
+            width = max((len(w) for w, _ in rows), default=0)
+            for word, count in rows:
                 print(f"  {word:<{width}}  {count}", file=out)
-            if not item.top_words:
+            if not rows:
                 print("  (no words)", file=out)
         else:
-            print(f"  FAILED: {_failure(item)}", file=out)
+            print(f"  FAILED: {printable(_cut(_failure(item), SUMMARY_LINE))}", file=out)
             for line in item.stderr_tail.splitlines():
-                print(f"  | {line}", file=out)
+                print(f"  | {printable(_cut(line, SUMMARY_LINE))}", file=out)
     ok = sum(r.succeeded for r in result.results)
     print(f"{ok} of {len(result.results)} input(s) succeeded on the {backend} backend "
           f"in {elapsed:.1f} s (run {result.run_id})", file=out)
     for error in result.cleanup_errors:
-        print(f"warning: {error}", file=out)
+        print(f"warning: {printable(error)}", file=out)
 
 
 def _failure(item: InputResult) -> str:
@@ -66,7 +90,8 @@ def _item_json(item: InputResult) -> dict:
         "blob": item.input.blob_name if item.input else None,
         "output_file": str(item.output_file) if item.output_file else None,
         "succeeded": item.succeeded,
-        "top_words": [{"word": w, "count": c} for w, c in item.top_words],
+        "top_words": [{"word": w[:JSON_WORD], "count": c, "word_length": len(w)}
+                      for w, c in item.top_words],
         "task": {
             "id": task.id, "state": task.state.value, "exit_code": task.exit_code,
             "result": task.result.value if task.result else None,
@@ -80,5 +105,13 @@ def _item_json(item: InputResult) -> dict:
 
 
 def print_json(result: RunResult, out: TextIO, backend: str, elapsed: float) -> None:
-    json.dump(result_json(result, backend, elapsed), out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    """Non-ASCII as it is when ``out`` can encode it, else as JSON escapes
+    (an ASCII terminal, a path with bytes that are not UTF-8), so that the
+    output is valid JSON either way."""
+    data = result_json(result, backend, elapsed)
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    try:
+        text.encode(getattr(out, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        text = json.dumps(data, indent=2, ensure_ascii=True)
+    out.write(text + "\n")

@@ -12,6 +12,7 @@ import time
 from typing import TextIO
 
 from topwords.core.model import TaskCounts
+from topwords.core.naming import printable
 
 __all__ = ["TerminalProgress"]
 
@@ -48,8 +49,8 @@ class TerminalProgress:
         self.stream.flush()
 
     def stage(self, message: str) -> None:
-        self._stage = message
-        self._line(message)
+        self._stage = printable(message)  # names in it may hold control characters
+        self._line(self._stage)
 
     def tasks(self, counts: TaskCounts) -> None:
         now = time.monotonic()
@@ -64,7 +65,7 @@ class TerminalProgress:
 
     def warn(self, message: str) -> None:
         self.finish()
-        self.stream.write(f"warning: {message}\n")
+        self.stream.write(f"warning: {printable(message)}\n")
         self.stream.flush()
 
     def finish(self) -> None:

@@ -18,7 +18,7 @@ from typing import Iterator
 
 from topwords.core.interrupts import in_cleanup
 
-__all__ = ["Interrupts", "interrupt_once"]
+__all__ = ["Interrupts", "interrupt_once", "keep_exit_status"]
 
 
 class Interrupts:
@@ -53,3 +53,20 @@ def interrupt_once() -> Iterator[Interrupts]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def keep_exit_status() -> None:
+    """Make sure an interrupted run, handled, still exits with its own status.
+
+    CPython notes a KeyboardInterrupt that passes through an ``exec()`` of
+    source text (dataclasses and namedtuple build methods that way, so an
+    interrupt during an import can) and, under ``python -m``, ends the
+    process at exit by re-sending itself SIGINT, handled or not: exit -2
+    instead of 130. With SIGINT blocked that signal stays pending, and the
+    exit status is 130 either way. Nothing is left to interrupt by then.
+    Only in the program itself: a library user keeps its Ctrl-C.
+    """
+    from . import PROGRAM
+
+    if PROGRAM:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})

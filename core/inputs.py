@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from .errors import InputError
-from .naming import input_blob_names
+from .naming import blob_name_problem, input_blob_names, output_name_for, printable
 
 __all__ = ["InputFile", "validate_inputs"]
 
@@ -34,12 +35,16 @@ def validate_inputs(paths: Iterable[str | os.PathLike]) -> list[InputFile]:
     """Check every input and give each its blob name.
 
     Empty files are valid (they have no words). Two different files with the
-    same base name are valid and keep distinct blob names.
+    same base name are valid and keep distinct blob names. Messages name the
+    file with ``naming.printable`` (one line, whatever the name holds).
 
     Raises:
         InputError: no inputs; a path is missing, a directory, unreadable,
-            given twice, a binary file (NUL bytes in its first 8 KiB), or its
-            name has a backslash.
+            given twice, a binary file (NUL bytes in its first 8 KiB); or its
+            blob name, or its result's, cannot be a blob name
+            (``naming.blob_name_problem``: bytes that are not UTF-8, control
+            characters, a backslash, a trailing dot, too long, ...), starts
+            with ``-`` or would name its result like the corpus-wide one.
     """
     given = [Path(p) for p in paths]
     if not given:
@@ -50,29 +55,54 @@ def validate_inputs(paths: Iterable[str | os.PathLike]) -> list[InputFile]:
         sizes.append(_check_file(path))
         real = os.path.realpath(path)
         if real in seen:
-            raise InputError(f"{path} is given twice (also as {seen[real]})")
+            raise InputError(f"{_show(path)} is given twice (also as {_show(seen[real])})")
         seen[real] = path
     names = input_blob_names(given)
+    for path, name in zip(given, names):
+        _check_name(path, name)
     return [InputFile(path=p, blob_name=n, size=s) for p, n, s in zip(given, names, sizes)]
 
 
+def _show(path: Path) -> str:
+    return printable(str(path))
+
+
 def _check_file(path: Path) -> int:
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path} is a directory; pass the files in it (e.g. {path}/*.txt)")
-    if not path.is_file():
-        raise InputError(f"{path} is not a regular file")
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputError(f"{_show(path)}: no such file") from None
+    except OSError as exc:  # too long a name, a loop of links, no permission
+        raise InputError(f"{_show(path)}: cannot read ({exc.strerror})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{_show(path)} is a directory; pass the files in it "
+                         f"(e.g. {_show(path)}/*.txt)")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{_show(path)} is not a regular file")
     try:
         with path.open("rb") as f:
             head = f.read(_SNIFF_BYTES)
             size = os.fstat(f.fileno()).st_size
     except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
-    if "\\" in path.name:
-        raise InputError(f"{path}: a backslash in a file name cannot be kept in a blob "
-                         "name (Blob Storage turns it into '/'); rename the file")
+        raise InputError(f"{_show(path)}: cannot read ({exc.strerror})") from None
     if b"\0" in head:
-        raise InputError(f"{path} looks like a binary file (it has NUL bytes); "
+        raise InputError(f"{_show(path)} looks like a binary file (it has NUL bytes); "
                          "topwords counts words in text files")
     return size
+
+
+def _check_name(path: Path, blob_name: str) -> None:
+    """The blob name and the result's name must both survive Blob Storage
+    and a local file system (the node task gets it as ``--filepath=NAME``,
+    so a name starting with ``-`` is a name like any other)."""
+    problem = blob_name_problem(blob_name)
+    if not problem:
+        problem = blob_name_problem(output_name_for(blob_name))
+        problem = problem and f"{problem} (for its result, named <name>_OUTPUT<ext>)"
+    if problem:
+        raise InputError(f"{_show(path)}: {problem}; rename the file")
+    from .plan import GLOBAL_OUTPUT  # here: plan imports this module
+
+    if output_name_for(blob_name) == GLOBAL_OUTPUT:
+        raise InputError(f"{_show(path)}: its result would be {GLOBAL_OUTPUT}, the name of "
+                         "the corpus-wide result; rename the file")

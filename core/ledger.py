@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import ConfigError
+from .errors import ConfigError, TopwordsError
+from .naming import printable
 
 __all__ = ["Ledger", "LedgerEntry"]
 
@@ -59,11 +61,77 @@ class Ledger:
 
     @classmethod
     def default(cls) -> "Ledger":
+        """The ledger at ``$TOPWORDS_LEDGER``, else
+        ``$XDG_STATE_HOME/topwords/ledger.jsonl`` (``~/.local/state``),
+        checked with :meth:`check` (nothing is written).
+
+        Raises:
+            ConfigError: that path cannot hold the ledger.
+        """
         explicit = os.environ.get("TOPWORDS_LEDGER")
         if explicit:
-            return cls(Path(explicit))
-        state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-        return cls(Path(state) / "topwords" / "ledger.jsonl")
+            return cls(Path(explicit)).check("TOPWORDS_LEDGER")
+        try:
+            state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+        except RuntimeError:  # no HOME and no passwd entry
+            raise ConfigError("no home directory to keep the run ledger in; set "
+                              "TOPWORDS_LEDGER to a file path") from None
+        return cls(Path(state) / "topwords" / "ledger.jsonl").check()
+
+    def check(self, variable: str | None = None) -> "Ledger":
+        """Make sure the ledger can be read and appended to, writing nothing:
+        the file is a regular, writable file, or does not exist yet and its
+        nearest existing folder is a writable folder; never under /proc or
+        /sys.
+
+        Args:
+            variable: the environment variable the path came from, if any
+                (named in the message).
+        Returns:
+            self.
+        Raises:
+            ConfigError: it cannot hold the ledger.
+        """
+        why = self._problem()
+        if why is None:
+            return self
+        shown = printable(str(self.path))
+        if variable:
+            raise ConfigError(f"{variable}={shown} cannot hold the run ledger: {why}; name a "
+                              "file in a writable folder")
+        raise ConfigError(f"the run ledger cannot be kept at {shown}: {why}; set "
+                          "TOPWORDS_LEDGER to a file in a writable folder")
+
+    def _problem(self) -> str | None:
+        where = os.path.realpath(self.path)
+        for pseudo in ("/proc", "/sys"):
+            if where == pseudo or where.startswith(pseudo + "/"):
+                return f"it is under {pseudo}"
+        try:
+            info = os.stat(self.path)
+        except (FileNotFoundError, NotADirectoryError):
+            return self._parent_problem()
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        if stat.S_ISDIR(info.st_mode):
+            return "it is a directory"
+        if not stat.S_ISREG(info.st_mode):
+            return "it is not a regular file"
+        if not os.access(self.path, os.R_OK | os.W_OK):
+            return "it cannot be read and written"
+        return None
+
+    def _parent_problem(self) -> str | None:
+        """For a ledger that does not exist yet: its nearest existing folder."""
+        folder = Path(os.path.abspath(self.path)).parent
+        while not os.path.lexists(folder) and folder != folder.parent:
+            folder = folder.parent
+        shown = printable(str(folder))
+        if not folder.is_dir():
+            return f"{shown} is not a directory"
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"{shown} is not writable"
+        return None
 
     def created(self, entry: LedgerEntry) -> None:
         """Record that ``entry`` now exists."""
@@ -113,6 +181,11 @@ class Ledger:
     def _append(self, record: dict) -> None:
         line = json.dumps(record, ensure_ascii=False) + "\n"
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(line)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.path, "a", encoding="utf-8") as f:
+                    f.write(line)
+            except OSError as exc:
+                raise TopwordsError(f"cannot write the run ledger {self.path}: "
+                                    f"{exc.strerror or exc}") from None
+

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from topwords.core.errors import ConfigError
+from topwords.core.errors import ConfigError, TopwordsError
 from topwords.core.ledger import Ledger, LedgerEntry
 
 
@@ -81,3 +81,49 @@ def test_outstanding_is_last_event_created(tmp_path_factory, events):
         last[name] = event
     assert sorted(e.id for e in ledger.outstanding()) == sorted(
         n for n, ev in last.items() if ev == "created")
+
+
+# -- checked before a run, writing nothing -----------------------------------
+
+def test_check_new_file_in_new_folders_passes_and_creates_nothing(tmp_path):
+    ledger = Ledger(tmp_path / "a" / "b" / "l.jsonl")
+    assert ledger.check() is ledger
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where, why", [
+    ("dir", "it is a directory"), ("/proc/self/l.jsonl", "it is under /proc"),
+    ("/sys/l.jsonl", "it is under /sys"), ("/dev/null", "it is not a regular file"),
+    ("file/l.jsonl", "is not a directory"),
+])
+def test_check_unusable_path_raises_config_error_naming_it(tmp_path, where, why):
+    (tmp_path / "file").write_text("x")
+    path = tmp_path if where == "dir" else (tmp_path / where if not where.startswith("/")
+                                            else where)
+    with pytest.raises(ConfigError, match=why) as info:
+        Ledger(path).check("TOPWORDS_LEDGER")
+    assert str(info.value).startswith(f"TOPWORDS_LEDGER={path} cannot hold the run ledger")
+
+
+def test_check_symlink_into_proc_is_refused(tmp_path):
+    (tmp_path / "l.jsonl").symlink_to("/proc/self/environ")
+    with pytest.raises(ConfigError, match="under /proc"):
+        Ledger(tmp_path / "l.jsonl").check()
+
+
+def test_default_uses_xdg_state_home_and_checks_it(monkeypatch, tmp_path):
+    monkeypatch.delenv("TOPWORDS_LEDGER", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert Ledger.default().path == tmp_path / "state" / "topwords" / "ledger.jsonl"
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "file"))
+    with pytest.raises(ConfigError, match="the run ledger cannot be kept at .*: .* is not a directory; set TOPWORDS_LEDGER"):
+        Ledger.default()
+
+
+def test_append_failure_is_one_clear_error_not_an_oserror(tmp_path):
+    ledger = Ledger(tmp_path / "l.jsonl")
+    (tmp_path / "l.jsonl").mkdir()  # made unusable after the check
+    with pytest.raises(TopwordsError, match="cannot write the run ledger") as info:
+        ledger.created(entry())
+    assert not isinstance(info.value, OSError)

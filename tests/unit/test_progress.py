@@ -42,3 +42,12 @@ def test_quiet_prints_nothing_but_warnings():
     progress.tasks(TaskCounts(completed=1, succeeded=1))
     progress.warn("could not delete pool p")
     assert out.getvalue() == "warning: could not delete pool p\n"
+
+
+def test_stage_and_warning_with_control_characters_are_escaped():
+    stream = io.StringIO()
+    progress = TerminalProgress(stream)
+    progress.stage("downloading results to out\x1b[2J")
+    progress.warn("could not delete container c\x07")
+    assert "\x1b" not in stream.getvalue() and "\x07" not in stream.getvalue()
+    assert "out\\x1b[2J" in stream.getvalue() and "c\\x07" in stream.getvalue()
