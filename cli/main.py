@@ -22,7 +22,8 @@ from topwords.core.errors import ConfigError, TopwordsError, redact_url
 from topwords.core.inputs import validate_inputs
 from topwords.core.ledger import Ledger
 from topwords.core.naming import printable
-from topwords.core.workflow import RunSettings, run_top_words
+from topwords.core.run import PoolSettings, RunSettings
+from topwords.workloads.topn import TopWords, run_top_words
 
 from topwords.backends.local.runtime import RUNTIMES
 
@@ -147,21 +148,22 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     inputs = validate_inputs(args.files)
+    workload = TopWords(top=args.top, ignore_case=args.ignore_case, split_size=args.split_size)
+    workload.check(inputs)
     _check_pool_size(args)
     ledger = Ledger.default()  # checked before anything exists
     settings = RunSettings(
-        output_dir=args.output_dir, top=args.top, ignore_case=args.ignore_case,
-        node_count=args.nodes, spot_node_count=args.spot_nodes, task_slots_per_node=args.slots,
-        image=args.image, vm_size=args.vm_size, pool_name=args.pool_id,
-        timeout=args.timeout, max_task_retries=args.retries, split_size=args.split_size,
-        keep_pool=args.keep_pool,
-        keep_containers=args.keep_containers)
+        output_dir=args.output_dir, timeout=args.timeout, max_task_retries=args.retries,
+        keep_containers=args.keep_containers, pool=PoolSettings(
+            node_count=args.nodes, spot_node_count=args.spot_nodes,
+            task_slots_per_node=args.slots, image=args.image, vm_size=args.vm_size,
+            pool_name=args.pool_id, keep_pool=args.keep_pool))
     options = _backend_options(args)
     progress = TerminalProgress(quiet=args.quiet)
     progress.stage(f"starting the {args.backend} backend")
     with registry.create(args.backend, **options) as backend:
         try:
-            result = run_top_words(backend, inputs, settings, progress, ledger)
+            result = run_top_words(backend, inputs, settings, workload, progress, ledger)
         finally:
             progress.finish()
     if args.keep_pool:

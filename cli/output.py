@@ -13,7 +13,8 @@ import json
 from typing import TextIO
 
 from topwords.core.naming import printable
-from topwords.core.workflow import InputResult, RunResult
+from topwords.core.run import Result
+from topwords.workloads.topn import TopWordsResult
 
 __all__ = ["JSON_WORD", "SUMMARY_WORD", "print_json", "print_summary", "result_json"]
 
@@ -32,7 +33,7 @@ def _cut(text: str, limit: int) -> str:
     return f"{text[:limit]}…({len(text):,} chars)"
 
 
-def print_summary(result: RunResult, out: TextIO, backend: str, elapsed: float) -> None:
+def print_summary(result: TopWordsResult, out: TextIO, backend: str, elapsed: float) -> None:
     """Per input: where its result is and its top words; then one total line
     with the wall-clock time of the whole command (``elapsed`` seconds)."""
     items = [*result.results, *([result.corpus] if result.corpus else [])]
@@ -41,7 +42,7 @@ def print_summary(result: RunResult, out: TextIO, backend: str, elapsed: float) 
               file=out)
         if item.succeeded:
             print(f"  -> {printable(str(item.output_file))}", file=out)
-            rows = [(printable(_cut(w, SUMMARY_WORD)), c) for w, c in item.top_words]
+            rows = [(printable(_cut(w, SUMMARY_WORD)), c) for w, c in item.value or ()]
             width = max((len(w) for w, _ in rows), default=0)
             for word, count in rows:
                 print(f"  {word:<{width}}  {count}", file=out)
@@ -58,7 +59,7 @@ def print_summary(result: RunResult, out: TextIO, backend: str, elapsed: float) 
         print(f"warning: {printable(error)}", file=out)
 
 
-def _failure(item: InputResult) -> str:
+def _failure(item: Result) -> str:
     task = item.task
     if task.state.value != "completed":
         return f"task {task.id} did not run: a task it depends on failed"
@@ -69,7 +70,7 @@ def _failure(item: InputResult) -> str:
     return f"exit code {task.exit_code}"
 
 
-def result_json(result: RunResult, backend: str, elapsed: float | None = None) -> dict:
+def result_json(result: TopWordsResult, backend: str, elapsed: float | None = None) -> dict:
     """The run as plain data (paths, words, task states; no URLs)."""
     return {
         "run_id": result.run_id,
@@ -83,7 +84,7 @@ def result_json(result: RunResult, backend: str, elapsed: float | None = None) -
     }
 
 
-def _item_json(item: InputResult) -> dict:
+def _item_json(item: Result) -> dict:
     task = item.task
     return {
         "input": str(item.input.path) if item.input else None,
@@ -91,7 +92,7 @@ def _item_json(item: InputResult) -> dict:
         "output_file": str(item.output_file) if item.output_file else None,
         "succeeded": item.succeeded,
         "top_words": [{"word": w[:JSON_WORD], "count": c, "word_length": len(w)}
-                      for w, c in item.top_words],
+                      for w, c in item.value or ()],
         "task": {
             "id": task.id, "state": task.state.value, "exit_code": task.exit_code,
             "result": task.result.value if task.result else None,
@@ -104,7 +105,7 @@ def _item_json(item: InputResult) -> dict:
     }
 
 
-def print_json(result: RunResult, out: TextIO, backend: str, elapsed: float) -> None:
+def print_json(result: TopWordsResult, out: TextIO, backend: str, elapsed: float) -> None:
     """Non-ASCII as it is when ``out`` can encode it, else as JSON escapes
     (an ASCII terminal, a path with bytes that are not UTF-8), so that the
     output is valid JSON either way."""

@@ -18,7 +18,7 @@ __all__ = ["TerminalProgress"]
 
 
 class TerminalProgress:
-    """A ``core.workflow.Progress`` that draws on a stream (stderr).
+    """A ``core.run.Progress`` that draws on a stream (stderr).
 
     Attributes:
         log_interval: without a terminal, seconds between task-count lines.

@@ -1,7 +1,9 @@
 """topwords core: the Storage and Compute interfaces, the Batch data model,
-the error hierarchy, the backend registry and the top-N-words workflow.
+the error hierarchy, the backend registry, the Workload interface and the
+generic Batch run that runs a workload on any backend.
 
-Imports no SDK and no backend (an import-linter contract checks this).
+Imports no SDK, no backend and no workload (``tests/unit/test_layers.py``
+checks this).
 """
 
 from .backend import Backend
@@ -11,9 +13,10 @@ from .errors import __all__ as _errors
 from .inputs import InputFile, validate_inputs
 from .model import *  # noqa: F401,F403
 from .model import __all__ as _model
+from .run import PoolSettings, Result, RunResult, RunSettings, run_batch
 from .storage import Storage
-from .workflow import InputResult, RunResult, RunSettings, run_top_words
+from .workload import AppFile, Expected, Plan, TaskDefaults, Urls, Workload
 
-__all__ = ["Backend", "Compute", "InputFile", "InputResult", "RunResult",
-           "RunSettings", "Storage", "run_top_words", "validate_inputs",
-           *_errors, *_model]
+__all__ = ["AppFile", "Backend", "Compute", "Expected", "InputFile", "Plan", "PoolSettings",
+           "Result", "RunResult", "RunSettings", "Storage", "TaskDefaults", "Urls", "Workload",
+           "run_batch", "validate_inputs", *_errors, *_model]

@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Iterable
 
 from .errors import InputError
-from .naming import blob_name_problem, input_blob_names, output_name_for, printable
+from .naming import blob_name_problem, input_blob_names, printable
 
 __all__ = ["InputFile", "validate_inputs"]
-
-_SNIFF_BYTES = 8192
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,17 +32,15 @@ class InputFile:
 def validate_inputs(paths: Iterable[str | os.PathLike]) -> list[InputFile]:
     """Check every input and give each its blob name.
 
-    Empty files are valid (they have no words). Two different files with the
+    Empty files are valid. Two different files with the
     same base name are valid and keep distinct blob names. Messages name the
     file with ``naming.printable`` (one line, whatever the name holds).
 
     Raises:
-        InputError: no inputs; a path is missing, a directory, unreadable,
-            given twice, a binary file (NUL bytes in its first 8 KiB); or its
-            blob name, or its result's, cannot be a blob name
+        InputError: no inputs; a path is missing, a directory, unreadable or
+            given twice; or its blob name cannot be a blob name
             (``naming.blob_name_problem``: bytes that are not UTF-8, control
-            characters, a backslash, a trailing dot, too long, ...), starts
-            with ``-`` or would name its result like the corpus-wide one.
+            characters, a backslash, a trailing dot, too long, ...).
     """
     given = [Path(p) for p in paths]
     if not given:
@@ -81,28 +77,14 @@ def _check_file(path: Path) -> int:
         raise InputError(f"{_show(path)} is not a regular file")
     try:
         with path.open("rb") as f:
-            head = f.read(_SNIFF_BYTES)
-            size = os.fstat(f.fileno()).st_size
+            return os.fstat(f.fileno()).st_size
     except OSError as exc:
         raise InputError(f"{_show(path)}: cannot read ({exc.strerror})") from None
-    if b"\0" in head:
-        raise InputError(f"{_show(path)} looks like a binary file (it has NUL bytes); "
-                         "topwords counts words in text files")
-    return size
 
 
 def _check_name(path: Path, blob_name: str) -> None:
-    """The blob name and the result's name must both survive Blob Storage
-    and a local file system (the node task gets it as ``--filepath=NAME``,
-    so a name starting with ``-`` is a name like any other)."""
+    """The blob name must survive Blob Storage and a local file system (a
+    workload checks the names of its results itself: ``Workload.check``)."""
     problem = blob_name_problem(blob_name)
-    if not problem:
-        problem = blob_name_problem(output_name_for(blob_name))
-        problem = problem and f"{problem} (for its result, named <name>_OUTPUT<ext>)"
     if problem:
         raise InputError(f"{_show(path)}: {problem}; rename the file")
-    from .plan import GLOBAL_OUTPUT  # here: plan imports this module
-
-    if output_name_for(blob_name) == GLOBAL_OUTPUT:
-        raise InputError(f"{_show(path)}: its result would be {GLOBAL_OUTPUT}, the name of "
-                         "the corpus-wide result; rename the file")

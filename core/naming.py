@@ -14,7 +14,6 @@ any name safely in a one-line message).
 from __future__ import annotations
 
 import os
-import posixpath
 import secrets
 import time
 import unicodedata
@@ -24,7 +23,7 @@ from typing import Sequence
 from .errors import StorageError
 
 __all__ = ["MAX_BLOB_NAME", "MAX_SEGMENTS", "MAX_SEGMENT_BYTES", "blob_name_problem",
-           "input_blob_names", "new_run_id", "output_name_for", "printable", "safe_local_path"]
+           "input_blob_names", "new_run_id", "printable", "safe_local_path"]
 
 #: Blob Storage's limit on a blob name, in characters (counted as UTF-16
 #: code units, as the service counts them: an emoji outside the BMP is 2).
@@ -52,18 +51,6 @@ def input_blob_names(paths: Sequence[Path]) -> list[str]:
         return []
     root = Path(os.path.commonpath([p.parent for p in resolved]))
     return [p.relative_to(root).as_posix() for p in resolved]
-
-
-def output_name_for(blob_name: str) -> str:
-    """The name the node task gives a result: ``a/x.txt`` -> ``a/x_OUTPUT.txt``.
-
-    Split like ``node/task.py``'s ``output_path_for`` (``os.path.splitext``:
-    leading dots are no extension, ``..a`` -> ``..a_OUTPUT``), so that the
-    workflow looks for the result under the name the task gave it.
-    """
-    folder, name = posixpath.split(blob_name)
-    stem, ext = posixpath.splitext(name)
-    return posixpath.join(folder, f"{stem}_OUTPUT{ext}")
 
 
 def blob_name_problem(name: str) -> str | None:

@@ -173,6 +173,17 @@ class Storage(abc.ABC):
                    list(zip(names, targets)))
         return targets
 
+    def upload_blobs(self, container: str, blobs: Mapping[str, bytes]) -> None:
+        """Upload small in-memory blobs (``name -> bytes``), concurrently."""
+        import tempfile
+        with tempfile.TemporaryDirectory(prefix="topwords-blobs-") as tmp:
+            items = []
+            for n, (name, data) in enumerate(blobs.items()):
+                path = Path(tmp) / str(n)
+                path.write_bytes(data)
+                items.append((path, name))
+            self.upload_files(container, items)
+
     def download_each(self, container: str,
                       items: Sequence[tuple[str, Path]]) -> dict[str, Exception]:
         """Download ``(blob name, local path)`` pairs concurrently; a failed

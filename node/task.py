@@ -37,6 +37,7 @@ import codecs
 import heapq
 import itertools
 import os
+import posixpath
 import re
 import stat
 import string
@@ -453,6 +454,70 @@ def output_path_for(path) -> str:
     return os.path.join(folder, stem + "_OUTPUT" + ext)
 
 
+# -- the contract with the planner (topwords.workloads.topn) ------------------------
+# One definition of what passes between the planner and this script: the
+# planner builds its command lines and names its blobs with these, and reads
+# the results back with parse_report; fast tests check both halves against it.
+
+#: the corpus-wide result, written by the reduce
+GLOBAL_OUTPUT = "GLOBAL_OUTPUT.txt"
+#: the reduce's manifest, a resource file next to the counts files
+MANIFEST = "manifest.json"
+
+
+def result_blob_name(blob_name: str) -> str:
+    """The blob a result of the input blob ``blob_name`` gets: as
+    :func:`output_path_for` names the file (``a/x.txt`` -> ``a/x_OUTPUT.txt``,
+    ``..a`` -> ``..a_OUTPUT``), ``/``-separated."""
+    folder, name = posixpath.split(blob_name)
+    stem, ext = posixpath.splitext(name)
+    return posixpath.join(folder, stem + "_OUTPUT" + ext)
+
+
+def map_file_args(filepath: str, numwords: int, counts_blob: str,
+                  ignore_case: bool = False) -> List[str]:
+    """Arguments that count the file ``filepath`` (as ``--name=value``: a
+    name starting with ``-`` is never taken for an option)."""
+    args = ["--filepath=" + filepath, "--numwords=%d" % numwords, "--counts-blob=" + counts_blob]
+    return args + (["--ignore-case"] if ignore_case else [])
+
+
+def map_range_args(url_env: str, start: int, end: int, counts_blob: str,
+                   ignore_case: bool = False) -> List[str]:
+    """Arguments that count bytes ``[start, end)`` of the blob whose read URL
+    is in ``$url_env``."""
+    args = ["--url-env=" + url_env, "--range=%d:%d" % (start, end),
+            "--counts-blob=" + counts_blob]
+    return args + (["--ignore-case"] if ignore_case else [])
+
+
+def reduce_args(manifest: str = MANIFEST) -> List[str]:
+    """Arguments that merge the counts the manifest names."""
+    return ["reduce", "--manifest=" + manifest]
+
+
+class ReportFormatError(ValueError):
+    """A text is not a result file of this script (see :func:`format_report`)."""
+
+
+def parse_report(text: str) -> List[Tuple[str, int]]:
+    """The ``(word, count)`` rows of :func:`format_report`'s text, in order.
+    Words never hold whitespace and never end with ``:``, so
+    ``word:<TAB>count`` parses unambiguously. Raises ReportFormatError."""
+    lines = text.split("\n")
+    if len(lines) < 3 or lines[0] != "Word\tCount" or lines[1] != RULE:
+        raise ReportFormatError("not a topwords result file (bad header)")
+    rows = []
+    for line in lines[2:]:
+        if line == RULE:
+            return rows
+        word, sep, count = line.rpartition(":\t")
+        if not sep or not word or not count.isdigit():
+            raise ReportFormatError("not a topwords result line: %r" % line[:60])
+        rows.append((word, int(count)))
+    raise ReportFormatError("not a topwords result file (no closing rule)")
+
+
 def default_blob_name(path, cwd=None) -> str:
     """``path`` relative to ``cwd`` with ``/`` when inside it, else its base name."""
     name = os.path.basename(os.fspath(path))
@@ -549,6 +614,7 @@ def _positive_int(value: str) -> int:
 
 COUNTS_ENV = "TOPWORDS_COUNTS_SAS_URL"  # a container URL (+ the counts blob name)
 COUNTS_URL_ENV = "TOPWORDS_COUNTS_URL"  # the URL of the one counts blob
+INPUT_URL_ENV = "TOPWORDS_INPUT_URL"  # a read URL, for --url-env
 RANGE_WINDOW = 1 << 16
 
 

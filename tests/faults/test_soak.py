@@ -12,7 +12,8 @@ import pytest
 
 from topwords.core import registry
 from topwords.core.inputs import validate_inputs
-from topwords.core.workflow import RunSettings, run_top_words
+from topwords.core.run import PoolSettings, RunSettings
+from topwords.workloads.topn import run_top_words
 
 pytestmark = [pytest.mark.docker, pytest.mark.azurite]
 
@@ -78,9 +79,10 @@ def test_fifty_runs_leave_nothing_behind(tmp_path, azurite, docker_client, monke
                                         "storage_key": azurite.account_key}
         with registry.create("local", **shared) as backend:
             result = run_top_words(backend, inputs, RunSettings(
-                output_dir=tmp_path / "out" / str(n), node_count=1, timeout=60))
+                output_dir=tmp_path / "out" / str(n), pool=PoolSettings(node_count=1),
+                timeout=60))
         assert result.succeeded, n
-        assert result.corpus.top_words[0] == ("beta", 6)
+        assert result.corpus.value[0] == ("beta", 6)
 
     one(-1)  # warm-up: imports, pools of connections, the first lifeline
     fds, threads, children, ports = (_fds(), threading.active_count(), _children(),

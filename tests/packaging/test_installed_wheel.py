@@ -201,7 +201,7 @@ def test_emulator_serves_a_batch_client_then_stops_cleanly_on_sigterm(user, set_
 
 def test_local_cleanup_from_an_empty_directory(user, set_up):
     done = checked(user.topwords("local", "cleanup", "--dry-run"))
-    assert done.stderr.splitlines()[-1].endswith("container(s) to remove")
+    assert done.stderr.splitlines()[-1].endswith("folder(s) to remove")
 
 
 def readme_example_test() -> str:

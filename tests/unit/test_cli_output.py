@@ -13,7 +13,9 @@ from topwords.cli import main as cli
 from topwords.cli.output import JSON_WORD, SUMMARY_WORD, print_json, print_summary
 from topwords.core.inputs import InputFile
 from topwords.core.model import FailureInfo, TaskInfo, TaskResult, TaskState
-from topwords.core.workflow import InputResult, RunResult
+from topwords.core.run import Result
+from topwords.core.workload import Expected
+from topwords.workloads.topn import TopWordsResult
 
 HUGE = "x" * 2_000_000  # one "word" of 2 MB (the user's was 200 MB)
 
@@ -23,15 +25,18 @@ def done(task_id: str) -> TaskInfo:
                     result=TaskResult.SUCCESS)
 
 
-def run_result(words: list[tuple[str, int]], path: str = "in/a.txt", **failed) -> RunResult:
-    item = InputResult(input=InputFile(path=Path(path), blob_name="a.txt", size=1),
-                       task=done("topNtask0"), output_file=Path("out/a_OUTPUT.txt"),
-                       top_words=words)
+def run_result(words: list[tuple[str, int]], path: str = "in/a.txt",
+               **failed) -> TopWordsResult:
+    expected = Expected(blob="a_OUTPUT.txt", producers=["topNtask0"],
+                        input=InputFile(path=Path(path), blob_name="a.txt", size=1))
+    item = Result(expected=expected, task=done("topNtask0"),
+                  output_file=Path("out/a_OUTPUT.txt"), value=words)
     if failed:
-        item = InputResult(input=item.input, output_file=None, top_words=[], **failed)
-    corpus = InputResult(input=None, task=done("reduce"), output_file=Path("out/G.txt"),
-                         top_words=words)
-    return RunResult(run_id="r1", results=[item], corpus=corpus, timings={}, cleanup_errors=[])
+        item = Result(expected=expected, output_file=None, value=[], **failed)
+    corpus = Result(expected=Expected(blob="G.txt", producers=["reduce"]), task=done("reduce"),
+                    output_file=Path("out/G.txt"), value=words)
+    return TopWordsResult(run_id="r1", results=[item], corpus=corpus, timings={},
+                          cleanup_errors=[])
 
 
 def test_print_summary_huge_word_shows_its_start_and_length():

@@ -23,11 +23,21 @@ from hypothesis import strategies as st
 from topwords.cli import main as cli
 from topwords.core import registry
 from topwords.core.errors import InputError
-from topwords.core.inputs import validate_inputs
+from topwords.core.inputs import validate_inputs as _validate_inputs
 from topwords.core.naming import (
-    MAX_BLOB_NAME, blob_name_problem, output_name_for, printable, safe_local_path,
+    MAX_BLOB_NAME, blob_name_problem, printable, safe_local_path,
 )
 from topwords.node import task
+from topwords.node.task import result_blob_name as output_name_for
+
+def validate_inputs(paths):
+    """As ``topwords run`` validates: the inputs, then what the top-N
+    workload asks of them (its results' names, text)."""
+    from topwords.workloads.topn import TopWords
+    items = _validate_inputs(paths)
+    TopWords().check(items)
+    return items
+
 
 #: names that must work end to end (tests/e2e runs some of them for real)
 ACCEPTED = [

@@ -1,10 +1,12 @@
 """The layering of STYLE.md holds (checked on the source, module by module):
 
-    cli -> core <- backends/azure, backends/local;  node/ talks to nothing.
+    cli -> core <- backends/azure, backends/local
+      `-> workloads -> core, node/          node/ talks to nothing.
 
-core imports no SDK and no backend; the azure backend never imports the
-local one; node/ uses the standard library only; only one module of the
-local backend touches the Docker SDK.
+core imports no SDK, no backend, no workload and no cli; workloads import
+core and node/ only; the azure backend never imports the local one; node/
+uses the standard library only; only one module of the local backend
+touches the Docker SDK.
 """
 
 from __future__ import annotations
@@ -50,9 +52,15 @@ def offenders(folder: str, forbidden: set[str]) -> dict[str, set[str]]:
     return found
 
 
-def test_core_imports_no_sdk_no_backend_and_no_cli():
+def test_core_imports_no_sdk_no_backend_no_workload_and_no_cli():
     assert sources("core")
-    assert offenders("core", SDKS | {"topwords.backends", "topwords.cli"}) == {}
+    assert offenders("core", SDKS | {"topwords.backends", "topwords.cli",
+                                     "topwords.workloads"}) == {}
+
+
+def test_workloads_import_only_core_and_the_node_scripts():
+    assert sources("workloads")
+    assert offenders("workloads", SDKS | {"topwords.backends", "topwords.cli"}) == {}
 
 
 def test_azure_backend_does_not_import_the_local_backend():

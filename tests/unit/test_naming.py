@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from topwords.core.errors import InputError, StorageError
 from topwords.core.inputs import validate_inputs
-from topwords.core.naming import input_blob_names, output_name_for, safe_local_path
+from topwords.core.naming import input_blob_names, safe_local_path
+from topwords.node.task import result_blob_name as output_name_for
 
 BASE = Path("/tmp/topwords-naming")
 

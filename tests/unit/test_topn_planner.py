@@ -1,4 +1,5 @@
-"""The task graph: map tasks (whole files or byte ranges) and the reduce."""
+"""The top-N planner's task graph: map tasks (whole files or byte ranges)
+and the reduce; and that it speaks the node script's contract."""
 
 from __future__ import annotations
 
@@ -8,16 +9,34 @@ from fakes import task_args
 from hypothesis import given
 from hypothesis import strategies as st
 
+import json
+
 from topwords.core.inputs import InputFile
-from topwords.core.plan import GLOBAL_OUTPUT, REDUCE_TASK, PlanSettings, TaskUrls, plan_tasks
+from topwords.core.workload import TaskDefaults, Urls
 from topwords.node import task as node_task
+from topwords.workloads.topn.planner import REDUCE_TASK, Shape, plan_tasks as _plan
+
+GLOBAL_OUTPUT = node_task.GLOBAL_OUTPUT
 
 
 def urls(n):
-    return TaskUrls(inputs=[f"http://s/in/f{i}?sp=r&sig=R{i}" for i in range(n)],
-                    output_write=lambda blob: f"http://s/out/{blob}?sp=cw&sig=W",
-                    counts_write=lambda blob: f"http://s/work/{blob}?sp=cw&sig=C",
-                    counts_read=lambda blob: f"http://s/work/{blob}?sp=r&sig=CR")
+    return Urls(inputs=[f"http://s/in/f{i}?sp=r&sig=R{i}" for i in range(n)],
+                output_write=lambda blob: f"http://s/out/{blob}?sp=cw&sig=W",
+                work_write=lambda blob: f"http://s/work/{blob}?sp=cw&sig=C",
+                work_read=lambda blob: f"http://s/work/{blob}?sp=r&sig=CR")
+
+
+class Planned:
+    """A plan with its manifest read back and each input's producers."""
+
+    def __init__(self, plan):
+        self.tasks, self.outputs = plan.tasks, plan.outputs
+        self.manifest = json.loads(plan.work_blobs[node_task.MANIFEST])
+        self.producers = [list(e.producers) for e in plan.outputs if e.input]
+
+
+def plan_tasks(shape, inputs, urls):
+    return Planned(_plan(shape, inputs, urls, TaskDefaults(max_task_retries=1, timeout=60)))
 
 
 def parsed(task):
@@ -26,8 +45,7 @@ def parsed(task):
 
 
 def settings(split=None, ignore_case=False):
-    return PlanSettings(top=3, ignore_case=ignore_case, split_size=split,
-                        max_task_retries=1, timeout=60)
+    return Shape(top=3, ignore_case=ignore_case, split_size=split)
 
 
 def item(name, size):
@@ -101,3 +119,21 @@ def test_every_file_name_reaches_the_node_script_unchanged(name):
     """Names starting with '-' (or looking like '--numwords=9') are values."""
     plan = plan_tasks(settings(), [item(name, 10)], urls(1))
     assert parsed(plan.tasks[0]).filepath == name
+
+
+@given(rows=st.lists(st.tuples(
+    st.text(st.characters(blacklist_categories=("Cs",)), min_size=1).filter(
+        lambda w: w == "".join(w.split()) and not w.endswith(":")),
+    st.integers(0, 10**12)), max_size=20))
+def test_a_report_reads_back_as_written(rows):
+    """parse_report(format_report(x)) == x: the reader of the planner's
+    results and the node script's writer agree."""
+    assert node_task.parse_report(node_task.format_report(rows, env={})) == rows
+
+
+def test_the_reduce_and_each_map_task_parse_with_the_node_scripts_parser():
+    plan = plan_tasks(settings(split=4), [item("a.txt", 10), item("b.txt", 3)], urls(2))
+    for task in plan.tasks[:-1]:
+        node_task.parse_args(task_args(task))  # a usage error would exit 2
+    assert task_args(plan.tasks[-1]) == node_task.reduce_args()
+    assert [e.blob for e in plan.outputs] == ["a_OUTPUT.txt", "b_OUTPUT.txt", GLOBAL_OUTPUT]

@@ -1,5 +1,6 @@
-"""The nine-step workflow against in-process fakes: what it asks of the
-backends, what it returns, and that cleanup always runs."""
+"""The generic Batch run, with the top-N workload, against in-process
+fakes: what it asks of the backends, what it returns, and that cleanup
+always runs."""
 
 from __future__ import annotations
 
@@ -13,8 +14,14 @@ from topwords.core.errors import PoolError, StartTaskFailed, TaskNotFound, WaitT
 from topwords.core.ledger import Ledger
 from topwords.core.inputs import validate_inputs
 from topwords.core.model import NodeState
-from topwords.core.workflow import OUTPUT_URL_ENV, RunSettings, run_top_words
+from topwords.core.run import PoolSettings, RunSettings
 from topwords.node import task as node_task
+from topwords.workloads import topn
+
+OUTPUT_URL_ENV = node_task.OUTPUT_URL_ENV
+_POOL = {"node_count", "spot_node_count", "task_slots_per_node", "image", "vm_size",
+         "pool_name", "keep_pool"}
+_SHAPE = {"top", "ignore_case", "split_size"}
 
 
 @pytest.fixture
@@ -27,8 +34,16 @@ def inputs(tmp_path):
     return validate_inputs(paths)
 
 
-def settings(tmp_path, **kw):
-    return RunSettings(output_dir=tmp_path / "out", run_id="r1", **kw)
+def settings(tmp_path, out="out", run_id="r1", **kw):
+    """(run settings, the workload) from the old flat keywords."""
+    pool = PoolSettings(**{k: kw.pop(k) for k in list(kw) if k in _POOL})
+    shape = topn.TopWords(**{k: kw.pop(k) for k in list(kw) if k in _SHAPE})
+    return RunSettings(output_dir=tmp_path / out, run_id=run_id, pool=pool, **kw), shape
+
+
+def run_top_words(backend, inputs, both, progress=None, ledger=None):
+    run_settings, workload = both
+    return topn.run_top_words(backend, inputs, run_settings, workload, progress, ledger)
 
 
 def ok(spec):
@@ -41,7 +56,7 @@ def test_run_with_duplicate_base_names_keeps_every_output(tmp_path, inputs):
     assert result.succeeded
     outputs = [r.output_file.relative_to(tmp_path / "out").as_posix() for r in result.results]
     assert outputs == ["a/x_OUTPUT.txt", "b/x_OUTPUT.txt", "a/my notes ü_OUTPUT.txt"]
-    assert all(r.top_words == [("hello", 1), ("world", 1)] for r in result.results)
+    assert all(r.value == [("hello", 1), ("world", 1)] for r in result.results)
 
 
 def test_run_on_success_deletes_job_pool_and_containers(tmp_path, inputs):
@@ -210,13 +225,13 @@ def test_run_with_existing_compatible_pool_reuses_it(tmp_path, inputs):
     backend = fake_backend(ok)
     run_top_words(backend, inputs, settings(tmp_path, pool_name="shared", keep_pool=True))
     calls = len([c for c in backend.compute.calls if c[0] == "create_pool"])
-    result = run_top_words(backend, inputs, RunSettings(output_dir=tmp_path / "o2",
-                                                        pool_name="shared", keep_pool=True))
+    result = run_top_words(backend, inputs, settings(tmp_path, out="o2", run_id="r2",
+                                                     pool_name="shared", keep_pool=True))
     assert result.succeeded
     assert len([c for c in backend.compute.calls if c[0] == "create_pool"]) == calls
     with pytest.raises(PoolError, match="does not fit"):
-        run_top_words(backend, inputs, RunSettings(output_dir=tmp_path / "o3", pool_name="shared",
-                                                   task_slots_per_node=4))
+        run_top_words(backend, inputs, settings(tmp_path, out="o3", run_id="r3",
+                                                pool_name="shared", task_slots_per_node=4))
     assert "shared" in backend.compute.pools  # someone else's pool is never deleted
 
 
