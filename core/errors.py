@@ -126,12 +126,21 @@ class WaitTimeout(ComputeError, TimeoutError):
 
 
 _SECRET_QUERY = re.compile(r"\?[^\s'\"]*")
+_SECRET_PARAM = re.compile(r"(?i)\b(sig|signature)=[^&\s'\"]+")
+_AUTH_VALUE = re.compile(r"(?i)\b(SharedKey|Bearer)\s+[^\s'\"]+")
 
 
 def redact_url(text: str) -> str:
-    """Return ``text`` with every URL query string (where SAS tokens live) cut.
+    """Return ``text`` with every URL query string (where SAS tokens live)
+    cut, and any ``sig=``/``signature=`` value or ``SharedKey``/``Bearer``
+    credential left elsewhere hidden: the one
+    redaction every message goes through (``node/task.py``, stdlib only and
+    run apart, keeps its own copy).
 
     >>> redact_url("GET http://h/c/b?sv=1&sig=abc failed")
     'GET http://h/c/b?<redacted> failed'
+    >>> redact_url("header sig=abc")
+    'header sig=<redacted>'
     """
-    return _SECRET_QUERY.sub("?<redacted>", text)
+    text = _SECRET_PARAM.sub(r"\1=<redacted>", _SECRET_QUERY.sub("?<redacted>", text))
+    return _AUTH_VALUE.sub(r"\1 <redacted>", text)

@@ -9,7 +9,6 @@ or key reaches it.
 
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -23,8 +22,6 @@ from topwords.core.errors import (ComputeError, ConfigError, JobNotFound, PoolNo
 __all__ = ["BatchAuthError", "already_gone", "error_code", "redact", "refused_tasks_error",
            "translate"]
 
-_SECRET_PARAM = re.compile(r"(?i)\b(sig|signature)=[^&\s'\"]+")
-_AUTH_VALUE = re.compile(r"(?i)\b(SharedKey|Bearer)\s+[^\s'\"]+")
 _NOT_FOUND = {"PoolNotFound": PoolNotFound, "JobNotFound": JobNotFound,
               "TaskNotFound": TaskNotFound}
 _AUTH_HINT = ("check the Batch account name and key (TOPWORDS_BATCH_ACCOUNT, TOPWORDS_BATCH_KEY), "
@@ -49,9 +46,9 @@ def already_gone(exc: HttpResponseError) -> bool:
 
 
 def redact(text: str) -> str:
-    """``text`` without URL query strings, SAS parameters or Authorization values."""
-    text = _SECRET_PARAM.sub(r"\1=<redacted>", redact_url(text))
-    return _AUTH_VALUE.sub(r"\1 <redacted>", text)
+    """``text`` without URL query strings, SAS parameters or Authorization
+    values (``core.errors.redact_url``)."""
+    return redact_url(text)
 
 
 @contextmanager

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import uuid
 from contextlib import contextmanager
@@ -44,6 +43,8 @@ from topwords.core.errors import (BackendUnavailable, BlobNotFound, ConfigError,
                                   redact_url)
 from topwords.core.storage import Storage
 
+from .config import account_from_url
+
 __all__ = ["AzureBlobStorage", "BlobStorageConfig"]
 
 #: SAS start times lie this far in the past, for clocks that run behind.
@@ -51,7 +52,6 @@ CLOCK_SKEW = timedelta(minutes=5)
 #: A user delegation key may live at most 7 days (service limit).
 MAX_DELEGATION_KEY_LIFETIME = timedelta(days=7)
 _BLOCK_SIZE = 4 * 1024 * 1024
-_SECRET_PARAM = re.compile(r"(?i)\b(sig|signature)=[^&\s'\"]+")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,20 +110,10 @@ class BlobStorageConfig:
             if name not in values and os.environ.get(var):
                 values[name] = os.environ[var]
         if "account_name" not in values and values.get("account_url"):
-            values["account_name"] = _account_from_url(values["account_url"])
+            values["account_name"] = account_from_url(values["account_url"])
         if not values.get("account_key") and values.get("credential") is None:
             values["credential"] = _default_credential()
         return cls(**values)
-
-
-def _account_from_url(url: str) -> str:
-    """``https://acct.blob.core...`` -> ``acct``; ``http://127.0.0.1:1/acct`` -> ``acct``."""
-    parts = urlsplit(url)
-    path = parts.path.strip("/")
-    if path:
-        return path.split("/")[0]
-    host = parts.hostname or ""
-    return "" if host.replace(".", "").isdigit() or host == "localhost" else host.split(".")[0]
 
 
 def _default_credential() -> object:
@@ -136,14 +126,9 @@ def _default_credential() -> object:
     return DefaultAzureCredential()
 
 
-def _redact(text: str) -> str:
-    """``text`` without query strings or ``sig=`` values."""
-    return _SECRET_PARAM.sub(r"\1=<redacted>", redact_url(text))
-
-
 def _clean(text: str) -> str:
     """:func:`_redact`, cut to a length that reads well in one line."""
-    text = _redact(text)
+    text = redact_url(text)
     return text if len(text) <= 300 else text[:297] + "..."
 
 
@@ -369,7 +354,7 @@ class _RedactQueryStrings(logging.Filter):
     """urllib3 logs full request URLs at DEBUG, SAS signatures included."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = _redact(record.getMessage()), None
+        record.msg, record.args = redact_url(record.getMessage()), None
         return True
 
 

@@ -111,7 +111,7 @@ class AzureConfig:
         """Check ``<service>_url`` and ``_key``; fill in ``_account``."""
         label = {"batch": "Batch", "storage": "storage"}[service]
         url = _check_url(f"the {label} URL", getattr(self, f"{service}_url"))
-        account = getattr(self, f"{service}_account") or _account_from_url(url)
+        account = getattr(self, f"{service}_account") or account_from_url(url)
         if not account:
             raise ConfigError(f"cannot tell the {label} account name from {url!r}: "
                               f"set {ENV[f'{service}_account']}", hint=README_HINT)
@@ -239,7 +239,7 @@ def _check_url(what: str, url: str) -> str:
     return url.rstrip("/")
 
 
-def _account_from_url(url: str) -> str:
+def account_from_url(url: str) -> str:
     """``https://acct.blob.core.windows.net`` -> ``acct``;
     ``http://127.0.0.1:10000/devstoreaccount1`` -> ``devstoreaccount1``;
     ``http://127.0.0.1:8080`` -> ``""`` (nothing to tell)."""
