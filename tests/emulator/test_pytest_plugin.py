@@ -98,24 +98,47 @@ def test_no_topwords_option_turns_the_plugin_off(tmp_path):
     assert "fixture 'batch_unique_id' not found" in done.stdout
 
 
+def test_the_plugin_offers_the_engines_node_runtimes():
+    from topwords.backends.local.emulator import pytest_plugin
+    from topwords.backends.local.runtime import RUNTIMES
+    assert pytest_plugin.NODE_RUNTIMES == RUNTIMES
+
+
 @pytest.mark.parametrize("where", ["option", "ini"])
 def test_unknown_node_runtime_is_a_usage_error(tmp_path, where):
     root = project(tmp_path, where, "def test_nothing():\n    pass\n")
     args: tuple[str, ...] = ()
     if where == "option":
-        args = ("--topwords-node-runtime", "process")
+        args = ("--topwords-node-runtime", "vm")
     else:
-        (root / "pytest.ini").write_text("[pytest]\ntopwords_node_runtime = process\n")
+        (root / "pytest.ini").write_text("[pytest]\ntopwords_node_runtime = vm\n")
     done = user_pytest(root, *args, env=clean_env(tmp_path))
     assert done.returncode == pytest.ExitCode.USAGE_ERROR
-    assert ("unknown node runtime 'process' (choose from docker)" in done.stderr), done.stderr
+    assert ("unknown node runtime 'vm' (choose from container, process)"
+            in done.stderr), done.stderr
     assert "Traceback" not in done.stderr
 
 
-def test_docker_node_runtime_is_accepted(tmp_path):
-    root = project(tmp_path, "docker", "def test_nothing():\n    pass\n")
-    done = user_pytest(root, "--topwords-node-runtime", "docker", env=clean_env(tmp_path))
-    assert done.returncode == 0, done.stdout + done.stderr
+class _Config:
+    """What the plugin reads of a pytest config: an option and an ini value."""
+
+    def __init__(self, option, ini="container"):
+        self.option, self.ini = option, ini
+
+    def getoption(self, name):
+        return self.option
+
+    def getini(self, name):
+        return self.ini
+
+
+@pytest.mark.parametrize("option, ini, expected", [
+    ("docker", "process", "container"), ("container", "process", "container"),
+    ("process", "container", "process"), (None, "process", "process"),
+    (None, "docker", "container")])
+def test_the_chosen_node_runtime_is_the_emulators_keyword(option, ini, expected):
+    from topwords.backends.local.emulator.pytest_plugin import emulator_options
+    assert emulator_options(_Config(option, ini)) == {"node_runtime": expected}
 
 
 def test_emulator_that_cannot_start_fails_its_tests_with_one_clear_line(tmp_path):
@@ -198,6 +221,16 @@ def test_two_user_sessions_at_once_each_get_their_own_emulator_and_pass(tmp_path
         assert proc.returncode == 0 and "3 passed" in output, output
     urls = [log.read_text().split() for log, _ in runs]
     assert len(urls[0]) == len(urls[1]) == 1 and urls[0] != urls[1]
+
+
+@pytest.mark.azurite
+def test_a_user_session_on_process_nodes_needs_no_docker(tmp_path):
+    # A Docker endpoint that does not exist: the process runtime never asks.
+    root = project(tmp_path, "process", USER_TESTS)
+    env = clean_env(tmp_path, EMULATOR_LOG=str(tmp_path / "emulator.log"),
+                    DOCKER_HOST=f"unix://{tmp_path}/no-docker.sock")
+    done = user_pytest(root, "--topwords-node-runtime", "process", env=env, timeout=180)
+    assert done.returncode == 0 and "3 passed" in done.stdout, done.stdout + done.stderr
 
 
 @pytest.mark.docker

@@ -22,7 +22,9 @@ Fixtures (nothing is imported or started until a test asks for one):
 Session scope is one emulator per pytest process: under pytest-xdist each
 worker starts its own (its own ports, Azurite and containers), so workers
 share nothing. Option ``--topwords-node-runtime`` (ini
-``topwords_node_runtime``) says how nodes run; ``docker`` is the only one.
+``topwords_node_runtime``) says how nodes run: ``container`` (Docker, the
+default; ``docker`` is another name for it) or ``process`` (host processes,
+no Docker needed; less isolated, see the README's "Node runtimes").
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ import pytest
 
 __all__ = ["batch_client", "batch_emulator", "batch_unique_id", "blob_service_client"]
 
-#: how the emulator's nodes can run (a later version adds "process")
-NODE_RUNTIMES = ("docker",)
+#: how the emulator's nodes can run (``topwords.backends.local.runtime.RUNTIMES``,
+#: which this light module does not import) and the other names they go by
+NODE_RUNTIMES = ("container", "process")
+_ALIASES = {"docker": "container"}
 _PREFIX = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 
 
@@ -43,9 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("topwords", "topwords Batch emulator")
     group.addoption("--topwords-node-runtime", metavar="NAME", default=None,
                     help=f"how the emulator's nodes run: {', '.join(NODE_RUNTIMES)} "
-                         "(default: the ini value topwords_node_runtime, else docker)")
-    parser.addini("topwords_node_runtime", default="docker",
-                  help="how the topwords Batch emulator's nodes run (docker)")
+                         "(default: the ini value topwords_node_runtime, else container)")
+    parser.addini("topwords_node_runtime", default="container",
+                  help="how the topwords Batch emulator's nodes run (container or process)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -53,12 +57,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def node_runtime(config: pytest.Config) -> str:
-    """The chosen node runtime (the option wins over the ini value).
+    """The chosen node runtime, by its engine name (the option wins over
+    the ini value; ``docker`` means ``container``).
 
     Raises:
-        pytest.UsageError: not one of :data:`NODE_RUNTIMES`.
+        pytest.UsageError: not one of :data:`NODE_RUNTIMES` or their aliases.
     """
     value = config.getoption("topwords_node_runtime") or config.getini("topwords_node_runtime")
+    value = _ALIASES.get(value, value)
     if value not in NODE_RUNTIMES:
         raise pytest.UsageError(f"--topwords-node-runtime/topwords_node_runtime: unknown node "
                                 f"runtime {value!r} (choose from {', '.join(NODE_RUNTIMES)})")
@@ -66,13 +72,8 @@ def node_runtime(config: pytest.Config) -> str:
 
 
 def emulator_options(config: pytest.Config) -> dict[str, object]:
-    """Keyword arguments of the session's ``BatchEmulator``.
-
-    ``docker`` is what BatchEmulator does; it takes no runtime keyword yet.
-    When it does, pass ``node_runtime=node_runtime(config)`` here.
-    """
-    node_runtime(config)
-    return {}
+    """Keyword arguments of the session's ``BatchEmulator``."""
+    return {"node_runtime": node_runtime(config)}
 
 
 def _problem(what: str, exc: BaseException) -> str:
