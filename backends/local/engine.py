@@ -489,7 +489,7 @@ class LocalBatchEngine(Compute):
         if job is None or job.state != JobState.ACTIVE or task.killed \
                 or job.tasks.get(task.spec.id) is not task:
             return False
-        job.pending.insert(0, task)
+        job.requeued(task)
         self._dispatch()
         self._lock.notify_all()
         return True

@@ -56,6 +56,7 @@ class PendingTasks:
 
     def __init__(self) -> None:
         self._numbers = itertools.count()
+        self._requeued = itertools.count(-1, -1)  # before every submitted task
         self._reset()
 
     def _reset(self) -> None:
@@ -99,6 +100,13 @@ class PendingTasks:
             else:
                 del self._unmet[task]
                 self._push(self._order[task], task)
+
+    def requeue(self, task: Task) -> None:
+        """Queue a task again, before every other (its node was lost while
+        it ran, so its dependencies have succeeded); the last one requeued
+        comes first."""
+        number = self._order[task] = next(self._requeued)
+        self._push(number, task)
 
     def has_runnable(self) -> bool:
         return self._runnable > 0
@@ -163,6 +171,12 @@ class Job:
     def placed_task(self, task: Task) -> None:
         """A task taken from ``pending`` was placed on a node."""
         self.running[task] = None
+
+    def requeued(self, task: Task) -> None:
+        """A placed task is active again, first in the queue (its node was
+        lost; the runner has taken it off the node)."""
+        self.running.pop(task, None)
+        self.pending.requeue(task)
 
     def task_completed(self, task: Task) -> None:
         """A task of this job moved to completed (placed, or still pending:

@@ -225,6 +225,7 @@ class Reference:
     succeeded: dict[tuple, bool] = field(default_factory=dict)
     node_of: dict[tuple, int] = field(default_factory=dict)
     pending: dict[str, list[str]] = field(default_factory=dict)
+    lost: set[int] = field(default_factory=set)
 
     def add(self, job: str, tasks: list[tuple[str, tuple]]) -> None:
         for task_id, deps in tasks:
@@ -241,7 +242,7 @@ class Reference:
         for job, pending in self.pending.items():
             keep = []
             for task_id in pending:
-                free = [n for n, s in enumerate(self.slots) if s > 0]
+                free = [n for n, s in enumerate(self.slots) if s > 0 and n not in self.lost]
                 node = max(free, key=lambda n: self.slots[n]) if free else None
                 if node is None or not self.ready(job, task_id):
                     keep.append(task_id)
@@ -259,6 +260,13 @@ class Reference:
         self.state[key], self.succeeded[key] = "completed", succeed
         self.dispatch()
 
+    def requeue(self, job: str, task_id: str) -> None:
+        """Its node was lost: back in the queue, first."""
+        self.state[(job, task_id)] = "active"
+        del self.node_of[(job, task_id)]
+        self.pending[job].insert(0, task_id)
+        self.dispatch()
+
     def counts(self, job: str) -> TaskCounts:
         keys = [(job, t) for t in self.jobs[job]]
         done = [k for k in keys if self.state[k] == "completed"]
@@ -268,17 +276,29 @@ class Reference:
                           completed=len(done), succeeded=ok, failed=len(done) - ok)
 
 
+def lose_node(engine: LocalBatchEngine, node: Node) -> list[tuple[str, str]]:
+    """The node is lost: each task on it is requeued by its runner, in the
+    order they were placed; returns (job, task id) of those."""
+    with engine._lock:
+        node.state = NodeState.UNUSABLE
+    on_it = [(fn, t) for fn, (t, n) in engine._executor.submitted if n is node]
+    engine._executor.submitted = [e for e in engine._executor.submitted if e[1][1] is not node]
+    for _, t in on_it:
+        assert engine._runner._requeue(t, node)
+    return [(t.job_id, t.spec.id) for _, t in on_it]
+
+
 def placements(engine: LocalBatchEngine) -> dict[tuple, int]:
     return {(t.job_id, t.spec.id): int(node.id.split("-")[1])
             for _, (t, node) in engine._executor.submitted}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.data())
 def test_engine_placements_counts_and_job_end_equal_the_naive_scheduler(tmp_path_factory,
                                                                         data):
     slots = data.draw(st.lists(st.integers(1, 3), min_size=1, max_size=3), label="slots")
-    engine, _ = engine_with_nodes(tmp_path_factory.mktemp("nodes"), slots)
+    engine, nodes = engine_with_nodes(tmp_path_factory.mktemp("nodes"), slots)
     ref = Reference(list(slots))
     jobs = ["ja", "jb"][:data.draw(st.integers(1, 2))]
     for job in jobs:
@@ -291,7 +311,7 @@ def test_engine_placements_counts_and_job_end_equal_the_naive_scheduler(tmp_path
         placed = [k for k in placements(engine) if k[0] == job]
         waiting = list(ref.pending[job])
         action = data.draw(st.sampled_from(["add", "complete", "complete", "terminate",
-                                            "end"]))
+                                            "end", "lose"]))
         if action == "add" and not ended[job]:
             count = data.draw(st.integers(1, 6))
             new = []
@@ -313,6 +333,13 @@ def test_engine_placements_counts_and_job_end_equal_the_naive_scheduler(tmp_path
             task_id = data.draw(st.sampled_from(waiting))
             engine.terminate_task(job, task_id)
             ref.complete(job, task_id, False)
+        elif action == "lose" and len(ref.lost) < len(nodes) - 1 and placements(engine):
+            busy = sorted(set(placements(engine).values()))  # a node running tasks
+            n = data.draw(st.sampled_from(busy))
+            requeued = lose_node(engine, nodes[n])
+            ref.lost.add(n)
+            for job_id, task_id in requeued:
+                ref.requeue(job_id, task_id)
         elif action == "end" and not ended[job]:
             engine.set_terminate_when_tasks_complete(job)
             ended[job] = True
