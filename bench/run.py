@@ -1,6 +1,6 @@
 """Every benchmark in one command, ending with one summary table.
 
-    .venv/bin/python bench/run.py [--quick] [--only pipeline,kernel,staging,engine]
+    .venv/bin/python bench/run.py [--quick] [--only pipeline,kernel,staging,engine,scale]
     make bench                                   # the same, after `make setup`
 
 Runs each section as a subprocess of its own script (each is standalone too),
@@ -11,7 +11,9 @@ which prints its detailed table as it goes and writes its key figures with
 * kernel (bench/kernel.py): node/task.py's word counting on a generated
   corpus, and its peak memory on a 1 GB file;
 * staging (bench/staging.py): bulk blob uploads/downloads against Azurite;
-* engine (bench/engine.py): task throughput of the local engine per pool shape.
+* engine (bench/engine.py): task throughput of the local engine per pool shape;
+* scale (bench/scale.py): ``topwords run`` on jobs of 500, 2,000 and 5,000
+  files: tasks/s end to end against the engine's own rate, and linearity.
 
 Then one table (markdown, to paste as it is): figure | value | baseline
 measured in the same run | ratio (value / baseline) | target | PASS/MISS,
@@ -40,7 +42,7 @@ from pathlib import Path
 from common import machine  # bench/common.py
 
 BENCH = Path(__file__).resolve().parent
-SECTIONS = ("pipeline", "kernel", "staging", "engine")
+SECTIONS = ("pipeline", "kernel", "staging", "engine", "scale")
 
 
 def run_section(name: str, quick: bool, json_out: Path) -> tuple[int, float]:

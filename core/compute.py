@@ -258,15 +258,17 @@ class Compute(abc.ABC):
 
 def _runnable(tasks: list[TaskInfo]) -> list[TaskInfo]:
     """Tasks not completed that may still run: none of the tasks they
-    depend on, directly or not, has failed."""
-    by_id = {t.id: t for t in tasks}
-    blocked: dict[str, bool] = {}
-
-    def is_blocked(task: TaskInfo, seen: frozenset = frozenset()) -> bool:
-        if task.id not in blocked:
-            deps = [by_id[d] for d in task.depends_on if d in by_id and d not in seen]
-            blocked[task.id] = any(
-                (d.state is TaskState.COMPLETED and not d.succeeded)
-                or is_blocked(d, seen | {task.id}) for d in deps)
-        return blocked[task.id]
-    return [t for t in tasks if t.state is not TaskState.COMPLETED and not is_blocked(t)]
+    depend on, directly or not, has failed. O(tasks + dependencies), no
+    recursion (a chain of thousands of tasks is fine)."""
+    dependents: dict[str, list[str]] = {}
+    for task in tasks:
+        for dep in set(task.depends_on):
+            dependents.setdefault(dep, []).append(task.id)
+    blocked: set[str] = set()
+    frontier = [t.id for t in tasks if t.state is TaskState.COMPLETED and not t.succeeded]
+    while frontier:
+        for task_id in dependents.get(frontier.pop(), ()):
+            if task_id not in blocked:
+                blocked.add(task_id)
+                frontier.append(task_id)
+    return [t for t in tasks if t.state is not TaskState.COMPLETED and t.id not in blocked]

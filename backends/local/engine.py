@@ -304,8 +304,7 @@ class LocalBatchEngine(Compute):
                 return
             job.deleted = True
             job.pending.clear()
-            running = [t for t in job.tasks.values() if t.node is not None
-                       and t.state in (TaskState.PREPARING, TaskState.RUNNING)]
+            running = job.placed()
         for task in running:
             self._runner.kill(task)
         pool = self._pools.get(job.spec.pool_id)
@@ -317,16 +316,14 @@ class LocalBatchEngine(Compute):
         with self._lock:
             job = self._job(job_id)
             job.refuse_changes("add tasks")
-            ids = [t.id for t in tasks]
-            clash = set(ids) & set(job.tasks) or {i for i in ids if ids.count(i) > 1}
+            ids = Counter(t.id for t in tasks)  # O(n): a 10,000-task job is added at once
+            clash = {i for i, n in ids.items() if n > 1 or i in job.tasks}
             if clash:
                 raise ResourceExists(f"task {sorted(clash)[0]} already exists in job {job_id}")
             for spec in tasks:
                 _validate_task(job.spec, spec)
             for spec in tasks:
-                task = Task(spec=spec, job_id=job_id)
-                job.tasks[spec.id] = task
-                job.pending.append(task)
+                job.add(Task(spec=spec, job_id=job_id))
             self._dispatch()
 
     def list_tasks(self, job_id: str) -> list[TaskInfo]:
@@ -334,16 +331,10 @@ class LocalBatchEngine(Compute):
             return [task.info() for task in self._job(job_id).tasks.values()]
 
     def task_counts(self, job_id: str) -> TaskCounts:
-        """Counted under the lock without building a TaskInfo per task: the
-        waits poll this every 50 ms."""
+        """Kept up to date as tasks move (O(1)): the waits poll this every
+        50 ms."""
         with self._lock:
-            states = Counter(t.state for t in self._job(job_id).tasks.values())
-            failed = sum(t.state is TaskState.COMPLETED and t.result is not TaskResult.SUCCESS
-                         for t in self._job(job_id).tasks.values())
-        completed = states[TaskState.COMPLETED]
-        return TaskCounts(active=states[TaskState.ACTIVE],
-                          running=states[TaskState.PREPARING] + states[TaskState.RUNNING],
-                          completed=completed, succeeded=completed - failed, failed=failed)
+            return self._job(job_id).counts()
 
     def read_task_file(self, job_id: str, task_id: str, path: str) -> bytes:
         task_dir = self.task_dir(job_id, task_id)
@@ -400,10 +391,10 @@ class LocalBatchEngine(Compute):
             if task.state is TaskState.COMPLETED:
                 raise StateConflict(f"task {task_id} is already completed", code="TaskCompleted")
             if task.node is None:
-                job.pending = [t for t in job.pending if t is not task]
                 task.move(TaskState.COMPLETED)
                 task.end_time, task.result = task.state_changed, TaskResult.FAILURE
                 task.failure = ended_by_user()
+                job.task_completed(task)
                 self._complete_if_done(job)
                 self._dispatch()
                 self._lock.notify_all()
@@ -425,29 +416,27 @@ class LocalBatchEngine(Compute):
     # -- scheduling (always under the lock) -------------------------------
 
     def _dispatch(self) -> None:
-        """Place every runnable task on a free slot, in submission order."""
+        """Place runnable tasks (active, dependencies succeeded) on free
+        slots, job by job, each job's in submission order, each on the
+        usable node with the most free slots. Costs O(log n) per task
+        placed (the job keeps its runnable tasks ready, see ``jobs``)."""
         for job in list(self._jobs.values()):
+            if job.state != JobState.ACTIVE or not job.pending.has_runnable():
+                continue
             pool = self._pools.get(job.spec.pool_id)
-            if pool is None or not job.pending or job.state != JobState.ACTIVE:
+            if pool is None:
                 continue
             nodes = [n for n in pool.nodes if n.usable and n.free_slots > 0]
-            if not nodes:
-                continue
-            still_pending = []
-            for task in job.pending:
-                node = _least_busy(nodes)
-                if node is None or not self._ready(job, task):
-                    still_pending.append(task)
-                    continue
+            while nodes and job.pending.has_runnable():
+                node = max(nodes, key=lambda n: n.free_slots)  # the first of equals
+                task = job.pending.take()
                 node.free_slots -= 1
                 node.state = NodeState.RUNNING
                 task.place(node)
+                job.placed_task(task)
+                if node.free_slots == 0:
+                    nodes.remove(node)
                 self._executor.submit(self._runner.run, task, node)
-            job.pending = still_pending
-
-    def _ready(self, job: Job, task: Task) -> bool:
-        return all(job.tasks[d].result is TaskResult.SUCCESS
-                   if d in job.tasks else False for d in task.spec.depends_on)
 
     def _task_done(self, node: Node, task: Task) -> None:
         """The runner calls this (under the lock) when a task completes."""
@@ -458,6 +447,7 @@ class LocalBatchEngine(Compute):
             node.state = NodeState.IDLE
         job = self._jobs.get(task.job_id)
         if job is not None and job.tasks.get(task.spec.id) is task:
+            job.task_completed(task)
             self._complete_if_done(job)
         self._dispatch()
         self._lock.notify_all()
@@ -466,11 +456,10 @@ class LocalBatchEngine(Compute):
         """Move a terminating job without running tasks to completed, and an
         active ``terminate_when_tasks_complete`` job whose tasks have all
         completed (an empty one only with ``allow_empty``)."""
-        if job.state == JobState.TERMINATING and not job.placed():
+        if job.state == JobState.TERMINATING and not job.running:
             job.move(JobState.COMPLETED, job.terminate_reason)
         elif (job.state == JobState.ACTIVE and job.spec.terminate_when_tasks_complete
-              and (job.tasks or allow_empty)
-              and all(t.state is TaskState.COMPLETED for t in job.tasks.values())):
+              and (job.tasks or allow_empty) and job.all_completed):
             job.move(JobState.COMPLETED, "AllTasksComplete")
 
     # -- lifetime -----------------------------------------------------------
@@ -502,7 +491,7 @@ class LocalBatchEngine(Compute):
         if job is None or job.state != JobState.ACTIVE or task.killed \
                 or job.tasks.get(task.spec.id) is not task:
             return False
-        job.pending.insert(0, task)
+        job.requeued(task)
         self._dispatch()
         self._lock.notify_all()
         return True
@@ -525,11 +514,6 @@ def _remove_job_dir(node: Node, job_id: str) -> None:
         nofollow.remove_tree(node.layout.host_root, node.layout.job_dir(job_id))
     except OSError:
         pass  # best effort: the pool's directory goes with the pool
-
-
-def _least_busy(nodes: list[Node]) -> Node | None:
-    free = [n for n in nodes if n.free_slots > 0 and n.usable]
-    return max(free, key=lambda n: n.free_slots) if free else None
 
 
 def _validate_task(job: JobSpec, spec: TaskSpec) -> None:

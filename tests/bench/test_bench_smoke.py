@@ -1,5 +1,5 @@
 """Smoke test of the one benchmark command: `bench/run.py --quick` runs all
-four sections on real Docker and Azurite (~50 s on 2 cores) and prints the
+five sections on real Docker and Azurite (~70 s on 2 cores) and prints the
 summary. It checks that the bench runs, not its figures (a MISS is fine)."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def test_quick_bench_runs_every_section(tmp_path, docker_client, azurite):
     assert "every section succeeded" in out
     summary = out.split("== summary", 1)[1]
     rows = [line for line in summary.splitlines() if line.startswith("| ")][1:]
-    for section in ("pipeline", "kernel", "staging", "engine"):
+    for section in ("pipeline", "kernel", "staging", "engine", "scale"):
         assert any(row.startswith(f"| {section}: ") for row in rows), section
     assert all(row.rstrip().endswith(("| PASS |", "| MISS |", "| - |")) for row in rows)
     assert "- took " in summary
