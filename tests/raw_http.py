@@ -45,6 +45,9 @@ class NoPoolsNoJobs:
     def start_deleting_pool(self, pool_id):
         raise PoolNotFound(pool_id)
 
+    def add_task_collection(self, job_id, tasks):
+        raise JobNotFound(job_id)
+
 
 @pytest.fixture
 def serve():

@@ -38,11 +38,11 @@ from .files import FileRoot
 from .health import Heartbeat, HeartbeatSettings
 from .node_pool import Node, NodePool
 from .runtime import NodeRuntime
-from .jobs import Job, StateConflict
+from .jobs import Job, StateConflict, TaskDependenciesNotEnabled
 from .records import FileEntry, JobRecord, JobState, NodeRecord, PoolRecord, TaskRecord
 from .task_runner import Task, TaskRunner, ended_by_user
 
-__all__ = ["LocalBatchEngine", "StateConflict"]
+__all__ = ["LocalBatchEngine", "StateConflict", "TaskDependenciesNotEnabled"]
 
 class LocalBatchEngine(Compute):
     """Pools of local nodes running Batch jobs and tasks.
@@ -326,6 +326,38 @@ class LocalBatchEngine(Compute):
                 job.add(Task(spec=spec, job_id=job_id))
             self._dispatch()
 
+    def add_task_collection(self, job_id: str, tasks: Sequence[TaskSpec]
+                            ) -> list[TaskRecord | ResourceExists | ConfigError]:
+        """Add each task on its own, as Batch's add-task-collection does: a
+        task whose id is taken (by the job, or by an earlier task of
+        ``tasks``) or that is invalid is refused, the others are added.
+
+        Returns:
+            per task, in order: its record, or the error that refused it.
+        Raises:
+            JobNotFound; StateConflict: the job is not active.
+        Idempotent: no.
+        """
+        outcomes: list[TaskRecord | ResourceExists | ConfigError] = []
+        with self._lock:
+            job = self._job(job_id)
+            job.refuse_changes("add tasks")
+            for spec in tasks:
+                if spec.id in job.tasks:
+                    outcomes.append(ResourceExists(f"task {spec.id} already exists in job "
+                                                   f"{job_id}"))
+                    continue
+                try:
+                    _validate_task(job.spec, spec)
+                except ConfigError as exc:
+                    outcomes.append(exc)
+                    continue
+                task = Task(spec=spec, job_id=job_id)
+                job.add(task)
+                outcomes.append(task.record(job.spec.pool_id))
+            self._dispatch()
+        return outcomes
+
     def list_tasks(self, job_id: str) -> list[TaskInfo]:
         with self._lock:
             return [task.info() for task in self._job(job_id).tasks.values()]
@@ -518,8 +550,7 @@ def _remove_job_dir(node: Node, job_id: str) -> None:
 
 def _validate_task(job: JobSpec, spec: TaskSpec) -> None:
     if spec.depends_on and not job.uses_task_dependencies:
-        raise ConfigError(f"task {spec.id} has dependencies but job {job.id} was not "
-                          "created with uses_task_dependencies")
+        raise TaskDependenciesNotEnabled(job.id, spec.id)
     try:
         argv = shlex.split(spec.command_line)
     except ValueError as exc:

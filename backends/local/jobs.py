@@ -16,13 +16,13 @@ import itertools
 from datetime import datetime, timezone
 from typing import Callable, Iterator
 
-from topwords.core.errors import ComputeError
+from topwords.core.errors import ComputeError, ConfigError
 from topwords.core.model import JobSpec, TaskCounts, TaskResult, TaskState
 
 from .records import JobRecord, JobState
 from .task_runner import Task
 
-__all__ = ["Job", "PendingTasks", "StateConflict"]
+__all__ = ["Job", "PendingTasks", "StateConflict", "TaskDependenciesNotEnabled"]
 
 
 class StateConflict(ComputeError):
@@ -36,6 +36,20 @@ class StateConflict(ComputeError):
     def __init__(self, message: str, *, code: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class TaskDependenciesNotEnabled(ConfigError):
+    """A task with dependencies for a job created without
+    ``uses_task_dependencies`` (Batch: 400 TaskDependenciesNotSpecifiedOnJob).
+
+    Attributes:
+        job_id / task_id: the job and the refused task.
+    """
+
+    def __init__(self, job_id: str, task_id: str) -> None:
+        super().__init__(f"task {task_id} has dependencies but job {job_id} was not "
+                         "created with uses_task_dependencies")
+        self.job_id, self.task_id = job_id, task_id
 
 
 def _now() -> datetime:

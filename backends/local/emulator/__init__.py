@@ -8,8 +8,10 @@ Layers, each its own module:
   AuthenticationFailed);
 - ``versions``: the api-versions accepted (2018-12-01.8.0 to 2025-06-01);
 - ``shapes``: Batch JSON <-> the core model (pure functions);
-- ``routing``, ``pool_routes``, ``job_routes``, ``odata``: operations,
-  status codes, paging and error bodies;
+- ``routes``: the route table, one row per operation served (method, path
+  template, operation name, handler), and the operations refused (501);
+- ``routing``, ``pool_routes``, ``job_routes``, ``odata``: the handlers,
+  the shared list and get handlers, status codes, paging and error bodies;
 - ``server``, ``http1``, ``limits``: the HTTP front door (an asyncio event
   loop for connections, HTTP/1.1 through h11, a fixed pool of worker threads
   for handlers, and the limits on sizes, depths, time and connections that

@@ -1,24 +1,28 @@
-"""Batch REST operations on jobs, tasks and task files."""
+"""Batch REST operations on jobs, tasks and task files: the handlers (and,
+for list and get operations, the renderers) that the route table in
+``routes`` names."""
 
 from __future__ import annotations
 
 from topwords.core.model import TaskSpec
 
-from . import odata, shapes
+from . import shapes
 from .errors import BatchApiError, bad_value, error_body, unsupported
 from .pool_routes import file_response
 from .routing import (
-    Request, Response, Service, engine_errors, json_response, list_response, route,
-    wait_until_gone,
+    Request, Response, Service, batch_error, engine_errors, json_response, wait_until_gone,
 )
 
 #: Batch's limits for one addtaskcollection request
 MAX_TASKS_PER_REQUEST = 100
 
 
+def _created(url: str, when) -> dict[str, str]:
+    return {**shapes.stamps(when), "Location": url, "DataServiceId": url}
+
+
 # -- jobs ----------------------------------------------------------------------
 
-@route("POST", "jobs")
 def create_job(service: Service, request: Request) -> Response:
     spec, echo = shapes.job_spec(shapes.require_object(request.json()))
     with engine_errors("Job", spec.id):
@@ -27,9 +31,7 @@ def create_job(service: Service, request: Request) -> Response:
     with service.lock:
         service.echo[("job", spec.id)] = echo
         service.task_echo[spec.id] = {}
-    url = request.url("jobs", spec.id)
-    return Response(201, headers={**shapes.stamps(record.created), "Location": url,
-                                  "DataServiceId": url})
+    return Response(201, headers=_created(request.url("jobs", spec.id), record.created))
 
 
 def _job_json(service: Service, request: Request, record) -> dict:
@@ -38,21 +40,16 @@ def _job_json(service: Service, request: Request, record) -> dict:
                            request.url("jobs", job_id))
 
 
-@route("GET", "jobs")
-def list_jobs(service: Service, request: Request) -> Response:
-    items = [_job_json(service, request, r) for r in service.engine.job_records()]
-    return list_response(request, service, items, "jobs")
+def jobs(service: Service, request: Request) -> list[dict]:
+    return [_job_json(service, request, r) for r in service.engine.job_records()]
 
 
-@route("GET", "jobs/{job_id}")
-def get_job(service: Service, request: Request, job_id: str) -> Response:
+def job(service: Service, request: Request, job_id: str):
     with engine_errors("Job", job_id):
         record = service.engine.job_record(job_id)
-    body = odata.select(_job_json(service, request, record), request.query.get("$select"))
-    return json_response(200, body, shapes.stamps(record.created))
+    return _job_json(service, request, record), record.created
 
 
-@route("PATCH", "jobs/{job_id}")
 def update_job(service: Service, request: Request, job_id: str) -> Response:
     """Only ``onAllTasksComplete`` changes what runs; ``priority`` and
     ``allowTaskPreemption`` are kept."""
@@ -74,7 +71,6 @@ def update_job(service: Service, request: Request, job_id: str) -> Response:
     return Response(200, headers=shapes.stamps(record.created))
 
 
-@route("POST", "jobs/{job_id}/terminate")
 def terminate_job(service: Service, request: Request, job_id: str) -> Response:
     body = request.json() or {}
     reason = (body.get("terminateReason") if isinstance(body, dict) else None) or "UserTerminate"
@@ -83,7 +79,6 @@ def terminate_job(service: Service, request: Request, job_id: str) -> Response:
     return Response(202)
 
 
-@route("DELETE", "jobs/{job_id}")
 def delete_job(service: Service, request: Request, job_id: str) -> Response:
     with engine_errors("Job", job_id):
         started = service.engine.start_deleting_job(job_id)
@@ -94,8 +89,7 @@ def delete_job(service: Service, request: Request, job_id: str) -> Response:
     return Response(202)
 
 
-@route("GET", "jobs/{job_id}/taskcounts")
-def get_task_counts(service: Service, request: Request, job_id: str) -> Response:
+def task_counts(service: Service, request: Request, job_id: str) -> Response:
     with engine_errors("Job", job_id):
         records = service.engine.task_records(job_id)
     return json_response(200, shapes.task_counts_json(records))
@@ -103,33 +97,60 @@ def get_task_counts(service: Service, request: Request, job_id: str) -> Response
 
 # -- adding tasks ------------------------------------------------------------------
 
-def _add_task(service: Service, request: Request, job_id: str, body) -> tuple[TaskSpec, object]:
-    """Parse and add one task; returns its spec and creation time."""
-    with engine_errors("Job", job_id):
-        job = service.engine.job_record(job_id)
-    job_echo = service.echo.get(("job", job_id), {})
-    spec, echo = shapes.task_spec(body, common_env=shapes.common_environment(job_echo))
-    if spec.depends_on and not job.spec.uses_task_dependencies:
-        raise BatchApiError(400, "TaskDependenciesNotSpecifiedOnJob",
-                            "The specified job does not have task dependencies enabled; "
-                            "create it with usesTaskDependencies.",
-                            {"JobId": job_id, "TaskId": spec.id})
-    with engine_errors("Task", spec.id, job_id):
-        service.engine.add_tasks(job_id, [spec])
-        record = service.engine.task_record(job_id, spec.id)
+def _parse_tasks(service: Service, job_id: str,
+                 bodies: list) -> list[tuple[TaskSpec, dict] | BatchApiError]:
+    """Each task body as its spec and echo, or the error that refuses it."""
+    common_env = shapes.common_environment(service.echo.get(("job", job_id), {}))
+    parsed: list[tuple[TaskSpec, dict] | BatchApiError] = []
+    for body in bodies:
+        try:
+            parsed.append(shapes.task_spec(body, common_env=common_env))
+        except BatchApiError as exc:
+            parsed.append(exc)
+    return parsed
+
+
+def _add_tasks(service: Service, job_id: str, bodies: list, *, kind: str, ident: str):
+    """Parse the task bodies and add the valid ones in one call into the
+    engine. Returns per body, in order, ``(spec, record)`` or the
+    ``BatchApiError`` that refused it; raises the job's errors (404, 409)
+    with ``kind``/``ident`` naming what the request was about."""
+    parsed = _parse_tasks(service, job_id, bodies)
+    specs = [p[0] for p in parsed if not isinstance(p, BatchApiError)]
+    with engine_errors(kind, ident, job_id):
+        added = iter(service.engine.add_task_collection(job_id, specs))
+    results: list = []
+    echoes = {}
+    for item in parsed:
+        if isinstance(item, BatchApiError):
+            results.append(item)
+            continue
+        spec, echo = item
+        outcome = next(added)
+        if isinstance(outcome, Exception):
+            error = batch_error(outcome, "Task", spec.id, job_id)
+            if error is None:
+                raise outcome
+            results.append(error)
+            continue
+        echoes[spec.id] = echo
+        results.append((spec, outcome))
     with service.lock:
-        service.task_echo.setdefault(job_id, {})[spec.id] = echo
-    return spec, record.created
+        service.task_echo.setdefault(job_id, {}).update(echoes)
+    return results
 
 
-@route("POST", "jobs/{job_id}/tasks")
 def create_task(service: Service, request: Request, job_id: str) -> Response:
-    spec, created = _add_task(service, request, job_id, shapes.require_object(request.json()))
-    url = request.url("jobs", job_id, "tasks", spec.id)
-    return Response(201, headers={**shapes.stamps(created), "Location": url, "DataServiceId": url})
+    body = shapes.require_object(request.json())
+    task_id = body.get("id") if isinstance(body.get("id"), str) else ""
+    [outcome] = _add_tasks(service, job_id, [body], kind="Task", ident=task_id)
+    if isinstance(outcome, Exception):
+        raise outcome
+    spec, record = outcome
+    return Response(201, headers=_created(request.url("jobs", job_id, "tasks", spec.id),
+                                          record.created))
 
 
-@route("POST", "jobs/{job_id}/addtaskcollection")
 def create_task_collection(service: Service, request: Request, job_id: str) -> Response:
     """Each task succeeds or fails on its own; failures are in the results."""
     tasks = shapes.require_object(request.json()).get("value")
@@ -138,21 +159,18 @@ def create_task_collection(service: Service, request: Request, job_id: str) -> R
     if len(tasks) > MAX_TASKS_PER_REQUEST:
         raise bad_value("value", f"at most {MAX_TASKS_PER_REQUEST} tasks per request",
                         len(tasks))
-    with engine_errors("Job", job_id):
-        service.engine.job_record(job_id)
     results = []
-    for body in tasks:
-        task_id = body.get("id") if isinstance(body, dict) else None
-        try:
-            spec, created = _add_task(service, request, job_id, body)
-        except BatchApiError as exc:
-            if exc.status in (404, 409) and exc.code.startswith("Job"):
-                raise
-            results.append({"status": "clienterror" if exc.status < 500 else "servererror",
-                            "taskId": task_id, "error": error_body(exc)})
+    for body, outcome in zip(tasks, _add_tasks(service, job_id, tasks, kind="Job",
+                                               ident=job_id)):
+        if isinstance(outcome, BatchApiError):
+            task_id = body.get("id") if isinstance(body, dict) else None
+            results.append({"status": "clienterror" if outcome.status < 500 else "servererror",
+                            "taskId": task_id, "error": error_body(outcome)})
             continue
-        results.append({"status": "success", "taskId": spec.id, "eTag": shapes.etag(created),
-                        "lastModified": shapes.format_time(created),
+        spec, record = outcome
+        results.append({"status": "success", "taskId": spec.id,
+                        "eTag": shapes.etag(record.created),
+                        "lastModified": shapes.format_time(record.created),
                         "location": request.url("jobs", job_id, "tasks", spec.id)})
     return json_response(200, {"value": results})
 
@@ -168,44 +186,35 @@ def _task_json(service: Service, request: Request, job_id: str, record) -> dict:
                             request.url("jobs", job_id, "tasks", task_id), node_url)
 
 
-@route("GET", "jobs/{job_id}/tasks")
-def list_tasks(service: Service, request: Request, job_id: str) -> Response:
+def tasks(service: Service, request: Request, job_id: str) -> list[dict]:
     with engine_errors("Job", job_id):
         records = service.engine.task_records(job_id)
-    items = [_task_json(service, request, job_id, r) for r in records]
-    return list_response(request, service, items, "tasks")
+    return [_task_json(service, request, job_id, r) for r in records]
 
 
-@route("GET", "jobs/{job_id}/tasks/{task_id}")
-def get_task(service: Service, request: Request, job_id: str, task_id: str) -> Response:
+def task(service: Service, request: Request, job_id: str, task_id: str):
     with engine_errors("Task", task_id, job_id):
         record = service.engine.task_record(job_id, task_id)
-    body = odata.select(_task_json(service, request, job_id, record),
-                        request.query.get("$select"))
-    return json_response(200, body, shapes.stamps(record.created))
+    return _task_json(service, request, job_id, record), record.created
 
 
-@route("POST", "jobs/{job_id}/tasks/{task_id}/terminate")
 def terminate_task(service: Service, request: Request, job_id: str, task_id: str) -> Response:
     with engine_errors("Task", task_id, job_id):
         service.engine.terminate_task(job_id, task_id)
     return Response(204)
 
 
-@route("GET", "jobs/{job_id}/tasks/{task_id}/files")
-def list_task_files(service: Service, request: Request, job_id: str, task_id: str) -> Response:
+def task_files(service: Service, request: Request, job_id: str, task_id: str) -> list[dict]:
     recursive = request.query.get("recursive", "").lower() == "true"
     with engine_errors("Task", task_id, job_id):
         entries = service.engine.list_task_files(job_id, task_id, recursive=recursive)
     base = request.url("jobs", job_id, "tasks", task_id, "files")
-    items = [shapes.file_json(e, f"{base}/{e.name}") for e in entries]
-    return list_response(request, service, items, "files")
+    return [shapes.file_json(e, f"{base}/{e.name}") for e in entries]
 
 
-@route("GET", "jobs/{job_id}/tasks/{task_id}/files/{path*}")
-@route("HEAD", "jobs/{job_id}/tasks/{task_id}/files/{path*}")
 def task_file(service: Service, request: Request, job_id: str, task_id: str,
               path: str) -> Response:
+    """GET (the bytes) or HEAD (the properties) of a task's file."""
     with engine_errors("Task", task_id, job_id):
         root = service.engine.task_dir(job_id, task_id)
     return file_response(request, root, path)

@@ -1,37 +1,33 @@
 """Batch REST operations on supported images, pools, compute nodes and node
-files."""
+files: the handlers (and, for list and get operations, the renderers) that
+the route table in ``routes`` names."""
 
 from __future__ import annotations
 
 from topwords.backends.local.files import FileRoot
 from topwords.core.errors import PoolNotFound
 
-from . import odata, shapes
+from . import shapes
 from .errors import BatchApiError, not_found
 from .images import image_index, supported_images_json
-from .routing import (
-    Request, Response, Service, engine_errors, json_response, list_response, route,
-    wait_until_gone,
-)
-
-__all__ = ["file_response"]
+from .routing import Request, Response, Service, engine_errors, wait_until_gone
 
 
 def _created(url: str, when) -> dict[str, str]:
     return {**shapes.stamps(when), "Location": url, "DataServiceId": url}
 
 
-@route("GET", "supportedimages")
-def list_supported_images(service: Service, request: Request) -> Response:
-    return list_response(request, service, supported_images_json(),
-                         "supportedimages")
+def supported_images(service: Service, request: Request) -> list[dict]:
+    return supported_images_json()
 
 
-@route("POST", "pools")
 def create_pool(service: Service, request: Request) -> Response:
     body = shapes.require_object(request.json())
-    _refuse_existing(service, body.get("id"))
-    spec, echo = shapes.pool_spec(body, images=image_index(), max_nodes=service.max_nodes)
+    try:
+        spec, echo = shapes.pool_spec(body, images=image_index(), max_nodes=service.max_nodes)
+    except BatchApiError:
+        _refuse_existing(service, body.get("id"))  # 409 PoolExists wins, as in Batch
+        raise
     with engine_errors("Pool", spec.id):
         service.engine.create_pool(spec)
         record = service.engine.pool_record(spec.id)
@@ -41,7 +37,8 @@ def create_pool(service: Service, request: Request) -> Response:
 
 
 def _refuse_existing(service: Service, pool_id: object) -> None:
-    """409 PoolExists before the body is checked, as Batch answers."""
+    """409 PoolExists if the pool exists: Batch answers it before it checks
+    the body."""
     if isinstance(pool_id, str) and pool_id:
         try:
             service.engine.pool_record(pool_id)
@@ -57,28 +54,22 @@ def _pool_json(service: Service, request: Request, record) -> dict:
                             request.url("pools", pool_id))
 
 
-@route("GET", "pools")
-def list_pools(service: Service, request: Request) -> Response:
-    items = [_pool_json(service, request, r) for r in service.engine.pool_records()]
-    return list_response(request, service, items, "pools")
+def pools(service: Service, request: Request) -> list[dict]:
+    return [_pool_json(service, request, r) for r in service.engine.pool_records()]
 
 
-@route("GET", "pools/{pool_id}")
-def get_pool(service: Service, request: Request, pool_id: str) -> Response:
+def pool(service: Service, request: Request, pool_id: str):
     with engine_errors("Pool", pool_id):
         record = service.engine.pool_record(pool_id)
-    body = odata.select(_pool_json(service, request, record), request.query.get("$select"))
-    return json_response(200, body, shapes.stamps(record.created))
+    return _pool_json(service, request, record), record.created
 
 
-@route("HEAD", "pools/{pool_id}")
 def pool_exists(service: Service, request: Request, pool_id: str) -> Response:
     with engine_errors("Pool", pool_id):
         record = service.engine.pool_record(pool_id)
     return Response(200, headers=shapes.stamps(record.created))
 
 
-@route("DELETE", "pools/{pool_id}")
 def delete_pool(service: Service, request: Request, pool_id: str) -> Response:
     with engine_errors("Pool", pool_id):
         started = service.engine.start_deleting_pool(pool_id)
@@ -96,29 +87,23 @@ def _node_json(service: Service, request: Request, pool_id: str, record, spec) -
                             start_task=start)
 
 
-@route("GET", "pools/{pool_id}/nodes")
-def list_nodes(service: Service, request: Request, pool_id: str) -> Response:
+def _nodes(service: Service, pool_id: str):
     with engine_errors("Pool", pool_id):
         spec = service.engine.pool_record(pool_id).info.spec
-        records = service.engine.node_records(pool_id)
-    items = [_node_json(service, request, pool_id, r, spec) for r in records]
-    return list_response(request, service, items, "nodes")
+        return spec, service.engine.node_records(pool_id)
 
 
-def _node(service: Service, pool_id: str, node_id: str):
-    with engine_errors("Pool", pool_id):
-        spec = service.engine.pool_record(pool_id).info.spec
-        records = service.engine.node_records(pool_id)
+def nodes(service: Service, request: Request, pool_id: str) -> list[dict]:
+    spec, records = _nodes(service, pool_id)
+    return [_node_json(service, request, pool_id, r, spec) for r in records]
+
+
+def node(service: Service, request: Request, pool_id: str, node_id: str):
+    spec, records = _nodes(service, pool_id)
     for record in records:
         if record.info.id == node_id:
-            return record, spec
+            return _node_json(service, request, pool_id, record, spec), None
     raise not_found("Node", node_id)
-
-
-@route("GET", "pools/{pool_id}/nodes/{node_id}")
-def get_node(service: Service, request: Request, pool_id: str, node_id: str) -> Response:
-    record, spec = _node(service, pool_id, node_id)
-    return json_response(200, _node_json(service, request, pool_id, record, spec))
 
 
 def _node_root(service: Service, pool_id: str, node_id: str) -> FileRoot:
@@ -129,21 +114,16 @@ def _node_root(service: Service, pool_id: str, node_id: str) -> FileRoot:
     return root
 
 
-@route("GET", "pools/{pool_id}/nodes/{node_id}/files")
-def list_node_files(service: Service, request: Request, pool_id: str,
-                    node_id: str) -> Response:
+def node_files(service: Service, request: Request, pool_id: str, node_id: str) -> list[dict]:
     root = _node_root(service, pool_id, node_id)
     recursive = request.query.get("recursive", "").lower() == "true"
-    base = ("pools", pool_id, "nodes", node_id, "files")
-    items = [shapes.file_json(e, request.url(*base) + "/" + e.name)
-             for e in root.list(recursive=recursive)]
-    return list_response(request, service, items, "files")
+    base = request.url("pools", pool_id, "nodes", node_id, "files")
+    return [shapes.file_json(e, f"{base}/{e.name}") for e in root.list(recursive=recursive)]
 
 
-@route("GET", "pools/{pool_id}/nodes/{node_id}/files/{path*}")
-@route("HEAD", "pools/{pool_id}/nodes/{node_id}/files/{path*}")
 def node_file(service: Service, request: Request, pool_id: str, node_id: str,
               path: str) -> Response:
+    """GET (the bytes) or HEAD (the properties) of a node's file."""
     root = _node_root(service, pool_id, node_id)
     return file_response(request, root, path)
 

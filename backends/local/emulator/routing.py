@@ -1,9 +1,14 @@
-"""Requests, responses and the route table of the Batch REST emulator.
+"""What the Batch REST emulator's handlers are made of: requests,
+responses, :class:`Route` (one row of the route table in ``routes``), the
+shared list and get handlers, and engine errors as Batch errors.
 
-Handlers are plain functions registered with :func:`route`; each gets the
-:class:`Service` (engine and emulator state), the :class:`Request` and the
-path's parameters, and returns a :class:`Response` or raises
-``BatchApiError``. Engine errors become Batch errors in :func:`engine_errors`.
+A handler is a plain function: it gets the :class:`Service` (engine and
+emulator state), the :class:`Request` and the path's parameters, and returns
+a :class:`Response` or raises ``BatchApiError``. List and get operations are
+made by :func:`list_handler` and :func:`get_handler` from a function that
+renders the resource(s), so ``$filter``, ``$select`` and paging are written
+once. Engine errors become Batch errors in :func:`batch_error` (and
+:func:`engine_errors`, its context manager).
 """
 
 from __future__ import annotations
@@ -14,10 +19,14 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping
+from datetime import datetime
+from functools import cached_property
+from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
-from topwords.backends.local.engine import LocalBatchEngine, StateConflict
+from topwords.backends.local.engine import (
+    LocalBatchEngine, StateConflict, TaskDependenciesNotEnabled,
+)
 from topwords.core.errors import (
     ConfigError, JobNotFound, PoolError, PoolNotFound, ResourceExists, TaskNotFound,
 )
@@ -25,10 +34,10 @@ from topwords.core.errors import (
 from . import odata
 from .errors import BatchApiError, bad_value, not_found
 from .limits import check_json_depth
-from .versions import check_api_version
+from .shapes import stamps
 
-__all__ = ["Request", "Response", "Service", "dispatch", "engine_errors", "json_response",
-           "list_response", "route", "wait_until_gone"]
+__all__ = ["Handler", "Request", "Response", "Route", "Service", "batch_error", "engine_errors",
+           "get_handler", "json_response", "list_handler", "list_response", "wait_until_gone"]
 
 JSON_TYPE = "application/json;odata=minimalmetadata"
 
@@ -105,57 +114,71 @@ class Service:
 
 
 Handler = Callable[..., Response]
-_ROUTES: list[tuple[str, re.Pattern, Handler]] = []
 
 
-def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
-    """Register a handler for ``method`` and a path pattern such as
-    ``pools/{pool_id}/nodes`` (``{path*}`` takes the rest of the path)."""
-    regex = re.sub(r"\{(\w+)\*\}", r"(?P<\1>.+)", pattern)
-    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", regex)
+@dataclass(frozen=True)
+class Route:
+    """One operation of the route table: ``method`` and ``template`` (a path
+    such as ``pools/{pool_id}/nodes``; ``{path*}`` takes the rest of the
+    path) select ``handler``, which serves the Batch operation ``operation``
+    (its operationId in the REST spec, e.g. ``Pools_ListPools``)."""
 
-    def register(handler: Handler) -> Handler:
-        _ROUTES.append((method, re.compile(f"^{regex}$"), handler))
-        return handler
-    return register
+    method: str
+    template: str
+    operation: str
+    handler: Handler
+
+    @cached_property
+    def pattern(self) -> re.Pattern:
+        regex = re.sub(r"\{(\w+)\*\}", r"(?P<\1>.+)", self.template)
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", regex)
+        return re.compile(f"^{regex}$")
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        """The path's parameters if this route serves ``method`` on ``path``."""
+        found = self.pattern.match(path) if method == self.method else None
+        return found.groupdict() if found else None
 
 
-def dispatch(service: Service, request: Request) -> Response:
-    """Answer a request with its handler, or a Batch-style error."""
-    check_api_version(request.query.get("api-version"))
-    path = "/".join(request.segments)
-    for method, regex, handler in _ROUTES:
-        match = regex.match(path)
-        if match and method == request.method:
-            return handler(service, request, **match.groupdict())
-    raise BatchApiError(501, "NotSupported",
-                        f"The Batch emulator does not support {request.method} /{path}.",
-                        {"Reason": "operation not emulated; see the README's list of what "
-                                   "the emulator supports"})
+def batch_error(exc: Exception, kind: str, ident: str,
+                job_id: str | None = None) -> BatchApiError | None:
+    """The Batch error for an engine (core) error of an operation on the
+    ``kind`` (Pool, Job, Task) called ``ident`` (of job ``job_id``); None
+    for an exception that is not an engine error (a bug)."""
+    if isinstance(exc, PoolNotFound):
+        return not_found("Pool", ident)
+    if isinstance(exc, JobNotFound):
+        return not_found("Job", job_id or ident)
+    if isinstance(exc, TaskNotFound):
+        return not_found("Task", ident)
+    if isinstance(exc, ResourceExists):
+        return BatchApiError(409, f"{kind}Exists", f"The specified {kind.lower()} already "
+                             "exists.", {f"{kind}Id": ident})
+    if isinstance(exc, StateConflict):
+        return BatchApiError(409, exc.code, str(exc), {f"{kind}Id": ident})
+    if isinstance(exc, TaskDependenciesNotEnabled):
+        return BatchApiError(400, "TaskDependenciesNotSpecifiedOnJob",
+                             "The specified job does not have task dependencies enabled; "
+                             "create it with usesTaskDependencies.",
+                             {"JobId": exc.job_id, "TaskId": exc.task_id})
+    if isinstance(exc, ConfigError):
+        return bad_value(kind.lower(), str(exc))
+    if isinstance(exc, PoolError):  # e.g. the node image went missing: a 5xx would be retried
+        return BatchApiError(400, "InvalidPropertyValue", f"the emulator cannot run this: {exc}",
+                             {"Reason": exc.hint or ""})
+    return None
 
 
 @contextmanager
 def engine_errors(kind: str, ident: str, job_id: str | None = None) -> Iterator[None]:
-    """Engine (core) errors as Batch errors, for an operation on the
-    ``kind`` (Pool, Job, Task) called ``ident`` (of job ``job_id``)."""
+    """Engine errors raised inside become Batch errors (see :func:`batch_error`)."""
     try:
         yield
-    except PoolNotFound:
-        raise not_found("Pool", ident) from None
-    except JobNotFound:
-        raise not_found("Job", job_id or ident) from None
-    except TaskNotFound:
-        raise not_found("Task", ident) from None
-    except ResourceExists:
-        raise BatchApiError(409, f"{kind}Exists", f"The specified {kind.lower()} already "
-                            "exists.", {f"{kind}Id": ident}) from None
-    except StateConflict as exc:
-        raise BatchApiError(409, exc.code, str(exc), {f"{kind}Id": ident}) from None
-    except ConfigError as exc:
-        raise bad_value(kind.lower(), str(exc)) from None
-    except PoolError as exc:  # e.g. the node image went missing: a 5xx would be retried
-        raise BatchApiError(400, "InvalidPropertyValue", f"the emulator cannot run this: {exc}",
-                            {"Reason": exc.hint or ""}) from None
+    except Exception as exc:
+        error = batch_error(exc, kind, ident, job_id)
+        if error is None:
+            raise
+        raise error from None
 
 
 def wait_until_gone(service: Service, lookup: Callable[[], object]) -> None:
@@ -170,7 +193,9 @@ def wait_until_gone(service: Service, lookup: Callable[[], object]) -> None:
         time.sleep(0.02)
 
 
-def list_response(request: Request, service: Service, items: list[dict],
+# -- the shared list and get operations ------------------------------------------------
+
+def list_response(request: Request, service: Service, items: Sequence[dict],
                   metadata: str) -> Response:
     """Filter, page and select ``items`` (rendered resources) per the query."""
     keep = odata.compile_filter(request.query.get("$filter"))
@@ -180,3 +205,29 @@ def list_response(request: Request, service: Service, items: list[dict],
                       metadata=f"{request.base_url}/$metadata#{metadata}")
     body["value"] = [odata.select(item, request.query.get("$select")) for item in body["value"]]
     return json_response(200, body)
+
+
+def list_handler(items: Callable[..., Sequence[dict]], metadata: str) -> Handler:
+    """A list operation: ``items(service, request, **path_parameters)``
+    renders every item, in a stable order; ``$filter``, paging and
+    ``$select`` are applied here. ``metadata``: the odata.metadata entity
+    set (``pools``, ``tasks``, ...)."""
+    def handler(service: Service, request: Request, **path: str) -> Response:
+        return list_response(request, service, items(service, request, **path), metadata)
+    handler.__name__ = handler.__qualname__ = f"list_{items.__name__.strip('_')}"
+    handler.__doc__ = items.__doc__
+    return handler
+
+
+def get_handler(one: Callable[..., tuple[dict, datetime | None]]) -> Handler:
+    """A get operation: ``one(service, request, **path_parameters)``
+    renders the resource and says when it last changed (for its ``ETag``
+    and ``Last-Modified``; None: no such headers); ``$select`` is applied
+    here."""
+    def handler(service: Service, request: Request, **path: str) -> Response:
+        body, changed = one(service, request, **path)
+        return json_response(200, odata.select(body, request.query.get("$select")),
+                             stamps(changed) if changed is not None else None)
+    handler.__name__ = handler.__qualname__ = f"get_{one.__name__.strip('_')}"
+    handler.__doc__ = one.__doc__
+    return handler

@@ -1,7 +1,8 @@
 """The HTTP side of the Batch REST emulator: reads each request (HTTP/1.1
 through h11, see ``http1``), checks its shared-key signature, hands it to the
-route table and writes the answer with the headers the azure-batch SDK reads
-(``request-id``, ``client-request-id``, ``ETag``, ``Last-Modified``, ...).
+route table (``routes``) and writes the answer with the headers the azure-batch
+SDK reads (``request-id``, ``client-request-id``, ``ETag``, ``Last-Modified``,
+...).
 Every failure is a Batch error body.
 
 Anything on the machine's loopback can reach it, task code included, so the
@@ -35,12 +36,12 @@ from datetime import datetime, timezone
 from typing import Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import job_routes, pool_routes  # noqa: F401  (they register their routes)
 from .auth import authenticate
 from .errors import BatchApiError, error_body
 from .http1 import Head, HttpConnection
 from .limits import MAX_BODY, Limits, check_body_size, within
-from .routing import Request, Response, Service, dispatch, json_response
+from .routes import dispatch
+from .routing import Request, Response, Service, json_response
 
 __all__ = ["BatchHttpServer", "Limits", "MAX_BODY"]
 

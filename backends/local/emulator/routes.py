@@ -1,0 +1,103 @@
+"""The Batch REST emulator's route table: every operation it serves, as
+(method, path template, operation, handler), and every operation of the
+Batch API it refuses (501 NotSupported, naming the method and path).
+
+This table is the one place that says what is emulated: the dispatcher
+reads it, the catalogue (``catalogue``, the README's lists) is generated
+from it, and ``tests/emulator/test_catalogue.py`` checks it against every
+``BatchClient`` method of azure-batch 15. Operation names are the Batch REST
+spec's operationIds (``backends/local/emulator/spec/``). To emulate an
+operation: write its handler (for a list or a get, a renderer passed to
+``list_handler``/``get_handler``), add its row here and take its name out
+of ``NOT_EMULATED``.
+"""
+
+from __future__ import annotations
+
+from . import job_routes as jobs
+from . import pool_routes as pools
+from .errors import BatchApiError
+from .routing import Request, Response, Route, Service, get_handler, list_handler
+from .versions import check_api_version
+
+__all__ = ["NOT_EMULATED", "ROUTES", "dispatch"]
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "supportedimages", "Pools_ListSupportedImages",
+          list_handler(pools.supported_images, "supportedimages")),
+    # pools
+    Route("POST", "pools", "Pools_CreatePool", pools.create_pool),
+    Route("GET", "pools", "Pools_ListPools", list_handler(pools.pools, "pools")),
+    Route("GET", "pools/{pool_id}", "Pools_GetPool", get_handler(pools.pool)),
+    Route("HEAD", "pools/{pool_id}", "Pools_PoolExists", pools.pool_exists),
+    Route("DELETE", "pools/{pool_id}", "Pools_DeletePool", pools.delete_pool),
+    # nodes and their files
+    Route("GET", "pools/{pool_id}/nodes", "Nodes_ListNodes", list_handler(pools.nodes, "nodes")),
+    Route("GET", "pools/{pool_id}/nodes/{node_id}", "Nodes_GetNode", get_handler(pools.node)),
+    Route("GET", "pools/{pool_id}/nodes/{node_id}/files", "Nodes_ListNodeFiles",
+          list_handler(pools.node_files, "files")),
+    Route("GET", "pools/{pool_id}/nodes/{node_id}/files/{path*}", "Nodes_GetNodeFile",
+          pools.node_file),
+    Route("HEAD", "pools/{pool_id}/nodes/{node_id}/files/{path*}",
+          "Nodes_GetNodeFileProperties", pools.node_file),
+    # jobs
+    Route("POST", "jobs", "Jobs_CreateJob", jobs.create_job),
+    Route("GET", "jobs", "Jobs_ListJobs", list_handler(jobs.jobs, "jobs")),
+    Route("GET", "jobs/{job_id}", "Jobs_GetJob", get_handler(jobs.job)),
+    Route("PATCH", "jobs/{job_id}", "Jobs_UpdateJob", jobs.update_job),
+    Route("POST", "jobs/{job_id}/terminate", "Jobs_TerminateJob", jobs.terminate_job),
+    Route("DELETE", "jobs/{job_id}", "Jobs_DeleteJob", jobs.delete_job),
+    Route("GET", "jobs/{job_id}/taskcounts", "Jobs_GetJobTaskCounts", jobs.task_counts),
+    # tasks and their files
+    Route("POST", "jobs/{job_id}/tasks", "Tasks_CreateTask", jobs.create_task),
+    Route("POST", "jobs/{job_id}/addtaskcollection", "Tasks_CreateTaskCollection",
+          jobs.create_task_collection),
+    Route("GET", "jobs/{job_id}/tasks", "Tasks_ListTasks", list_handler(jobs.tasks, "tasks")),
+    Route("GET", "jobs/{job_id}/tasks/{task_id}", "Tasks_GetTask", get_handler(jobs.task)),
+    Route("POST", "jobs/{job_id}/tasks/{task_id}/terminate", "Tasks_TerminateTask",
+          jobs.terminate_task),
+    Route("GET", "jobs/{job_id}/tasks/{task_id}/files", "Tasks_ListTaskFiles",
+          list_handler(jobs.task_files, "files")),
+    Route("GET", "jobs/{job_id}/tasks/{task_id}/files/{path*}", "Tasks_GetTaskFile",
+          jobs.task_file),
+    Route("HEAD", "jobs/{job_id}/tasks/{task_id}/files/{path*}", "Tasks_GetTaskFileProperties",
+          jobs.task_file),
+)
+
+#: the Batch operations (spec operationIds) that answer 501 NotSupported
+NOT_EMULATED: tuple[str, ...] = (
+    "Applications_GetApplication", "Applications_ListApplications",
+    "JobSchedules_CreateJobSchedule", "JobSchedules_DeleteJobSchedule",
+    "JobSchedules_DisableJobSchedule", "JobSchedules_EnableJobSchedule",
+    "JobSchedules_GetJobSchedule", "JobSchedules_JobScheduleExists",
+    "JobSchedules_ListJobSchedules", "JobSchedules_ReplaceJobSchedule",
+    "JobSchedules_TerminateJobSchedule", "JobSchedules_UpdateJobSchedule",
+    "Jobs_DisableJob", "Jobs_EnableJob", "Jobs_ListJobPreparationAndReleaseTaskStatus",
+    "Jobs_ListJobsFromSchedule", "Jobs_ReplaceJob",
+    "Nodes_CreateNodeUser", "Nodes_DeallocateNode", "Nodes_DeleteNodeFile",
+    "Nodes_DeleteNodeUser", "Nodes_DisableNodeScheduling", "Nodes_EnableNodeScheduling",
+    "Nodes_GetNodeExtension", "Nodes_GetNodeRemoteLoginSettings", "Nodes_ListNodeExtensions",
+    "Nodes_RebootNode", "Nodes_ReimageNode", "Nodes_ReplaceNodeUser", "Nodes_StartNode",
+    "Nodes_UploadNodeLogs",
+    "Pools_DisablePoolAutoScale", "Pools_EnablePoolAutoScale", "Pools_EvaluatePoolAutoScale",
+    "Pools_ListPoolNodeCounts", "Pools_ListPoolUsageMetrics", "Pools_RemoveNodes",
+    "Pools_ReplacePoolProperties", "Pools_ResizePool", "Pools_StopPoolResize",
+    "Pools_UpdatePool",
+    "Tasks_DeleteTask", "Tasks_DeleteTaskFile", "Tasks_ListSubTasks", "Tasks_ReactivateTask",
+    "Tasks_ReplaceTask",
+)
+
+
+def dispatch(service: Service, request: Request) -> Response:
+    """Answer a request with its route's handler, or a Batch-style error
+    (501 NotSupported for a method and path no route serves)."""
+    check_api_version(request.query.get("api-version"))
+    path = "/".join(request.segments)
+    for route in ROUTES:
+        params = route.match(request.method, path)
+        if params is not None:
+            return route.handler(service, request, **params)
+    raise BatchApiError(501, "NotSupported",
+                        f"The Batch emulator does not support {request.method} /{path}.",
+                        {"Reason": "operation not emulated; see the README's list of what "
+                                   "the emulator supports"})

@@ -1,0 +1,140 @@
+"""The route table's dispatcher and shared handlers, on a real engine with
+no nodes (the process runtime; no pool is created, so nothing starts):
+requests go straight to ``routes.dispatch``, no HTTP, and every call the
+handlers make into the engine is counted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from topwords.backends.local.engine import LocalBatchEngine
+from topwords.backends.local.runtime import make_runtime
+from topwords.backends.local.emulator.errors import BatchApiError
+from topwords.backends.local.emulator.routes import ROUTES, dispatch
+from topwords.backends.local.emulator.routing import Request, Service
+from topwords.backends.local.emulator.versions import LATEST_API_VERSION
+
+
+class Counting:
+    """The engine, with every public call counted by name."""
+
+    def __init__(self, engine: LocalBatchEngine) -> None:
+        self._engine, self.calls = engine, []
+
+    def __getattr__(self, name):
+        found = getattr(self._engine, name)
+        if name.startswith("_") or not callable(found):
+            return found
+
+        def counted(*args, **kwargs):
+            self.calls.append(name)
+            return found(*args, **kwargs)
+        return counted
+
+
+@pytest.fixture
+def service(tmp_path):
+    engine = LocalBatchEngine(runtime=make_runtime("process"), image="unused",
+                              work_dir=tmp_path)
+    yield Service(engine=Counting(engine), page_size=2)  # type: ignore[arg-type]
+    engine.close()
+
+
+def call(service: Service, method: str, path: str, body=None, **query: str):
+    request = Request(method=method, segments=tuple(path.split("/")),
+                      query={"api-version": LATEST_API_VERSION, **query}, headers={},
+                      body=json.dumps(body).encode() if body is not None else b"",
+                      base_url="http://127.0.0.1:1")
+    try:
+        response = dispatch(service, request)
+    except BatchApiError as exc:
+        return exc.status, {"code": exc.code, "values": exc.values}, {}
+    return response.status, json.loads(response.body or b"null"), response.headers
+
+
+def make_job(service: Service, job_id: str = "j", **extra) -> None:
+    status, _, _ = call(service, "POST", "jobs", {"id": job_id, "poolInfo": {"poolId": "p"},
+                                                   **extra})
+    assert status == 201
+
+
+def test_add_task_collection_makes_one_call_into_the_engine(service):
+    make_job(service)
+    service.engine.calls.clear()
+    tasks = [{"id": f"t{i}", "commandLine": "true"} for i in range(50)]
+    status, body, _ = call(service, "POST", "jobs/j/addtaskcollection", {"value": tasks})
+    assert status == 200
+    assert [r["status"] for r in body["value"]] == ["success"] * 50
+    assert service.engine.calls == ["add_task_collection"]
+
+
+def test_add_task_collection_refuses_each_bad_task_on_its_own(service):
+    make_job(service)
+    tasks = [{"id": "a", "commandLine": "true"}, {"id": "a", "commandLine": "true"},
+             {"id": "b"}, {"id": "c", "commandLine": "true", "dependsOn": {"taskIds": ["a"]}},
+             {"id": "d", "commandLine": "true"}]
+    status, body, _ = call(service, "POST", "jobs/j/addtaskcollection", {"value": tasks})
+    assert status == 200
+    outcome = [(r["taskId"], r["status"], r.get("error", {}).get("code"))
+               for r in body["value"]]
+    assert outcome == [("a", "success", None), ("a", "clienterror", "TaskExists"),
+                       ("b", "clienterror", "MissingRequiredProperty"),
+                       ("c", "clienterror", "TaskDependenciesNotSpecifiedOnJob"),
+                       ("d", "success", None)]
+    assert [t.id for t in service.engine.list_tasks("j")] == ["a", "d"]
+
+
+def test_add_task_collection_to_a_missing_job_is_404_whatever_its_tasks(service):
+    status, body, _ = call(service, "POST", "jobs/nope/addtaskcollection",
+                           {"value": [{"id": "x"}]})
+    assert (status, body["code"]) == (404, "JobNotFound")
+
+
+def test_create_task_makes_one_call_into_the_engine(service):
+    make_job(service)
+    service.engine.calls.clear()
+    status, _, headers = call(service, "POST", "jobs/j/tasks", {"id": "t", "commandLine": "x"})
+    assert status == 201 and headers["ETag"].startswith("0x")
+    assert service.engine.calls == ["add_task_collection"]
+
+
+def test_dependency_rule_is_the_engines_and_answers_batchs_error(service):
+    make_job(service)
+    status, body, _ = call(service, "POST", "jobs/j/tasks",
+                           {"id": "t", "commandLine": "x", "dependsOn": {"taskIds": ["a"]}})
+    assert (status, body["code"]) == (400, "TaskDependenciesNotSpecifiedOnJob")
+    assert body["values"] == {"JobId": "j", "TaskId": "t"}
+
+
+def test_shared_list_handler_filters_pages_and_selects(service):
+    for n in range(5):
+        make_job(service, f"job{n}")
+    status, body, _ = call(service, "GET", "jobs", **{"$filter": "startswith(id, 'job')",
+                                                      "$select": "id,state"})
+    assert status == 200
+    assert body["value"] == [{"id": "job0", "state": "active"},
+                             {"id": "job1", "state": "active"}]
+    assert "%24skiptoken=2" in body["odata.nextLink"]
+
+
+def test_shared_get_handler_selects_and_stamps(service):
+    make_job(service)
+    status, body, headers = call(service, "GET", "jobs/j", **{"$select": "id"})
+    assert (status, body) == (200, {"id": "j"})
+    assert headers["ETag"].startswith("0x") and headers["Last-Modified"].endswith("GMT")
+
+
+@pytest.mark.parametrize("method,path", [("POST", "pools/p/resize"), ("PUT", "jobs/j"),
+                                         ("GET", "nosuchthing")])
+def test_unrouted_operation_is_501_naming_method_and_path(service, method, path):
+    status, body, _ = call(service, method, path, {})
+    assert (status, body["code"]) == (501, "NotSupported")
+    assert service.engine.calls == []
+
+
+def test_route_table_has_one_row_per_method_and_template():
+    keys = [(r.method, r.template) for r in ROUTES]
+    assert len(keys) == len(set(keys))
+    assert all(callable(r.handler) for r in ROUTES)
