@@ -58,3 +58,20 @@ def test_shapes_do_no_io():
     for path in sorted((EMULATOR / "shapes").glob("*.py")):
         assert not {n for n in absolute_imports(path) if n.split(".")[0] in io_modules
                     or n in io_modules}, path.name
+
+
+def test_routes_are_made_only_in_the_route_table():
+    """One table: no module but ``routes`` builds a ``Route`` (no
+    registration by decorator or import side effect elsewhere)."""
+    makers = set()
+    for path in sorted(EMULATOR.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Route":
+                makers.add(path.name)
+    assert makers == {"routes.py"}
+
+
+def test_catalogue_and_routes_import_no_sdk():
+    for name in ("catalogue.py", "routes.py"):
+        assert not {n for n in absolute_imports(EMULATOR / name)
+                    if n.split(".")[0] in ("azure", "docker")}, name

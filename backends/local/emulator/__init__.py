@@ -10,6 +10,9 @@ Layers, each its own module:
 - ``shapes``: Batch JSON <-> the core model (pure functions);
 - ``routes``: the route table, one row per operation served (method, path
   template, operation name, handler), and the operations refused (501);
+- ``catalogue``: what is and is not emulated, generated from the table
+  (the README's lists: ``python -m topwords.backends.local.emulator.catalogue
+  --markdown``);
 - ``routing``, ``pool_routes``, ``job_routes``, ``odata``: the handlers,
   the shared list and get handlers, status codes, paging and error bodies;
 - ``server``, ``http1``, ``limits``: the HTTP front door (an asyncio event

@@ -215,7 +215,7 @@ def list_handler(items: Callable[..., Sequence[dict]], metadata: str) -> Handler
     def handler(service: Service, request: Request, **path: str) -> Response:
         return list_response(request, service, items(service, request, **path), metadata)
     handler.__name__ = handler.__qualname__ = f"list_{items.__name__.strip('_')}"
-    handler.__doc__ = items.__doc__
+    handler.__doc__, handler.__wrapped__ = items.__doc__, items  # its signature is items'
     return handler
 
 
@@ -229,5 +229,5 @@ def get_handler(one: Callable[..., tuple[dict, datetime | None]]) -> Handler:
         return json_response(200, odata.select(body, request.query.get("$select")),
                              stamps(changed) if changed is not None else None)
     handler.__name__ = handler.__qualname__ = f"get_{one.__name__.strip('_')}"
-    handler.__doc__ = one.__doc__
+    handler.__doc__, handler.__wrapped__ = one.__doc__, one  # its signature is one's
     return handler
