@@ -274,6 +274,8 @@ class JobSpec:
         terminate_when_tasks_complete: the job ends once every task has
             completed (Batch ``onAllTasksComplete=terminatejob``).
         metadata: name/value tags kept with the job.
+        common_environment: environment variables of every task of the job,
+            under the task's own (Batch ``commonEnvironmentSettings``).
     """
 
     id: str
@@ -281,6 +283,7 @@ class JobSpec:
     uses_task_dependencies: bool = False
     terminate_when_tasks_complete: bool = False
     metadata: Mapping[str, str] = field(default_factory=dict)
+    common_environment: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         _check_id(self.id, "job id")

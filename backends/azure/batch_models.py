@@ -155,6 +155,7 @@ def job_options(spec: JobSpec) -> bm.BatchJobCreateOptions:
         uses_task_dependencies=spec.uses_task_dependencies,
         all_tasks_complete_mode=(bm.BatchAllTasksCompleteMode.TERMINATE_JOB
                                  if spec.terminate_when_tasks_complete else None),
+        common_environment_settings=_environment(spec.common_environment),
         metadata=_metadata(spec.metadata))
 
 

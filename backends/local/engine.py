@@ -6,10 +6,12 @@ pools are ``NodePool``s, jobs hold tasks, and a scheduler puts every
 runnable task (active, dependencies met) on a free slot of a usable node of
 its job's pool. A task's life on its node is in ``task_runner``. Everything
 is thread-safe behind one condition lock; a REST front end (the Batch
-emulator) drives the same engine, through the extra operations below the
-``Compute`` ones: records with Batch's bookkeeping (``*_record(s)``), job
-states and termination, task termination, file listings, and deletes that
-return at once while the pool or job stays visible as ``deleting``.
+emulator) drives the same engine through the ``BatchEngine`` interface
+(``batch_engine``): records with Batch's bookkeeping (``*_record(s)``), job
+states, update and termination, task termination, file listings, and
+deletes that return at once while the pool or job stays visible as
+``deleting``. There is one delete path: ``Compute.delete_pool`` and
+``delete_job`` start the same delete and wait for it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
-from topwords.core.compute import Compute
 from topwords.core.errors import (
     ConfigError, JobNotFound, PoolError, PoolNotFound, ResourceExists, TaskNotFound,
 )
@@ -38,13 +39,14 @@ from .files import FileRoot
 from .health import Heartbeat, HeartbeatSettings
 from .node_pool import Node, NodePool
 from .runtime import NodeRuntime
-from .jobs import Job, StateConflict, TaskDependenciesNotEnabled
+from .batch_engine import BatchEngine, Extras, StateConflict, TaskDependenciesNotEnabled
+from .jobs import Job
 from .records import FileEntry, JobRecord, JobState, NodeRecord, PoolRecord, TaskRecord
 from .task_runner import Task, TaskRunner, ended_by_user
 
 __all__ = ["LocalBatchEngine", "StateConflict", "TaskDependenciesNotEnabled"]
 
-class LocalBatchEngine(Compute):
+class LocalBatchEngine(BatchEngine):
     """Pools of local nodes running Batch jobs and tasks.
 
     Args:
@@ -97,14 +99,14 @@ class LocalBatchEngine(Compute):
         self.runtime.check_image(image)
         return image
 
-    def create_pool(self, spec: PoolSpec) -> None:
+    def create_pool(self, spec: PoolSpec, *, extras: Extras | None = None) -> None:
         image = self._check_image(spec)
         with self._lock:
             if spec.id in self._pools:
                 raise ResourceExists(f"pool {spec.id} already exists")
             pool = NodePool(self.runtime, spec, image=image,
-                                  host_dir=self.work_dir / spec.id, lock=self._lock,
-                                  on_change=self._dispatch, account=self._account)
+                            host_dir=self.work_dir / spec.id, lock=self._lock,
+                            on_change=self._dispatch, account=self._account, extras=extras)
             self._pools[spec.id] = pool
             if self._heartbeat is None:
                 self._heartbeat = Heartbeat(self._lock, self._watched, self._node_lost,
@@ -129,14 +131,14 @@ class LocalBatchEngine(Compute):
     def pool_records(self) -> list[PoolRecord]:
         """Every pool (deleting ones included), in creation order."""
         with self._lock:
-            ids = list(self._pools)
-            return [PoolRecord(info=self.get_pool(i), created=self._pools[i].created)
-                    for i in ids]
+            return [self.pool_record(i) for i in list(self._pools)]
 
     def pool_record(self, pool_id: str) -> PoolRecord:
         """Raises PoolNotFound."""
         with self._lock:
-            return PoolRecord(info=self.get_pool(pool_id), created=self._pool(pool_id).created)
+            pool = self._pool(pool_id)
+            return PoolRecord(info=self.get_pool(pool_id), created=pool.created,
+                              modified=pool.modified, extras=pool.extras)
 
     def node_records(self, pool_id: str) -> list[NodeRecord]:
         """Raises PoolNotFound."""
@@ -156,54 +158,52 @@ class LocalBatchEngine(Compute):
         return None
 
     def start_deleting_pool(self, pool_id: str) -> bool:
-        """Begin deleting a pool and return at once; it stays listed with
-        state ``deleting`` until its containers are gone.
-
-        Returns:
-            False if it was already being deleted.
-        Raises:
-            PoolNotFound: no such pool.
-        """
         with self._lock:
             pool = self._pool(pool_id)
             if pool.deleting:
                 return False
             pool.deleting = True
 
-        def delete() -> None:
-            try:
-                pool.delete()
-            finally:
+            def forget() -> None:
                 with self._lock:
                     if self._pools.get(pool_id) is pool:
                         del self._pools[pool_id]
                     self._lock.notify_all()
-        self._in_background(delete, f"delete-pool-{pool_id}")
+            pool.deletion = self._in_background(f"delete-pool-{pool_id}", pool.delete, forget)
         return True
 
-    def _in_background(self, fn, name: str) -> None:
-        thread = threading.Thread(target=fn, name=name, daemon=True)
+    def _in_background(self, name: str, delete, then=None) -> "_Deletion":
+        """Start ``delete()``, then ``then()``, in a thread of their own."""
+        deletion = _Deletion(name, delete, then)
         with self._lock:
-            self._deletions = [t for t in self._deletions if t.is_alive()] + [thread]
-        thread.start()
+            self._deletions = [d for d in self._deletions if d.is_alive()] + [deletion]
+        deletion.start()
+        return deletion
 
     def wait_for_deletions(self, timeout: float = 120.0) -> None:
         """Wait until deletes begun with ``start_deleting_*`` have finished."""
         with self._lock:
-            threads = list(self._deletions)
-        for thread in threads:
-            thread.join(timeout)
+            deletions = list(self._deletions)
+        for deletion in deletions:
+            deletion.join(timeout)
+        with self._lock:
+            self._deletions = [d for d in self._deletions if d.is_alive()]
 
     def delete_pool(self, pool_id: str) -> None:
-        """Also removes the nodes of a pool this engine did not create (kept
-        by an earlier run) that its runtime finds."""
+        """:meth:`start_deleting_pool` and wait until the pool is gone (its
+        nodes removed); raises what removing them raised. Also removes the
+        nodes of a pool this engine did not create (kept by an earlier run)
+        that its runtime finds."""
         with self._lock:
-            pool = self._pools.pop(pool_id, None)
-        if pool is not None:
-            pool.delete()
+            pool = self._pools.get(pool_id)
+            if pool is not None and not pool.deleting:
+                self.start_deleting_pool(pool_id)
+        if pool is None:
+            self.runtime.remove_pool(pool_id)
+            shutil.rmtree(self.work_dir / pool_id, ignore_errors=True)
             return
-        self.runtime.remove_pool(pool_id)
-        shutil.rmtree(self.work_dir / pool_id, ignore_errors=True)
+        if pool.deletion is not None:
+            pool.deletion.wait()
 
     def _pool(self, pool_id: str) -> NodePool:
         try:
@@ -213,15 +213,14 @@ class LocalBatchEngine(Compute):
 
     # -- jobs -------------------------------------------------------------
 
-    def create_job(self, spec: JobSpec, *, pool_must_exist: bool = True) -> None:
-        """``pool_must_exist=False`` accepts a job for a pool that does not
-        exist (yet), as Batch does: its tasks wait for the pool."""
+    def create_job(self, spec: JobSpec, *, pool_must_exist: bool = True,
+                   extras: Extras | None = None) -> None:
         with self._lock:
             if spec.id in self._jobs:
                 raise ResourceExists(f"job {spec.id} already exists")
             if pool_must_exist:
                 self._pool(spec.pool_id)
-            self._jobs[spec.id] = Job(spec)
+            self._jobs[spec.id] = Job(spec, extras)
 
     def job_records(self) -> list[JobRecord]:
         """Every job (deleting ones included), in creation order."""
@@ -234,17 +233,22 @@ class LocalBatchEngine(Compute):
             return self._job(job_id).record()
 
     def set_terminate_when_tasks_complete(self, job_id: str, value: bool = True) -> None:
-        """Change the job's ``onAllTasksComplete``; with True, a job whose
-        tasks have all completed (or that has none) completes now.
+        """Also raises StateConflict: the job is not active."""
+        self.update_job(job_id, terminate_when_tasks_complete=value)
 
-        Raises:
-            JobNotFound; StateConflict: the job is not active.
-        """
+    def update_job(self, job_id: str, *, terminate_when_tasks_complete: bool | None = None,
+                   extras: Extras | None = None) -> JobRecord:
         with self._lock:
             job = self._job(job_id)
-            job.refuse_changes("update it")
-            job.spec = replace(job.spec, terminate_when_tasks_complete=value)
-            self._complete_if_done(job, allow_empty=True)
+            if terminate_when_tasks_complete is not None:
+                job.refuse_changes("update it")
+            if extras:
+                job.extras = {**job.extras, **extras}
+            if terminate_when_tasks_complete is not None:
+                job.spec = replace(job.spec,
+                                   terminate_when_tasks_complete=terminate_when_tasks_complete)
+                self._complete_if_done(job, allow_empty=True)
+            return job.record()
 
     def terminate_job(self, job_id: str, reason: str = "UserTerminate") -> None:
         """End a job: no more tasks start, running ones are killed, then it
@@ -267,14 +271,19 @@ class LocalBatchEngine(Compute):
             self._runner.kill(task)
 
     def start_deleting_job(self, job_id: str) -> bool:
-        """Begin deleting a job (its running tasks are killed) and return at
-        once; it stays listed with state ``deleting`` until they are gone.
+        def delete(job: Job, running: list[Task]) -> None:
+            for task in running:
+                self._runner.kill(task)
+            with self._lock:
+                self._lock.wait_for(lambda: not job.placed(), timeout=60)
+                if self._jobs.get(job_id) is job:
+                    del self._jobs[job_id]
+                self._lock.notify_all()
+                pool = self._pools.get(job.spec.pool_id)
+                nodes = list(pool.nodes) if pool else []
+            for node in nodes:
+                _remove_job_dir(node, job_id)
 
-        Returns:
-            False if it was already being deleted.
-        Raises:
-            JobNotFound.
-        """
         with self._lock:
             job = self._job(job_id)
             if job.state == JobState.DELETING:
@@ -282,34 +291,20 @@ class LocalBatchEngine(Compute):
             job.move(JobState.DELETING)
             job.pending.clear()
             running = job.placed()
-
-        def delete() -> None:
-            for task in running:
-                self._runner.kill(task)
-            with self._lock:
-                self._lock.wait_for(lambda: not job.placed(), timeout=60)
-                if self._jobs.get(job_id) is job:
-                    del self._jobs[job_id]
-                pool = self._pools.get(job.spec.pool_id)
-                nodes = list(pool.nodes) if pool else []
-            for node in nodes:
-                _remove_job_dir(node, job_id)
-        self._in_background(delete, f"delete-job-{job_id}")
+            job.deletion = self._in_background(f"delete-job-{job_id}",
+                                               lambda: delete(job, running))
         return True
 
     def delete_job(self, job_id: str) -> None:
+        """:meth:`start_deleting_job` and wait until the job is gone."""
         with self._lock:
-            job = self._jobs.pop(job_id, None)
+            job = self._jobs.get(job_id)
             if job is None:
                 return
-            job.deleted = True
-            job.pending.clear()
-            running = job.placed()
-        for task in running:
-            self._runner.kill(task)
-        pool = self._pools.get(job.spec.pool_id)
-        for node in pool.nodes if pool else ():
-            _remove_job_dir(node, job_id)
+            if job.state != JobState.DELETING:
+                self.start_deleting_job(job_id)
+        if job.deletion is not None:
+            job.deletion.wait()
 
     def add_tasks(self, job_id: str, tasks: Sequence[TaskSpec]) -> None:
         """Also raises StateConflict when the job is not active."""
@@ -323,26 +318,17 @@ class LocalBatchEngine(Compute):
             for spec in tasks:
                 _validate_task(job.spec, spec)
             for spec in tasks:
-                job.add(Task(spec=spec, job_id=job_id))
+                job.add(_new_task(job, spec))
             self._dispatch()
 
-    def add_task_collection(self, job_id: str, tasks: Sequence[TaskSpec]
+    def add_task_collection(self, job_id: str, tasks: Sequence[TaskSpec],
+                            extras: Sequence[Extras] | None = None
                             ) -> list[TaskRecord | ResourceExists | ConfigError]:
-        """Add each task on its own, as Batch's add-task-collection does: a
-        task whose id is taken (by the job, or by an earlier task of
-        ``tasks``) or that is invalid is refused, the others are added.
-
-        Returns:
-            per task, in order: its record, or the error that refused it.
-        Raises:
-            JobNotFound; StateConflict: the job is not active.
-        Idempotent: no.
-        """
         outcomes: list[TaskRecord | ResourceExists | ConfigError] = []
         with self._lock:
             job = self._job(job_id)
             job.refuse_changes("add tasks")
-            for spec in tasks:
+            for n, spec in enumerate(tasks):
                 if spec.id in job.tasks:
                     outcomes.append(ResourceExists(f"task {spec.id} already exists in job "
                                                    f"{job_id}"))
@@ -352,7 +338,7 @@ class LocalBatchEngine(Compute):
                 except ConfigError as exc:
                     outcomes.append(exc)
                     continue
-                task = Task(spec=spec, job_id=job_id)
+                task = _new_task(job, spec, extras[n] if extras else None)
                 job.add(task)
                 outcomes.append(task.record(job.spec.pool_id))
             self._dispatch()
@@ -539,6 +525,39 @@ class LocalBatchEngine(Compute):
             pool.keep()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.runtime.close()
+
+
+class _Deletion(threading.Thread):
+    """A pool's or job's delete, in a thread of its own; :meth:`wait`
+    joins it and raises what the delete raised."""
+
+    def __init__(self, name: str, delete, then=None) -> None:
+        super().__init__(name=name, daemon=True)
+        self._work, self.then = delete, then
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:  # handed to wait()
+            self.error = exc
+        finally:
+            if self.then is not None:
+                self.then()
+            self._work = self.then = None  # holds nothing of the resource once done
+
+    def wait(self, timeout: float | None = None) -> None:
+        self.join(timeout)
+        if self.error is not None:
+            raise self.error
+
+
+def _new_task(job: Job, spec: TaskSpec, extras: Extras | None = None) -> Task:
+    """A task of ``job``; the job's common environment under its own (Batch's
+    ``commonEnvironmentSettings``)."""
+    if job.spec.common_environment:
+        spec = replace(spec, environment={**job.spec.common_environment, **spec.environment})
+    return Task(spec=spec, job_id=job.spec.id, extras=dict(extras or {}))
 
 
 def _remove_job_dir(node: Node, job_id: str) -> None:

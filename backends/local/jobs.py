@@ -13,47 +13,17 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from datetime import datetime, timezone
-from typing import Callable, Iterator
+from datetime import datetime
+from typing import Any, Callable, Iterator, Mapping
 
-from topwords.core.errors import ComputeError, ConfigError
 from topwords.core.model import JobSpec, TaskCounts, TaskResult, TaskState
 
+from .batch_engine import StateConflict
+from .changes import Tracked
 from .records import JobRecord, JobState
 from .task_runner import Task
 
-__all__ = ["Job", "PendingTasks", "StateConflict", "TaskDependenciesNotEnabled"]
-
-
-class StateConflict(ComputeError):
-    """The pool's, job's or task's state forbids the operation (Batch: 409).
-
-    Attributes:
-        code: Batch's error code (``JobCompleted``, ``JobBeingTerminated``,
-            ``JobBeingDeleted``, ``PoolBeingDeleted``, ``TaskCompleted``).
-    """
-
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class TaskDependenciesNotEnabled(ConfigError):
-    """A task with dependencies for a job created without
-    ``uses_task_dependencies`` (Batch: 400 TaskDependenciesNotSpecifiedOnJob).
-
-    Attributes:
-        job_id / task_id: the job and the refused task.
-    """
-
-    def __init__(self, job_id: str, task_id: str) -> None:
-        super().__init__(f"task {task_id} has dependencies but job {job_id} was not "
-                         "created with uses_task_dependencies")
-        self.job_id, self.task_id = job_id, task_id
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+__all__ = ["Job", "PendingTasks"]
 
 
 class PendingTasks:
@@ -151,27 +121,31 @@ class PendingTasks:
         self._runnable += 1
 
 
-class Job:
+class Job(Tracked):
     """A job and its tasks (guarded by the engine's lock).
 
     ``running`` and the completed/failed counts follow the engine's calls of
     ``placed_task``/``task_completed``, so ``counts()`` costs O(1).
+    ``modified`` follows its spec, extras and state (see ``changes``).
     """
 
-    def __init__(self, spec: JobSpec) -> None:
+    TRACKED = frozenset({"spec", "extras", "state", "end_time", "terminate_reason"})
+
+    def __init__(self, spec: JobSpec, extras: Mapping[str, Any] | None = None) -> None:
         self.spec = spec
+        self.extras: Mapping[str, Any] = dict(extras or {})
         self.tasks: dict[str, Task] = {}
         self.pending = PendingTasks()  # active and not yet placed
         self.running: dict[Task, None] = {}  # placed, not completed, in placing order
         self.completed = 0
         self.failed = 0
-        self.deleted = False
         self.state = JobState.ACTIVE
-        self.created = self.state_changed = _now()
+        self.created = self.state_changed = self.modified
         self.previous_state: str | None = None
         self.previous_state_changed: datetime | None = None
         self.end_time: datetime | None = None
         self.terminate_reason: str | None = None
+        self.deletion = None  # the engine's delete, once begun
 
     def add(self, task: Task) -> None:
         """A new task, active and pending (its id is not in the job)."""
@@ -215,7 +189,8 @@ class Job:
 
     def move(self, state: str, reason: str | None = None) -> None:
         self.previous_state, self.previous_state_changed = self.state, self.state_changed
-        self.state, self.state_changed = state, _now()
+        self.state = state
+        self.state_changed = self.modified
         if state == JobState.COMPLETED:
             self.end_time, self.terminate_reason = self.state_changed, reason
 
@@ -233,6 +208,8 @@ class Job:
 
     def record(self) -> JobRecord:
         return JobRecord(spec=self.spec, state=self.state, created=self.created,
-                         state_changed=self.state_changed, previous_state=self.previous_state,
+                         modified=self.modified, state_changed=self.state_changed,
+                         previous_state=self.previous_state,
                          previous_state_changed=self.previous_state_changed,
-                         end_time=self.end_time, terminate_reason=self.terminate_reason)
+                         end_time=self.end_time, terminate_reason=self.terminate_reason,
+                         extras=self.extras)

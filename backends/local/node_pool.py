@@ -19,13 +19,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 from topwords.core.errors import NodeError
 from topwords.core.model import FailureInfo, NodeInfo, NodeState, PoolSpec
 
 from topwords.core import nofollow
 from . import users
+from .changes import Tracked
 from .runtime import NodeRuntime
 from .layout import NodeLayout
 from .leftovers import KEPT, OWNER_FILE, OWNER_LABEL, claim_dir, owner_label
@@ -85,8 +86,10 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class NodePool:
-    """The nodes of one pool, each with its own directories.
+class NodePool(Tracked):
+    """The nodes of one pool, each with its own directories; ``modified``
+    follows the pool's own data (spec, extras, deleting), not its nodes'
+    (see ``changes``).
 
     Args:
         runtime: makes the nodes (see ``runtime``).
@@ -96,21 +99,27 @@ class NodePool:
         lock: the engine's lock; node state changes happen under it.
         on_change: called (under the lock) when a node's state changes.
         account: ``account_name``/``account_url`` for the nodes' environment.
+        extras: Batch properties kept with the pool as given.
     """
+
+    TRACKED = frozenset({"spec", "extras", "deleting"})
 
     def __init__(self, runtime: NodeRuntime, spec: PoolSpec, *, image: str, host_dir: Path,
                  lock: threading.Condition, on_change: Callable[[], None],
-                 account: dict[str, str] | None = None) -> None:
+                 account: dict[str, str] | None = None,
+                 extras: Mapping[str, Any] | None = None) -> None:
         self.spec, self.host_dir = spec, host_dir
+        self.extras: Mapping[str, Any] = dict(extras or {})
         self._runtime, self._image = runtime, image
         self._lock, self._on_change = lock, on_change
         self._account = account or {}
-        self.created = _now()
+        self.created = self.modified
         count = spec.node_count + spec.spot_node_count
         self.nodes = [self._new_node(n) for n in range(count)]
         for node in self.nodes[spec.node_count:]:
             node.dedicated = False
         self.deleting = False
+        self.deletion = None  # the engine's delete, once begun
         self._threads: list[threading.Thread] = []
 
     def _new_node(self, n: int) -> Node:

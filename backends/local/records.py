@@ -1,16 +1,20 @@
 """Read-only snapshots of the local engine's pools, nodes, jobs, tasks and
 files, with the Batch bookkeeping the core ``*Info`` classes leave out
-(creation and state-transition times, StartTask runs, job states).
+(creation, last-change and state-transition times, StartTask runs, job
+states) and the Batch properties a front end keeps with a resource without
+the engine acting on them (``extras``).
 
 The engine hands these out (taken under its lock); the Batch REST emulator
-renders them as Batch JSON. The core ``Compute`` interface does not need
-them.
+renders them as Batch JSON (see ``batch_engine``). The core ``Compute``
+interface does not need them. A record is all there is of its resource:
+when the resource is deleted, nothing of it is kept anywhere.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Mapping
 
 from topwords.core.model import (
     FailureInfo, JobSpec, NodeInfo, PoolInfo, TaskInfo, TaskSpec, TaskState,
@@ -31,10 +35,18 @@ class JobState:
 
 @dataclass(frozen=True, kw_only=True)
 class PoolRecord:
-    """A pool: its info plus when it was created."""
+    """A pool: its info, when it was created and last changed, and its extras.
+
+    Attributes:
+        modified: the last change of the pool's own data (its spec, extras
+            or state; node changes do not count, as in Batch).
+        extras: properties of the create body the engine keeps as given.
+    """
 
     info: PoolInfo
     created: datetime
+    modified: datetime
+    extras: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,16 +77,18 @@ class NodeRecord:
 @dataclass(frozen=True, kw_only=True)
 class JobRecord:
     """A job: its spec (``terminate_when_tasks_complete`` as it is now),
-    state and state history."""
+    state and state history, last change (spec, extras, state) and extras."""
 
     spec: JobSpec
     state: str
     created: datetime
+    modified: datetime
     state_changed: datetime
     previous_state: str | None = None
     previous_state_changed: datetime | None = None
     end_time: datetime | None = None
     terminate_reason: str | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,8 +96,11 @@ class TaskRecord:
     """A task: its spec, its info and state history.
 
     Attributes:
+        modified: the last change of the task (state, node, exit code,
+            result, retries, ...).
         task_dir: the task directory below its node's root, ``/``-separated
             (None until placed).
+        extras: properties of the create body the engine keeps as given.
     """
 
     spec: TaskSpec
@@ -91,10 +108,12 @@ class TaskRecord:
     job_id: str
     pool_id: str
     created: datetime
+    modified: datetime
     state_changed: datetime
     previous_state: TaskState | None = None
     previous_state_changed: datetime | None = None
     task_dir: str | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

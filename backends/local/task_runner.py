@@ -18,8 +18,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import datetime
+from typing import Any, Callable, Mapping
 
 from topwords.core.errors import NodeError
 from topwords.core.model import (
@@ -27,6 +27,7 @@ from topwords.core.model import (
 )
 
 from topwords.core import nofollow
+from .changes import Tracked
 from .node_pool import Node
 from .records import TaskRecord
 from .transfer import TransferError, download_resource_file, upload_output_files
@@ -35,8 +36,12 @@ __all__ = ["Task", "TaskRunner", "ended_by_user"]
 
 
 @dataclass(eq=False)
-class Task:
-    """A task's mutable state (guarded by the engine's lock)."""
+class Task(Tracked):
+    """A task's mutable state (guarded by the engine's lock); ``modified``
+    follows every change of it (see ``changes``)."""
+
+    TRACKED = frozenset({"state", "node", "exit_code", "result", "failure", "retry_count",
+                         "requeue_count", "start_time", "end_time", "extras"})
 
     spec: TaskSpec
     job_id: str
@@ -51,16 +56,22 @@ class Task:
     end_time: datetime | None = None
     process: int | str | None = None  # the running command's handle on its node
     killed: bool = field(default=False)
-    created: datetime = field(default_factory=lambda: _now())
+    created: datetime = None  # type: ignore[assignment]  # set to its first stamp
     state_changed: datetime | None = None
     previous_state: TaskState | None = None
     previous_state_changed: datetime | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.created is None:
+            self.created = self.modified
 
     def move(self, state: TaskState) -> None:
         """Enter ``state``, remembering the one left and when."""
         if state is not self.state:
             self.previous_state, self.previous_state_changed = self.state, self.state_changed
-            self.state, self.state_changed = state, _now()
+            self.state = state
+            self.state_changed = self.modified
 
     def place(self, node: Node) -> None:
         self.node = node
@@ -81,13 +92,11 @@ class Task:
             task_dir = "/".join(self.node.layout.task(self.job_id, self.spec.id).rel)
         return TaskRecord(spec=self.spec, info=self.info(), job_id=self.job_id,
                           pool_id=self.node.layout.pool_id if self.node else pool_id,
-                          created=self.created, state_changed=self.state_changed or self.created,
+                          created=self.created, modified=self.modified,
+                          state_changed=self.state_changed or self.created,
                           previous_state=self.previous_state,
-                          previous_state_changed=self.previous_state_changed, task_dir=task_dir)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+                          previous_state_changed=self.previous_state_changed, task_dir=task_dir,
+                          extras=self.extras)
 
 
 def ended_by_user() -> FailureInfo:

@@ -75,3 +75,12 @@ def test_catalogue_and_routes_import_no_sdk():
     for name in ("catalogue.py", "routes.py"):
         assert not {n for n in absolute_imports(EMULATOR / name)
                     if n.split(".")[0] in ("azure", "docker")}, name
+
+
+def test_emulator_depends_on_the_batch_engine_interface_not_the_engine():
+    """Only ``service`` (which builds the engine it serves) names
+    ``LocalBatchEngine``; handlers know the ``BatchEngine`` interface."""
+    importers = {p.name for p in sorted(EMULATOR.rglob("*.py"))
+                 if "topwords.backends.local.engine" in absolute_imports(p)
+                 or "LocalBatchEngine" in p.read_text(encoding="utf-8")}
+    assert importers == {"service.py"}

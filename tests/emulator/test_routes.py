@@ -5,7 +5,10 @@ handlers make into the engine is counted."""
 
 from __future__ import annotations
 
+import gc
 import json
+import time
+from email.utils import parsedate_to_datetime
 
 import pytest
 
@@ -55,6 +58,7 @@ def call(service: Service, method: str, path: str, body=None, **query: str):
 
 
 def make_job(service: Service, job_id: str = "j", **extra) -> None:
+    """A job on a pool that does not exist: its tasks never start."""
     status, _, _ = call(service, "POST", "jobs", {"id": job_id, "poolInfo": {"poolId": "p"},
                                                    **extra})
     assert status == 201
@@ -138,3 +142,59 @@ def test_route_table_has_one_row_per_method_and_template():
     keys = [(r.method, r.template) for r in ROUTES]
     assert len(keys) == len(set(keys))
     assert all(callable(r.handler) for r in ROUTES)
+
+
+def test_job_etag_and_last_modified_change_after_an_update(service):
+    make_job(service)
+    _, _, first = call(service, "GET", "jobs/j")
+    time.sleep(0.002)
+    status, _, updated = call(service, "PATCH", "jobs/j", {"priority": 7})
+    _, body, after = call(service, "GET", "jobs/j")
+    assert status == 200 and body["priority"] == 7
+    assert updated["ETag"] == after["ETag"] != first["ETag"]
+    assert body["eTag"] == after["ETag"] and body["lastModified"] > body["creationTime"]
+    assert parsedate_to_datetime(after["Last-Modified"]) >= \
+        parsedate_to_datetime(first["Last-Modified"])
+
+
+def test_task_etag_changes_when_the_task_changes(service):
+    make_job(service)
+    _, _, created = call(service, "POST", "jobs/j/tasks", {"id": "t", "commandLine": "true"})
+    assert call(service, "POST", "jobs/j/tasks/t/terminate")[0] == 204
+    _, body, after = call(service, "GET", "jobs/j/tasks/t")
+    assert body["state"] == "completed" and after["ETag"] != created["ETag"]
+
+
+def _marked(marker: str) -> int:
+    """How many live lists hold ``marker`` (extras the emulator was given)."""
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if type(o) is list and marker in o)
+
+
+def test_nothing_of_a_deleted_job_or_pool_is_kept(service):
+    """No side store: the Service keeps no state per resource, and once a
+    job or pool is deleted nothing it was given (its extras) is alive."""
+    before = dict(vars(service))
+    for n in range(10):
+        make_job(service, f"j{n}", tags=[f"job-marker-{n}"])
+        tasks = [{"id": "t", "commandLine": "true", "tags": [f"task-marker-{n}"]}]
+        assert call(service, "POST", f"jobs/j{n}/addtaskcollection", {"value": tasks})[0] == 200
+    del tasks  # this test's own copy of the last body
+    assert call(service, "POST", "pools", {
+        "id": "p", "vmSize": "standard_d2s_v3", "targetDedicatedNodes": 1,
+        "tags": ["pool-marker"], "virtualMachineConfiguration": {
+            "imageReference": {"publisher": "canonical", "offer": "ubuntu-24_04-lts",
+                               "sku": "server"}, "nodeAgentSKUId": "batch.node.ubuntu 24.04"},
+    })[0] == 201
+    assert _marked("job-marker-3") == 1 and _marked("task-marker-3") == 1
+    assert _marked("pool-marker") == 1
+    for n in range(10):
+        assert call(service, "DELETE", f"jobs/j{n}")[0] == 202
+    assert call(service, "DELETE", "pools/p")[0] == 202
+    service.engine.wait_for_deletions(30)
+    assert call(service, "GET", "jobs")[1]["value"] == []
+    assert call(service, "GET", "pools")[1]["value"] == []
+    assert vars(service) == before
+    assert [_marked(f"job-marker-{n}") + _marked(f"task-marker-{n}") for n in range(10)] == \
+        [0] * 10
+    assert _marked("pool-marker") == 0

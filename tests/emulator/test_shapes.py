@@ -151,8 +151,8 @@ def task_body(**changes) -> dict:
 
 
 def test_task_spec_from_what_the_sdk_sends():
-    spec, echo = shapes.task_spec(task_body(), common_env={"A": "job", "B": "job"})
-    assert spec.environment == {"A": "task", "B": "job"}
+    spec, echo = shapes.task_spec(task_body())
+    assert spec.environment == {"A": "task"}
     assert spec.constraints.max_wall_clock_time == 1200
     assert spec.constraints.max_task_retry_count == 1
     assert spec.depends_on == ("t0",)
@@ -186,7 +186,7 @@ def test_job_spec_and_its_common_environment():
     spec, echo = shapes.job_spec(wire(options))
     assert (spec.id, spec.pool_id, spec.uses_task_dependencies,
             spec.terminate_when_tasks_complete) == ("j1", "p1", True, True)
-    assert shapes.common_environment(echo) == {"C": "1"} and echo["priority"] == 5
+    assert spec.common_environment == {"C": "1"} and echo == {"priority": 5}
     error = refused(shapes.job_spec, {**wire(options), "jobManagerTask": {"id": "m"}})
     assert error.code == "UnsupportedProperty"
 
@@ -201,7 +201,7 @@ def test_task_json_reads_back_as_a_batch_task():
                     retry_count=1, node_id="node-1", start_time=T0,
                     end_time=T0 + timedelta(seconds=2))
     record = TaskRecord(spec=spec, info=info, job_id="j1", pool_id="p1", created=T0,
-                        state_changed=T0 + timedelta(seconds=2),
+                        modified=T0, state_changed=T0 + timedelta(seconds=2),
                         previous_state=TaskState.RUNNING, previous_state_changed=T0,
                         task_dir="workitems/j1/job-1/t1")
     task = bm.BatchTask(shapes.task_json(record, echo, "http://e/jobs/j1/tasks/t1",
@@ -224,7 +224,7 @@ def test_task_json_reads_back_as_a_batch_task():
 def test_active_task_json_has_no_node_but_execution_counters():
     spec, echo = shapes.task_spec(task_body(depends_on=None, dependsOn=None))
     record = TaskRecord(spec=spec, info=TaskInfo(id="t1", state=TaskState.ACTIVE),
-                        job_id="j1", pool_id="p1", created=T0, state_changed=T0)
+                        job_id="j1", pool_id="p1", created=T0, modified=T0, state_changed=T0)
     task = bm.BatchTask(shapes.task_json(record, echo, "u", None))
     assert task.node_info is None and task.execution_info.retry_count == 0
     assert task.execution_info.exit_code is None
@@ -236,7 +236,8 @@ def test_pool_node_and_job_json_read_back_as_sdk_models():
     body = pool_body()
     _, echo = shapes.pool_spec(body, images=image_index(), max_nodes=16)
     pool = bm.BatchPool(shapes.pool_json(
-        PoolRecord(info=PoolInfo(spec=spec, current_node_count=3), created=T0), echo, "u"))
+        PoolRecord(info=PoolInfo(spec=spec, current_node_count=3), created=T0,
+                   modified=T0), echo, "u"))
     assert (pool.state, pool.allocation_state) == (bm.BatchPoolState.ACTIVE,
                                                    bm.AllocationState.STEADY)
     assert (pool.current_dedicated_nodes, pool.current_low_priority_nodes) == (2, 1)
@@ -255,7 +256,7 @@ def test_pool_node_and_job_json_read_back_as_sdk_models():
         7, bm.BatchTaskExecutionResult.FAILURE)
     job = bm.BatchJob(shapes.job_json(JobRecord(
         spec=JobSpec(id="j1", pool_id="p1", terminate_when_tasks_complete=True),
-        state="completed", created=T0, state_changed=T0, previous_state="active",
+        state="completed", created=T0, modified=T0, state_changed=T0, previous_state="active",
         previous_state_changed=T0, end_time=T0, terminate_reason="AllTasksComplete"),
         {"displayName": "d"}, "u"))
     assert (job.state, job.previous_state) == (bm.BatchJobState.COMPLETED,
@@ -269,7 +270,7 @@ def test_task_counts_and_file_listing_entries():
     def record(state, result=None):
         spec, _ = shapes.task_spec(task_body(dependsOn=None))
         return TaskRecord(spec=spec, info=TaskInfo(id="t", state=state, result=result),
-                          job_id="j", pool_id="p", created=T0, state_changed=T0)
+                          job_id="j", pool_id="p", created=T0, modified=T0, state_changed=T0)
     counts = bm.BatchTaskCountsResult(shapes.task_counts_json([
         record(TaskState.ACTIVE), record(TaskState.PREPARING), record(TaskState.RUNNING),
         record(TaskState.COMPLETED, TaskResult.SUCCESS),

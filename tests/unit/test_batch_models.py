@@ -154,6 +154,12 @@ def test_job_options_maps_pool_dependencies_and_termination(terminate, expected)
     assert body["usesTaskDependencies"] is True
     assert body.get("onAllTasksComplete") == expected
     assert body["metadata"] == [{"name": "k", "value": "v"}]
+    assert "commonEnvironmentSettings" not in body
+
+
+def test_job_options_maps_the_common_environment():
+    body = job_options(JobSpec(id="j1", pool_id="p1", common_environment={"A": "1"})).as_dict()
+    assert body["commonEnvironmentSettings"] == [{"name": "A", "value": "1"}]
 
 
 def test_task_options_full_spec_maps_every_field():

@@ -91,3 +91,12 @@ def test_imports_of_resolves_relative_imports(tmp_path, line, expected):
     probe = tmp_path / "probe.py"
     probe.write_text(line + "\n", encoding="utf-8")
     assert expected in imports_of(probe, package="topwords.core")
+
+
+def test_batch_engine_interface_imports_only_core_and_the_records():
+    """The interface the emulator depends on is not the engine: it needs no
+    runtime, no Docker and no engine module."""
+    used = {n for n in imports_of(REPO / "backends" / "local" / "batch_engine.py")
+            if n.startswith("topwords.")}
+    assert used <= {"topwords.core.compute", "topwords.core.errors", "topwords.core.model",
+                    "topwords.backends.local.files", "topwords.backends.local.records"}, used

@@ -26,18 +26,13 @@ def _created(url: str, when) -> dict[str, str]:
 def create_job(service: Service, request: Request) -> Response:
     spec, echo = shapes.job_spec(shapes.require_object(request.json()))
     with engine_errors("Job", spec.id):
-        service.engine.create_job(spec, pool_must_exist=False)
+        service.engine.create_job(spec, pool_must_exist=False, extras=echo)
         record = service.engine.job_record(spec.id)
-    with service.lock:
-        service.echo[("job", spec.id)] = echo
-        service.task_echo[spec.id] = {}
-    return Response(201, headers=_created(request.url("jobs", spec.id), record.created))
+    return Response(201, headers=_created(request.url("jobs", spec.id), record.modified))
 
 
 def _job_json(service: Service, request: Request, record) -> dict:
-    job_id = record.spec.id
-    return shapes.job_json(record, service.echo.get(("job", job_id), {}),
-                           request.url("jobs", job_id))
+    return shapes.job_json(record, record.extras, request.url("jobs", record.spec.id))
 
 
 def jobs(service: Service, request: Request) -> list[dict]:
@@ -47,7 +42,7 @@ def jobs(service: Service, request: Request) -> list[dict]:
 def job(service: Service, request: Request, job_id: str):
     with engine_errors("Job", job_id):
         record = service.engine.job_record(job_id)
-    return _job_json(service, request, record), record.created
+    return _job_json(service, request, record), record.modified
 
 
 def update_job(service: Service, request: Request, job_id: str) -> Response:
@@ -58,17 +53,14 @@ def update_job(service: Service, request: Request, job_id: str) -> Response:
         if name not in ("onAllTasksComplete", "priority", "allowTaskPreemption"):
             raise unsupported(name, "only onAllTasksComplete, priority and "
                               "allowTaskPreemption can be updated")
+    mode = str(body.get("onAllTasksComplete", "")).lower()
+    if mode and mode not in ("noaction", "terminatejob"):
+        raise bad_value("onAllTasksComplete", "must be noaction or terminatejob", mode)
     with engine_errors("Job", job_id):
-        record = service.engine.job_record(job_id)
-        mode = str(body.get("onAllTasksComplete", "")).lower()
-        if mode:
-            if mode not in ("noaction", "terminatejob"):
-                raise bad_value("onAllTasksComplete", "must be noaction or terminatejob", mode)
-            service.engine.set_terminate_when_tasks_complete(job_id, mode == "terminatejob")
-    with service.lock:
-        echo = service.echo.setdefault(("job", job_id), {})
-        echo.update({k: v for k, v in body.items() if k != "onAllTasksComplete"})
-    return Response(200, headers=shapes.stamps(record.created))
+        record = service.engine.update_job(
+            job_id, terminate_when_tasks_complete=mode == "terminatejob" if mode else None,
+            extras={k: v for k, v in body.items() if k != "onAllTasksComplete"})
+    return Response(200, headers=shapes.stamps(record.modified))
 
 
 def terminate_job(service: Service, request: Request, job_id: str) -> Response:
@@ -97,14 +89,12 @@ def task_counts(service: Service, request: Request, job_id: str) -> Response:
 
 # -- adding tasks ------------------------------------------------------------------
 
-def _parse_tasks(service: Service, job_id: str,
-                 bodies: list) -> list[tuple[TaskSpec, dict] | BatchApiError]:
+def _parse_tasks(bodies: list) -> list[tuple[TaskSpec, dict] | BatchApiError]:
     """Each task body as its spec and echo, or the error that refuses it."""
-    common_env = shapes.common_environment(service.echo.get(("job", job_id), {}))
     parsed: list[tuple[TaskSpec, dict] | BatchApiError] = []
     for body in bodies:
         try:
-            parsed.append(shapes.task_spec(body, common_env=common_env))
+            parsed.append(shapes.task_spec(body))
         except BatchApiError as exc:
             parsed.append(exc)
     return parsed
@@ -115,17 +105,17 @@ def _add_tasks(service: Service, job_id: str, bodies: list, *, kind: str, ident:
     engine. Returns per body, in order, ``(spec, record)`` or the
     ``BatchApiError`` that refused it; raises the job's errors (404, 409)
     with ``kind``/``ident`` naming what the request was about."""
-    parsed = _parse_tasks(service, job_id, bodies)
-    specs = [p[0] for p in parsed if not isinstance(p, BatchApiError)]
+    parsed = _parse_tasks(bodies)
+    valid = [p for p in parsed if not isinstance(p, BatchApiError)]
     with engine_errors(kind, ident, job_id):
-        added = iter(service.engine.add_task_collection(job_id, specs))
+        added = iter(service.engine.add_task_collection(
+            job_id, [spec for spec, _ in valid], [echo for _, echo in valid]))
     results: list = []
-    echoes = {}
     for item in parsed:
         if isinstance(item, BatchApiError):
             results.append(item)
             continue
-        spec, echo = item
+        spec, _ = item
         outcome = next(added)
         if isinstance(outcome, Exception):
             error = batch_error(outcome, "Task", spec.id, job_id)
@@ -133,10 +123,7 @@ def _add_tasks(service: Service, job_id: str, bodies: list, *, kind: str, ident:
                 raise outcome
             results.append(error)
             continue
-        echoes[spec.id] = echo
         results.append((spec, outcome))
-    with service.lock:
-        service.task_echo.setdefault(job_id, {}).update(echoes)
     return results
 
 
@@ -148,7 +135,7 @@ def create_task(service: Service, request: Request, job_id: str) -> Response:
         raise outcome
     spec, record = outcome
     return Response(201, headers=_created(request.url("jobs", job_id, "tasks", spec.id),
-                                          record.created))
+                                          record.modified))
 
 
 def create_task_collection(service: Service, request: Request, job_id: str) -> Response:
@@ -169,8 +156,8 @@ def create_task_collection(service: Service, request: Request, job_id: str) -> R
             continue
         spec, record = outcome
         results.append({"status": "success", "taskId": spec.id,
-                        "eTag": shapes.etag(record.created),
-                        "lastModified": shapes.format_time(record.created),
+                        "eTag": shapes.etag(record.modified),
+                        "lastModified": shapes.format_time(record.modified),
                         "location": request.url("jobs", job_id, "tasks", spec.id)})
     return json_response(200, {"value": results})
 
@@ -182,7 +169,7 @@ def _task_json(service: Service, request: Request, job_id: str, record) -> dict:
     node_url = None
     if record.info.node_id:
         node_url = request.url("pools", record.pool_id, "nodes", record.info.node_id)
-    return shapes.task_json(record, service.task_echo.get(job_id, {}).get(task_id, {}),
+    return shapes.task_json(record, record.extras,
                             request.url("jobs", job_id, "tasks", task_id), node_url)
 
 
@@ -195,7 +182,7 @@ def tasks(service: Service, request: Request, job_id: str) -> list[dict]:
 def task(service: Service, request: Request, job_id: str, task_id: str):
     with engine_errors("Task", task_id, job_id):
         record = service.engine.task_record(job_id, task_id)
-    return _task_json(service, request, job_id, record), record.created
+    return _task_json(service, request, job_id, record), record.modified
 
 
 def terminate_task(service: Service, request: Request, job_id: str, task_id: str) -> Response:

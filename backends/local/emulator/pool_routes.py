@@ -29,11 +29,9 @@ def create_pool(service: Service, request: Request) -> Response:
         _refuse_existing(service, body.get("id"))  # 409 PoolExists wins, as in Batch
         raise
     with engine_errors("Pool", spec.id):
-        service.engine.create_pool(spec)
+        service.engine.create_pool(spec, extras=echo)
         record = service.engine.pool_record(spec.id)
-    with service.lock:
-        service.echo[("pool", spec.id)] = echo
-    return Response(201, headers=_created(request.url("pools", spec.id), record.created))
+    return Response(201, headers=_created(request.url("pools", spec.id), record.modified))
 
 
 def _refuse_existing(service: Service, pool_id: object) -> None:
@@ -49,9 +47,7 @@ def _refuse_existing(service: Service, pool_id: object) -> None:
 
 
 def _pool_json(service: Service, request: Request, record) -> dict:
-    pool_id = record.info.spec.id
-    return shapes.pool_json(record, service.echo.get(("pool", pool_id), {}),
-                            request.url("pools", pool_id))
+    return shapes.pool_json(record, record.extras, request.url("pools", record.info.spec.id))
 
 
 def pools(service: Service, request: Request) -> list[dict]:
@@ -61,13 +57,13 @@ def pools(service: Service, request: Request) -> list[dict]:
 def pool(service: Service, request: Request, pool_id: str):
     with engine_errors("Pool", pool_id):
         record = service.engine.pool_record(pool_id)
-    return _pool_json(service, request, record), record.created
+    return _pool_json(service, request, record), record.modified
 
 
 def pool_exists(service: Service, request: Request, pool_id: str) -> Response:
     with engine_errors("Pool", pool_id):
         record = service.engine.pool_record(pool_id)
-    return Response(200, headers=shapes.stamps(record.created))
+    return Response(200, headers=shapes.stamps(record.modified))
 
 
 def delete_pool(service: Service, request: Request, pool_id: str) -> Response:
@@ -80,8 +76,9 @@ def delete_pool(service: Service, request: Request, pool_id: str) -> Response:
     return Response(202)
 
 
-def _node_json(service: Service, request: Request, pool_id: str, record, spec) -> dict:
-    start = shapes.start_task_json(spec.start_task, service.echo.get(("pool", pool_id), {}))
+def _node_json(request: Request, pool_id: str, record, pool) -> dict:
+    spec = pool.info.spec
+    start = shapes.start_task_json(spec.start_task, pool.extras)
     return shapes.node_json(record, url=request.url("pools", pool_id, "nodes", record.info.id),
                             vm_size=spec.vm_size, is_dedicated=record.dedicated,
                             start_task=start)
@@ -89,20 +86,19 @@ def _node_json(service: Service, request: Request, pool_id: str, record, spec) -
 
 def _nodes(service: Service, pool_id: str):
     with engine_errors("Pool", pool_id):
-        spec = service.engine.pool_record(pool_id).info.spec
-        return spec, service.engine.node_records(pool_id)
+        return service.engine.pool_record(pool_id), service.engine.node_records(pool_id)
 
 
 def nodes(service: Service, request: Request, pool_id: str) -> list[dict]:
-    spec, records = _nodes(service, pool_id)
-    return [_node_json(service, request, pool_id, r, spec) for r in records]
+    pool, records = _nodes(service, pool_id)
+    return [_node_json(request, pool_id, r, pool) for r in records]
 
 
 def node(service: Service, request: Request, pool_id: str, node_id: str):
-    spec, records = _nodes(service, pool_id)
+    pool, records = _nodes(service, pool_id)
     for record in records:
         if record.info.id == node_id:
-            return _node_json(service, request, pool_id, record, spec), None
+            return _node_json(request, pool_id, record, pool), None
     raise not_found("Node", node_id)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,8 +23,8 @@ from functools import cached_property
 from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
-from topwords.backends.local.engine import (
-    LocalBatchEngine, StateConflict, TaskDependenciesNotEnabled,
+from topwords.backends.local.batch_engine import (
+    BatchEngine, StateConflict, TaskDependenciesNotEnabled,
 )
 from topwords.core.errors import (
     ConfigError, JobNotFound, PoolError, PoolNotFound, ResourceExists, TaskNotFound,
@@ -91,26 +90,23 @@ def json_response(status: int, body: Any, headers: Mapping[str, str] | None = No
 
 @dataclass
 class Service:
-    """What handlers share: the engine and the emulator's own state.
+    """What handlers share: the engine and the emulator's settings. It keeps
+    nothing per resource: every resource's state, the Batch properties the
+    engine does not act on included (``extras``), is in the engine's records.
 
     Attributes:
+        engine: the ``BatchEngine`` behind the API.
         page_size: the most items one list page holds.
         max_nodes: the most nodes one pool may have.
-        echo: ``("pool", id)`` / ``("job", id)`` -> the create body's
-            properties the engine does not keep (see ``shapes``).
-        task_echo: job id -> task id -> the same for tasks.
         delete_grace: seconds a DELETE waits for the pool or job to be gone
             before it answers 202, so that the SDK's poller usually finds a
             404 on its first check instead of sleeping its interval (5 s).
     """
 
-    engine: LocalBatchEngine
+    engine: BatchEngine
     page_size: int = 1000
     max_nodes: int = 16
     delete_grace: float = 2.0
-    echo: dict[tuple[str, str], dict] = field(default_factory=dict)
-    task_echo: dict[str, dict[str, dict]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 Handler = Callable[..., Response]

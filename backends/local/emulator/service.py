@@ -22,7 +22,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from topwords.core.errors import ConfigError
+from topwords.core.errors import ConfigError, PoolNotFound
 
 __all__ = ["BatchEmulator", "DEFAULT_ACCOUNT"]
 
@@ -106,7 +106,8 @@ class BatchEmulator:
 
     @property
     def engine(self):
-        """The ``LocalBatchEngine`` behind the API (for tests and tools)."""
+        """The ``LocalBatchEngine`` behind the API (for tests and tools; the
+        API itself uses it only as a ``BatchEngine``)."""
         return self._engine
 
     def environment(self) -> dict[str, str]:
@@ -195,8 +196,11 @@ class BatchEmulator:
         if engine is not None:
             try:  # containers first: that ends every command, even on a hung node
                 for record in engine.pool_records():
-                    engine.delete_pool(record.info.spec.id)
-                engine.wait_for_deletions(timeout=10.0)
+                    try:
+                        engine.start_deleting_pool(record.info.spec.id)
+                    except PoolNotFound:
+                        pass  # gone meanwhile
+                engine.wait_for_deletions(timeout=60.0)
             finally:
                 engine.close()
         azurite, self._azurite = self._azurite, None

@@ -28,7 +28,8 @@ _POOL_MODEL = {"id", "vmSize", "targetDedicatedNodes", "targetLowPriorityNodes",
                "taskSlotsPerNode", "metadata"}
 _START_MODEL = {"commandLine", "resourceFiles", "environmentSettings", "maxTaskRetryCount",
                 "waitForSuccess"}
-_JOB_MODEL = {"id", "usesTaskDependencies", "poolInfo", "onAllTasksComplete", "metadata"}
+_JOB_MODEL = {"id", "usesTaskDependencies", "poolInfo", "onAllTasksComplete", "metadata",
+              "commonEnvironmentSettings"}
 _TASK_MODEL = {"id", "commandLine", "resourceFiles", "outputFiles", "environmentSettings",
                "constraints", "dependsOn"}
 
@@ -116,8 +117,8 @@ def _auto_user(body: Json, where: str = "") -> tuple[bool, str | None]:
 
 
 def job_spec(body: Json) -> tuple[JobSpec, Json]:
-    """A job create body as a ``JobSpec`` and its echo (which keeps
-    ``commonEnvironmentSettings`` for the job's tasks).
+    """A job create body as a ``JobSpec`` (``commonEnvironmentSettings``
+    included: the engine applies them to the job's tasks) and its echo.
 
     Raises:
         BatchApiError: 400 for a missing, invalid or unsupported property.
@@ -135,7 +136,6 @@ def job_spec(body: Json) -> tuple[JobSpec, Json]:
     if limit and parse_duration(limit, "constraints.maxWallClockTime") is not None:
         raise unsupported("constraints.maxWallClockTime", "job wall-clock limits are not "
                           "enforced (task limits are)")
-    _pairs(body, "commonEnvironmentSettings")
     mode = str(body.get("onAllTasksComplete", "noaction")).lower()
     if mode not in ("noaction", "terminatejob"):
         raise bad_value("onAllTasksComplete", "must be noaction or terminatejob", mode)
@@ -144,19 +144,14 @@ def job_spec(body: Json) -> tuple[JobSpec, Json]:
         pool_id=_string(pool_info, "poolId", required=True, where="poolInfo."),
         uses_task_dependencies=bool(body.get("usesTaskDependencies", False)),
         terminate_when_tasks_complete=mode == "terminatejob",
-        metadata=_pairs(body, "metadata")))
+        metadata=_pairs(body, "metadata"),
+        common_environment=_pairs(body, "commonEnvironmentSettings")))
     return spec, _rest(body, _JOB_MODEL)
 
 
-def common_environment(job_echo: Json) -> dict[str, str]:
-    """The ``commonEnvironmentSettings`` a job's echo holds."""
-    return {e["name"]: e.get("value") or "" for e in job_echo.get("commonEnvironmentSettings")
-            or ()}
-
-
-def task_spec(body: Json, *, common_env: Mapping[str, str] | None = None) -> tuple[TaskSpec, Json]:
-    """A task create body as a ``TaskSpec`` (``common_env`` under its own
-    environment settings) and its echo.
+def task_spec(body: Json) -> tuple[TaskSpec, Json]:
+    """A task create body as a ``TaskSpec`` (its job's common environment is
+    the engine's to add) and its echo.
 
     Raises:
         BatchApiError: 400 for a missing, invalid or unsupported property.
@@ -179,7 +174,7 @@ def task_spec(body: Json, *, common_env: Mapping[str, str] | None = None) -> tup
         command_line=_string(body, "commandLine", required=True),
         resource_files=_resource_files(body),
         output_files=_output_files(body),
-        environment={**(common_env or {}), **_pairs(body, "environmentSettings")},
+        environment=_pairs(body, "environmentSettings"),
         constraints=TaskConstraints(
             max_task_retry_count=_retries(constraints, "constraints."),
             max_wall_clock_time=parse_duration(limit, "constraints.maxWallClockTime")

@@ -40,7 +40,8 @@ def pool_json(record: PoolRecord, echo: Json, url: str) -> Json:
     created = format_time(record.created)
     body = {k: v for k, v in echo.items() if k != "startTask"}
     body.update(_without_none({
-        "id": spec.id, "url": url, "eTag": etag(record.created), "lastModified": created,
+        "id": spec.id, "url": url, "eTag": etag(record.modified),
+        "lastModified": format_time(record.modified),
         "creationTime": created, "state": info.state, "stateTransitionTime": created,
         "allocationState": info.allocation_state, "allocationStateTransitionTime": created,
         "vmSize": spec.vm_size, "resizeTimeout": echo.get("resizeTimeout", "PT15M"),
@@ -107,8 +108,9 @@ def job_json(record: JobRecord, echo: Json, url: str) -> Json:
     spec, created = record.spec, format_time(record.created)
     body = dict(echo)
     body.update(_without_none({
-        "id": spec.id, "url": url, "eTag": etag(record.created), "lastModified": created,
-        "creationTime": created, "state": record.state,
+        "id": spec.id, "url": url, "eTag": etag(record.modified),
+        "lastModified": format_time(record.modified), "creationTime": created,
+        "state": record.state,
         "stateTransitionTime": format_time(record.state_changed),
         "previousState": record.previous_state,
         "previousStateTransitionTime": format_time(record.previous_state_changed)
@@ -123,6 +125,7 @@ def job_json(record: JobRecord, echo: Json, url: str) -> Json:
         "onAllTasksComplete": "terminatejob" if spec.terminate_when_tasks_complete
         else "noaction",
         "onTaskFailure": "noaction", "metadata": _named(spec.metadata),
+        "commonEnvironmentSettings": _named(spec.common_environment),
         "executionInfo": _without_none({
             "startTime": created, "poolId": spec.pool_id,
             "endTime": format_time(record.end_time) if record.end_time else None,
@@ -149,8 +152,8 @@ def task_json(record: TaskRecord, echo: Json, url: str, node_url: str | None) ->
                 "taskRootDirectoryUrl": f"{node_url}/files/{quote(root)}"}
     body = dict(echo)
     body.update(_without_none({
-        "id": spec.id, "url": url, "eTag": etag(record.created), "creationTime": created,
-        "lastModified": created, "state": info.state.value,
+        "id": spec.id, "url": url, "eTag": etag(record.modified), "creationTime": created,
+        "lastModified": format_time(record.modified), "state": info.state.value,
         "stateTransitionTime": format_time(record.state_changed),
         "previousState": record.previous_state.value if record.previous_state else None,
         "previousStateTransitionTime": format_time(record.previous_state_changed)

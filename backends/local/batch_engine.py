@@ -1,0 +1,283 @@
+"""The BatchEngine interface: what a Batch REST front end (the emulator in
+``emulator/``) needs of an engine beyond the core ``Compute`` interface.
+
+``Compute`` is what a workflow needs: create, look at and delete pools, jobs
+and tasks. A front end that answers the Batch API also needs Batch's
+bookkeeping for every resource (creation and last-change times, state
+history, the properties it was given that the engine does not act on) and
+Batch's own operations (delete that returns at once while the resource is
+listed as ``deleting``, job update and termination, task termination, file
+listings). ``LocalBatchEngine`` implements both; the emulator depends on
+this class only.
+
+Every resource's state, its ``extras`` included, lives in the engine's
+records (``records``): a front end keeps nothing per resource, and a deleted
+resource leaves nothing behind. A record's ``modified`` changes on every
+change of its resource (a front end makes ``ETag`` and ``Last-Modified``
+from it).
+
+Errors: the core ones (``PoolNotFound``, ``JobNotFound``, ``TaskNotFound``,
+``ResourceExists``, ``ConfigError``, ``PoolError``) and the two below.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, Mapping, Sequence
+
+from topwords.core.compute import Compute
+from topwords.core.errors import ComputeError, ConfigError, ResourceExists
+from topwords.core.model import JobSpec, PoolSpec, TaskSpec
+
+from .files import FileRoot
+from .records import FileEntry, JobRecord, NodeRecord, PoolRecord, TaskRecord
+
+__all__ = ["BatchEngine", "Extras", "StateConflict", "TaskDependenciesNotEnabled"]
+
+#: properties of a create or update body kept with the resource as given
+#: (JSON values); the engine never reads them
+Extras = Mapping[str, Any]
+
+
+class StateConflict(ComputeError):
+    """The pool's, job's or task's state forbids the operation (Batch: 409).
+
+    Attributes:
+        code: Batch's error code (``JobCompleted``, ``JobBeingTerminated``,
+            ``JobBeingDeleted``, ``PoolBeingDeleted``, ``TaskCompleted``).
+    """
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TaskDependenciesNotEnabled(ConfigError):
+    """A task with dependencies for a job created without
+    ``uses_task_dependencies`` (Batch: 400 TaskDependenciesNotSpecifiedOnJob).
+
+    Attributes:
+        job_id / task_id: the job and the refused task.
+    """
+
+    def __init__(self, job_id: str, task_id: str) -> None:
+        super().__init__(f"task {task_id} has dependencies but job {job_id} was not "
+                         "created with uses_task_dependencies")
+        self.job_id, self.task_id = job_id, task_id
+
+
+class BatchEngine(Compute):
+    """``Compute`` plus the records and operations of the Batch API.
+
+    Thread-safe: a front end calls it from many request threads at once.
+    Each method is one consistent step (taken under the engine's lock), so a
+    request handler makes as few calls as it can: one per operation where
+    possible.
+    """
+
+    # -- pools ---------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_pool(self, spec: PoolSpec, *, extras: Extras | None = None) -> None:
+        """``Compute.create_pool``, keeping ``extras`` in the pool's record.
+
+        Raises:
+            ResourceExists: a pool with this id exists.
+            PoolError: its nodes could not start (the image is missing, ...).
+        Idempotent: no.
+        """
+
+    @abc.abstractmethod
+    def pool_records(self) -> list[PoolRecord]:
+        """Every pool, ``deleting`` ones included, in creation order.
+
+        Idempotent: yes (read-only).
+        """
+
+    @abc.abstractmethod
+    def pool_record(self, pool_id: str) -> PoolRecord:
+        """One pool (``deleting`` until it is gone).
+
+        Raises:
+            PoolNotFound: no such pool.
+        Idempotent: yes (read-only).
+        """
+
+    @abc.abstractmethod
+    def node_records(self, pool_id: str) -> list[NodeRecord]:
+        """The pool's nodes with their bookkeeping (StartTask runs, task
+        counts, dedicated or spot).
+
+        Raises:
+            PoolNotFound: no such pool.
+        Idempotent: yes (read-only).
+        """
+
+    @abc.abstractmethod
+    def node_dir(self, pool_id: str, node_id: str) -> FileRoot | None:
+        """A node's root directory, for its file operations (None: no such
+        node).
+
+        Raises:
+            PoolNotFound: no such pool.
+        Idempotent: yes (read-only).
+        """
+
+    @abc.abstractmethod
+    def start_deleting_pool(self, pool_id: str) -> bool:
+        """Begin deleting a pool and return at once; it stays listed with
+        state ``deleting`` until its nodes are gone, then its record goes.
+        ``Compute.delete_pool`` is this plus waiting until it is gone.
+
+        Returns:
+            False if it was being deleted already.
+        Raises:
+            PoolNotFound: no such pool.
+        Idempotent: yes (a second call returns False).
+        """
+
+    @abc.abstractmethod
+    def wait_for_deletions(self, timeout: float = 120.0) -> None:
+        """Wait (up to ``timeout`` seconds per deletion) until every delete
+        begun so far has finished.
+
+        Idempotent: yes.
+        """
+
+    # -- jobs ------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_job(self, spec: JobSpec, *, pool_must_exist: bool = True,
+                   extras: Extras | None = None) -> None:
+        """``Compute.create_job``; with ``pool_must_exist=False`` a job for a
+        pool that does not exist (yet) is accepted, as Batch does (its tasks
+        wait for the pool). ``extras`` are kept in the job's record.
+
+        Raises:
+            ResourceExists: a job with this id exists.
+            PoolNotFound: the pool does not exist (``pool_must_exist``).
+        Idempotent: no.
+        """
+
+    @abc.abstractmethod
+    def job_records(self) -> list[JobRecord]:
+        """Every job, ``deleting`` ones included, in creation order.
+
+        Idempotent: yes (read-only).
+        """
+
+    @abc.abstractmethod
+    def job_record(self, job_id: str) -> JobRecord:
+        """One job.
+
+        Raises:
+            JobNotFound: no such job.
+        Idempotent: yes (read-only).
+        """
+
+    @abc.abstractmethod
+    def update_job(self, job_id: str, *, terminate_when_tasks_complete: bool | None = None,
+                   extras: Extras | None = None) -> JobRecord:
+        """Change a job: its ``onAllTasksComplete`` (None: unchanged; True on
+        a job whose tasks have all completed, or that has none, completes
+        it now) and its extras (the keys given replace those kept).
+
+        Returns:
+            the job's record after the change.
+        Raises:
+            JobNotFound; StateConflict: ``terminate_when_tasks_complete``
+            for a job that is not active.
+        Idempotent: yes.
+        """
+
+    @abc.abstractmethod
+    def terminate_job(self, job_id: str, reason: str = "UserTerminate") -> None:
+        """End a job: no more tasks start, running ones are killed, then it
+        is ``completed`` with ``reason``.
+
+        Raises:
+            JobNotFound; StateConflict: it is completed, terminating or
+            being deleted.
+        Idempotent: no (a second call is a StateConflict).
+        """
+
+    @abc.abstractmethod
+    def start_deleting_job(self, job_id: str) -> bool:
+        """Begin deleting a job (its running tasks are killed) and return at
+        once; it stays listed as ``deleting`` until they are gone, then its
+        record (and its tasks') goes. ``Compute.delete_job`` is this plus
+        waiting until it is gone.
+
+        Returns:
+            False if it was being deleted already.
+        Raises:
+            JobNotFound: no such job.
+        Idempotent: yes (a second call returns False).
+        """
+
+    # -- tasks -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_task_collection(self, job_id: str, tasks: Sequence[TaskSpec],
+                            extras: Sequence[Extras] | None = None
+                            ) -> list[TaskRecord | ResourceExists | ConfigError]:
+        """Add each task on its own, as Batch's add-task-collection does: a
+        task whose id is taken (by the job, or by an earlier one of
+        ``tasks``) or that is invalid is refused, the others are added, in
+        one step. ``extras[i]`` is kept in the record of ``tasks[i]``.
+
+        Returns:
+            per task, in order: its record, or the error that refused it
+            (``ResourceExists``, ``ConfigError`` such as
+            ``TaskDependenciesNotEnabled``).
+        Raises:
+            JobNotFound; StateConflict: the job is not active.
+        Idempotent: no.
+        """
+
+    @abc.abstractmethod
+    def task_records(self, job_id: str) -> list[TaskRecord]:
+        """Every task of a job, in the order they were added.
+
+        Raises:
+            JobNotFound.
+        Idempotent: yes (read-only).
+        """
+
+    @abc.abstractmethod
+    def task_record(self, job_id: str, task_id: str) -> TaskRecord:
+        """One task.
+
+        Raises:
+            JobNotFound, TaskNotFound.
+        Idempotent: yes (read-only).
+        """
+
+    @abc.abstractmethod
+    def terminate_task(self, job_id: str, task_id: str) -> None:
+        """Complete an active task at once (result failure), or kill a
+        running one, which then completes with failure code ``TaskEnded``.
+
+        Raises:
+            JobNotFound, TaskNotFound; StateConflict: it is completed.
+        Idempotent: no (a second call is a StateConflict).
+        """
+
+    @abc.abstractmethod
+    def task_dir(self, job_id: str, task_id: str) -> FileRoot | None:
+        """The task's directory on its node (None until it is placed).
+
+        Raises:
+            JobNotFound, TaskNotFound.
+        Idempotent: yes (read-only).
+        """
+
+    @abc.abstractmethod
+    def list_task_files(self, job_id: str, task_id: str, *,
+                        recursive: bool = False) -> list[FileEntry]:
+        """The task directory's files (none before it is placed).
+
+        Raises:
+            JobNotFound, TaskNotFound.
+        Idempotent: yes (read-only).
+        """
