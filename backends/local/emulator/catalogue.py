@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .routes import NOT_EMULATED, ROUTES
+from .routes import ROUTES
 
 __all__ = ["SPEC", "Operation", "README_BEGIN", "README_END", "markdown", "operations"]
 

@@ -2,8 +2,8 @@
 
 ``pool_spec``, ``job_spec`` and ``task_spec`` turn a create body into a core
 spec plus an *echo* dict: the accepted properties the engine does not act
-on (``displayName``, ``userIdentity``, ...), which GET answers return as
-given. Properties that would change what runs and that the emulator cannot
+on (``displayName``, ``userIdentity``, ...), kept in the engine's record of
+the resource as its ``extras``, which GET answers return as given. Properties that would change what runs and that the emulator cannot
 honour are refused (400 UnsupportedProperty) rather than silently ignored.
 """
 
