@@ -34,6 +34,7 @@ from topwords.core.model import (
 
 from topwords.core import nofollow
 
+from . import pool_resize
 from .files import FileRoot
 from .health import Heartbeat, HeartbeatSettings
 from .node_pool import Node, NodePool
@@ -42,7 +43,10 @@ from .jobs import Job, StateConflict
 from .records import FileEntry, JobRecord, JobState, NodeRecord, PoolRecord, TaskRecord
 from .task_runner import Task, TaskRunner, ended_by_user
 
-__all__ = ["LocalBatchEngine", "StateConflict"]
+__all__ = ["KEEP", "LocalBatchEngine", "StateConflict"]
+
+#: ``update_pool(start_task=KEEP)``: leave the StartTask as it is
+KEEP = object()
 
 class LocalBatchEngine(Compute):
     """Pools of local nodes running Batch jobs and tasks.
@@ -114,13 +118,11 @@ class LocalBatchEngine(Compute):
     def get_pool(self, pool_id: str) -> PoolInfo:
         with self._lock:
             pool = self._pool(pool_id)
-            booting = any(n.state in (NodeState.CREATING, NodeState.STARTING)
-                          for n in pool.nodes)
+            changing = pool_resize.allocation_changing(pool)
             return PoolInfo(spec=pool.spec, state="deleting" if pool.deleting else "active",
-                            allocation_state="resizing" if booting else "steady",
-                            current_node_count=sum(
-                                n.state is not NodeState.CREATING and not n.lost_reason
-                                for n in pool.nodes))
+                            allocation_state=("stopping" if pool.stopping else "resizing")
+                            if changing else "steady",
+                            current_node_count=sum(_current(pool)))
 
     def list_nodes(self, pool_id: str) -> list[NodeInfo]:
         with self._lock:
@@ -129,14 +131,62 @@ class LocalBatchEngine(Compute):
     def pool_records(self) -> list[PoolRecord]:
         """Every pool (deleting ones included), in creation order."""
         with self._lock:
-            ids = list(self._pools)
-            return [PoolRecord(info=self.get_pool(i), created=self._pools[i].created)
-                    for i in ids]
+            return [self.pool_record(i) for i in list(self._pools)]
 
     def pool_record(self, pool_id: str) -> PoolRecord:
         """Raises PoolNotFound."""
         with self._lock:
-            return PoolRecord(info=self.get_pool(pool_id), created=self._pool(pool_id).created)
+            pool = self._pool(pool_id)
+            dedicated, spot = _current(pool)
+            return PoolRecord(info=self.get_pool(pool_id), created=pool.created,
+                              current_dedicated=dedicated, current_spot=spot)
+
+    def resize_pool(self, pool_id: str, dedicated: int, spot: int = 0, *,
+                    deallocation: str = "requeue") -> None:
+        """Start resizing a pool to ``dedicated`` + ``spot`` nodes and return
+        at once (see ``pool_resize``: nodes join or leave, the pool is
+        ``resizing`` until they have).
+
+        Raises:
+            PoolNotFound; StateConflict: ``PoolBeingDeleted``,
+            ``PoolBeingResized`` (it is not steady); ConfigError: a negative
+            count or an unknown ``deallocation``.
+        """
+        if dedicated < 0 or spot < 0:
+            raise ConfigError("node counts must be >= 0")
+        with self._lock:
+            try:
+                pool_resize.resize(self._pool(pool_id), dedicated, spot, deallocation)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+            self._lock.notify_all()
+
+    def stop_resizing_pool(self, pool_id: str) -> None:
+        """Stop a resize (see ``pool_resize.stop_resize``); returns at once.
+
+        Raises:
+            PoolNotFound; StateConflict: ``PoolBeingDeleted``.
+        """
+        with self._lock:
+            pool_resize.stop_resize(self._pool(pool_id))
+            self._lock.notify_all()
+
+    def update_pool(self, pool_id: str, *, start_task=KEEP, metadata=None) -> None:
+        """Change a pool's StartTask (``None``: none) and/or its metadata;
+        as on Batch a new StartTask runs on nodes that join or reboot from
+        now on, not on those the pool has.
+
+        Raises:
+            PoolNotFound; StateConflict: ``PoolBeingDeleted``.
+        """
+        with self._lock:
+            pool = self._pool(pool_id)
+            if pool.deleting:
+                raise StateConflict(f"pool {pool_id} is being deleted", code="PoolBeingDeleted")
+            changes = {} if start_task is KEEP else {"start_task": start_task}
+            if metadata is not None:
+                changes["metadata"] = dict(metadata)
+            pool.spec = replace(pool.spec, **changes)
 
     def node_records(self, pool_id: str) -> list[NodeRecord]:
         """Raises PoolNotFound."""
@@ -232,6 +282,22 @@ class LocalBatchEngine(Compute):
         """Raises JobNotFound."""
         with self._lock:
             return self._job(job_id).record()
+
+    def update_job(self, job_id: str, *, metadata=None,
+                   terminate_when_tasks_complete: bool | None = None) -> None:
+        """Change a job's metadata and/or ``onAllTasksComplete`` (None: keep
+        it); see :meth:`set_terminate_when_tasks_complete`.
+
+        Raises:
+            JobNotFound; StateConflict: the job is not active.
+        """
+        with self._lock:
+            job = self._job(job_id)
+            job.refuse_changes("update it")
+            if metadata is not None:
+                job.spec = replace(job.spec, metadata=dict(metadata))
+        if terminate_when_tasks_complete is not None:
+            self.set_terminate_when_tasks_complete(job_id, terminate_when_tasks_complete)
 
     def set_terminate_when_tasks_complete(self, job_id: str, value: bool = True) -> None:
         """Change the job's ``onAllTasksComplete``; with True, a job whose
@@ -477,8 +543,9 @@ class LocalBatchEngine(Compute):
         place."""
         with self._lock:
             pool = pool or next((p for p in self._pools.values() if node in p.nodes), None)
-            if pool is None or pool.deleting or node.state is NodeState.UNUSABLE:
-                return
+            if pool is None or pool.deleting or node.state is NodeState.UNUSABLE \
+                    or node.state is NodeState.LEAVING_POOL or node.evicted:
+                return  # already lost, or a resize is taking it away
             node.state, node.lost_reason = NodeState.UNUSABLE, reason
             pool.replace(node)
             self._lock.notify_all()
@@ -507,6 +574,13 @@ class LocalBatchEngine(Compute):
             pool.keep()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.runtime.close()
+
+
+def _current(pool: NodePool) -> tuple[int, int]:
+    """The pool's allocated (dedicated, spot) nodes: started, not lost."""
+    here = [n for n in pool.nodes if n.state is not NodeState.CREATING and not n.lost_reason]
+    dedicated = sum(n.dedicated for n in here)
+    return dedicated, len(here) - dedicated
 
 
 def _remove_job_dir(node: Node, job_id: str) -> None:

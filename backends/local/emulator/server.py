@@ -36,6 +36,7 @@ from typing import Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import job_routes, pool_routes  # noqa: F401  (they register their routes)
+from . import account_routes, job_replace_routes, pool_admin_routes  # noqa: F401
 from .auth import authenticate
 from .errors import BatchApiError, error_body
 from .http1 import Head, HttpConnection

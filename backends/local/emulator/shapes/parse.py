@@ -22,8 +22,8 @@ from ..images import retired_image
 from ..errors import BatchApiError, bad_value, missing, unsupported
 from .wire import parse_duration
 
-__all__ = ["common_environment", "integer_value", "job_spec", "pool_spec", "require_object",
-           "task_spec"]
+__all__ = ["common_environment", "integer_value", "job_spec", "metadata_pairs", "pool_spec",
+           "require_object", "start_task_spec", "task_spec"]
 
 Json = dict[str, Any]
 
@@ -72,6 +72,22 @@ def pool_spec(body: Json, *, images: Mapping[tuple[str, str, str], str],
     if isinstance(start, dict):
         echo["startTask"] = _rest(start, _START_MODEL)
     return spec, echo
+
+
+def start_task_spec(body: Any, where: str = "startTask") -> tuple[StartTask, Json]:
+    """A ``startTask`` object (of a pool update) as a ``StartTask`` and its
+    echo (the properties the engine does not keep).
+
+    Raises:
+        BatchApiError: 400 for a missing, invalid or unsupported property.
+    """
+    start = _build(lambda: _start_task(body), where)
+    return start, _rest(body, _START_MODEL)
+
+
+def metadata_pairs(body: Json) -> dict[str, str]:
+    """A body's ``metadata`` list as a dict (400 if it is not name/value pairs)."""
+    return _pairs(body, "metadata")
 
 
 def _check_image(vm: Json, images: Mapping[tuple[str, str, str], str]) -> None:
