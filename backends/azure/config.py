@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from topwords.core.errors import BackendUnavailable, ConfigError, redact_url
+from topwords.core.registry import install_hint
 
 __all__ = ["AzureConfig", "config_path"]
 
@@ -42,7 +43,7 @@ ENV = {
 FILE_KEYS = (*ENV, "request_timeout")
 SECTION = "azure"
 README_HINT = 'see "Running on Azure" in README.md'
-INSTALL_HINT = "pip install 'topwords[azure]'"
+INSTALL_HINT = install_hint("azure")
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
