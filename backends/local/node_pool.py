@@ -28,7 +28,8 @@ from topwords.core import nofollow
 from . import users
 from .runtime import NodeRuntime
 from .layout import NodeLayout
-from .leftovers import KEPT, OWNER_FILE, OWNER_LABEL, claim_dir, owner_label
+from .labels import NODE_LABEL, OWNER_LABEL, POOL_LABEL
+from .leftovers import KEPT, OWNER_FILE, claim_dir, owner_label
 from .records import NodeRecord, StartTaskRun, utc_now
 from .transfer import TransferError, download_resource_file
 
@@ -124,7 +125,7 @@ class NodePool:
         return self._runtime.node(
             name=f"topwords-{self.spec.id}-{node_id}{suffix}", image=self._image,
             host_root=layout.host_root, agent_dir=self.host_dir / f".{node_id}.agent",
-            labels={"topwords.pool": self.spec.id, "topwords.node": node_id,
+            labels={POOL_LABEL: self.spec.id, NODE_LABEL: node_id,
                     OWNER_LABEL: owner_label()})
 
     def allocate(self) -> None:
