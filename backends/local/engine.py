@@ -9,7 +9,9 @@ is thread-safe behind one condition lock; a REST front end (the Batch
 emulator) drives the same engine, through the extra operations below the
 ``Compute`` ones: records with Batch's bookkeeping (``*_record(s)``), job
 states and termination, task termination, file listings, and deletes that
-return at once while the pool or job stays visible as ``deleting``.
+return at once while the pool or job stays visible as ``deleting``; the
+changes after creation (resize, pool and job updates) are in
+``engine_changes``, pool resizing in ``pool_resize``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from topwords.core.model import (
 from topwords.core import nofollow
 
 from . import pool_resize
+from .engine_changes import KEEP, ChangeOperations
 from .files import FileRoot
 from .health import Heartbeat, HeartbeatSettings
 from .node_pool import Node, NodePool
@@ -45,10 +48,7 @@ from .task_runner import Task, TaskRunner, ended_by_user
 
 __all__ = ["KEEP", "LocalBatchEngine", "StateConflict"]
 
-#: ``update_pool(start_task=KEEP)``: leave the StartTask as it is
-KEEP = object()
-
-class LocalBatchEngine(Compute):
+class LocalBatchEngine(ChangeOperations, Compute):
     """Pools of local nodes running Batch jobs and tasks.
 
     Args:
@@ -140,53 +140,6 @@ class LocalBatchEngine(Compute):
             dedicated, spot = _current(pool)
             return PoolRecord(info=self.get_pool(pool_id), created=pool.created,
                               current_dedicated=dedicated, current_spot=spot)
-
-    def resize_pool(self, pool_id: str, dedicated: int, spot: int = 0, *,
-                    deallocation: str = "requeue") -> None:
-        """Start resizing a pool to ``dedicated`` + ``spot`` nodes and return
-        at once (see ``pool_resize``: nodes join or leave, the pool is
-        ``resizing`` until they have).
-
-        Raises:
-            PoolNotFound; StateConflict: ``PoolBeingDeleted``,
-            ``PoolBeingResized`` (it is not steady); ConfigError: a negative
-            count or an unknown ``deallocation``.
-        """
-        if dedicated < 0 or spot < 0:
-            raise ConfigError("node counts must be >= 0")
-        with self._lock:
-            try:
-                pool_resize.resize(self._pool(pool_id), dedicated, spot, deallocation)
-            except ValueError as exc:
-                raise ConfigError(str(exc)) from None
-            self._lock.notify_all()
-
-    def stop_resizing_pool(self, pool_id: str) -> None:
-        """Stop a resize (see ``pool_resize.stop_resize``); returns at once.
-
-        Raises:
-            PoolNotFound; StateConflict: ``PoolBeingDeleted``.
-        """
-        with self._lock:
-            pool_resize.stop_resize(self._pool(pool_id))
-            self._lock.notify_all()
-
-    def update_pool(self, pool_id: str, *, start_task=KEEP, metadata=None) -> None:
-        """Change a pool's StartTask (``None``: none) and/or its metadata;
-        as on Batch a new StartTask runs on nodes that join or reboot from
-        now on, not on those the pool has.
-
-        Raises:
-            PoolNotFound; StateConflict: ``PoolBeingDeleted``.
-        """
-        with self._lock:
-            pool = self._pool(pool_id)
-            if pool.deleting:
-                raise StateConflict(f"pool {pool_id} is being deleted", code="PoolBeingDeleted")
-            changes = {} if start_task is KEEP else {"start_task": start_task}
-            if metadata is not None:
-                changes["metadata"] = dict(metadata)
-            pool.spec = replace(pool.spec, **changes)
 
     def node_records(self, pool_id: str) -> list[NodeRecord]:
         """Raises PoolNotFound."""
@@ -282,22 +235,6 @@ class LocalBatchEngine(Compute):
         """Raises JobNotFound."""
         with self._lock:
             return self._job(job_id).record()
-
-    def update_job(self, job_id: str, *, metadata=None,
-                   terminate_when_tasks_complete: bool | None = None) -> None:
-        """Change a job's metadata and/or ``onAllTasksComplete`` (None: keep
-        it); see :meth:`set_terminate_when_tasks_complete`.
-
-        Raises:
-            JobNotFound; StateConflict: the job is not active.
-        """
-        with self._lock:
-            job = self._job(job_id)
-            job.refuse_changes("update it")
-            if metadata is not None:
-                job.spec = replace(job.spec, metadata=dict(metadata))
-        if terminate_when_tasks_complete is not None:
-            self.set_terminate_when_tasks_complete(job_id, terminate_when_tasks_complete)
 
     def set_terminate_when_tasks_complete(self, job_id: str, value: bool = True) -> None:
         """Change the job's ``onAllTasksComplete``; with True, a job whose
