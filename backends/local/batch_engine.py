@@ -7,7 +7,8 @@ bookkeeping for every resource (creation and last-change times, state
 history, the properties it was given that the engine does not act on) and
 Batch's own operations (delete that returns at once while the resource is
 listed as ``deleting``, job update and termination, task termination, file
-listings). ``LocalBatchEngine`` implements both; the emulator depends on
+listings, and the changes after creation: resize, pool and job updates).
+``LocalBatchEngine`` implements both; the emulator depends on
 this class only.
 
 Every resource's state, its ``extras`` included, lives in the engine's
@@ -32,11 +33,20 @@ from topwords.core.model import JobSpec, PoolSpec, TaskSpec
 from .files import FileRoot
 from .records import FileEntry, JobRecord, NodeRecord, PoolRecord, TaskRecord
 
-__all__ = ["BatchEngine", "Extras", "StateConflict", "TaskDependenciesNotEnabled"]
+__all__ = ["DEALLOCATION_OPTIONS", "KEEP", "BatchEngine", "Extras", "StateConflict",
+           "TaskDependenciesNotEnabled"]
 
 #: properties of a create or update body kept with the resource as given
-#: (JSON values); the engine never reads them
+#: (JSON values); the engine never reads them. In an update, a value of
+#: None removes its key.
 Extras = Mapping[str, Any]
+
+#: ``update_pool(start_task=KEEP)``: leave the StartTask as it is
+KEEP: Any = object()
+
+#: what a resize does with the tasks of the nodes that leave (Batch's
+#: ``nodeDeallocationOption``; see ``pool_resize``)
+DEALLOCATION_OPTIONS = ("requeue", "terminate", "taskcompletion", "retaineddata")
 
 
 class StateConflict(ComputeError):
@@ -137,6 +147,46 @@ class BatchEngine(Compute):
         """
 
     @abc.abstractmethod
+    def resize_pool(self, pool_id: str, dedicated: int, spot: int = 0, *,
+                    deallocation: str = "requeue") -> None:
+        """Start resizing a pool to ``dedicated`` + ``spot`` nodes and return
+        at once: nodes join (with their StartTask) or leave (their tasks per
+        ``deallocation``, one of :data:`DEALLOCATION_OPTIONS`); the pool is
+        ``resizing`` until they have.
+
+        Raises:
+            PoolNotFound; StateConflict: ``PoolBeingDeleted``,
+            ``PoolBeingResized`` (it is not steady); ConfigError: a negative
+            count or an unknown ``deallocation``.
+        Idempotent: yes (the same targets again change nothing once steady).
+        """
+
+    @abc.abstractmethod
+    def stop_resizing_pool(self, pool_id: str) -> None:
+        """Stop a resize: nodes still to join or leave do not; returns at once.
+
+        Raises:
+            PoolNotFound; StateConflict: ``PoolBeingDeleted``.
+        Idempotent: yes.
+        """
+
+    @abc.abstractmethod
+    def update_pool(self, pool_id: str, *, start_task: Any = KEEP,
+                    metadata: Mapping[str, str] | None = None,
+                    extras: Extras | None = None) -> PoolRecord:
+        """Change a pool's StartTask (``None``: none; :data:`KEEP`: as it
+        is), its metadata (None: as it is) and its extras (the keys given).
+        As on Batch a new StartTask runs on nodes that join or reboot from
+        now on, not on those the pool has.
+
+        Returns:
+            the pool's record after the change.
+        Raises:
+            PoolNotFound; StateConflict: ``PoolBeingDeleted``.
+        Idempotent: yes.
+        """
+
+    @abc.abstractmethod
     def wait_for_deletions(self, timeout: float = 120.0) -> None:
         """Wait (up to ``timeout`` seconds per deletion) until every delete
         begun so far has finished.
@@ -177,16 +227,18 @@ class BatchEngine(Compute):
 
     @abc.abstractmethod
     def update_job(self, job_id: str, *, terminate_when_tasks_complete: bool | None = None,
+                   metadata: Mapping[str, str] | None = None,
                    extras: Extras | None = None) -> JobRecord:
         """Change a job: its ``onAllTasksComplete`` (None: unchanged; True on
         a job whose tasks have all completed, or that has none, completes
-        it now) and its extras (the keys given replace those kept).
+        it now), its metadata (None: unchanged) and its extras (the keys
+        given replace those kept).
 
         Returns:
             the job's record after the change.
         Raises:
-            JobNotFound; StateConflict: ``terminate_when_tasks_complete``
-            for a job that is not active.
+            JobNotFound; StateConflict: ``terminate_when_tasks_complete`` or
+            ``metadata`` for a job that is not active.
         Idempotent: yes.
         """
 

@@ -11,7 +11,9 @@ emulator) drives the same engine through the ``BatchEngine`` interface
 states, update and termination, task termination, file listings, and
 deletes that return at once while the pool or job stays visible as
 ``deleting``. There is one delete path: ``Compute.delete_pool`` and
-``delete_job`` start the same delete and wait for it.
+``delete_job`` start the same delete and wait for it. The changes after
+creation (resize, pool updates) are in ``engine_changes``, pool resizing in
+``pool_resize``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from topwords.core.errors import (
     ConfigError, JobNotFound, PoolError, PoolNotFound, ResourceExists, TaskNotFound,
@@ -35,6 +37,8 @@ from topwords.core.model import (
 
 from topwords.core import nofollow
 
+from . import pool_resize
+from .engine_changes import ChangeOperations, merge_extras
 from .files import FileRoot
 from .health import Heartbeat, HeartbeatSettings
 from .node_pool import Node, NodePool
@@ -46,7 +50,7 @@ from .task_runner import Task, TaskRunner, ended_by_user
 
 __all__ = ["LocalBatchEngine", "StateConflict", "TaskDependenciesNotEnabled"]
 
-class LocalBatchEngine(BatchEngine):
+class LocalBatchEngine(ChangeOperations, BatchEngine):
     """Pools of local nodes running Batch jobs and tasks.
 
     Args:
@@ -116,13 +120,11 @@ class LocalBatchEngine(BatchEngine):
     def get_pool(self, pool_id: str) -> PoolInfo:
         with self._lock:
             pool = self._pool(pool_id)
-            booting = any(n.state in (NodeState.CREATING, NodeState.STARTING)
-                          for n in pool.nodes)
+            changing = pool_resize.allocation_changing(pool)
             return PoolInfo(spec=pool.spec, state="deleting" if pool.deleting else "active",
-                            allocation_state="resizing" if booting else "steady",
-                            current_node_count=sum(
-                                n.state is not NodeState.CREATING and not n.lost_reason
-                                for n in pool.nodes))
+                            allocation_state=("stopping" if pool.stopping else "resizing")
+                            if changing else "steady",
+                            current_node_count=sum(_current(pool)))
 
     def list_nodes(self, pool_id: str) -> list[NodeInfo]:
         with self._lock:
@@ -137,8 +139,10 @@ class LocalBatchEngine(BatchEngine):
         """Raises PoolNotFound."""
         with self._lock:
             pool = self._pool(pool_id)
+            dedicated, spot = _current(pool)
             return PoolRecord(info=self.get_pool(pool_id), created=pool.created,
-                              modified=pool.modified, extras=pool.extras)
+                              modified=pool.modified, current_dedicated=dedicated,
+                              current_spot=spot, extras=pool.extras)
 
     def node_records(self, pool_id: str) -> list[NodeRecord]:
         """Raises PoolNotFound."""
@@ -237,13 +241,16 @@ class LocalBatchEngine(BatchEngine):
         self.update_job(job_id, terminate_when_tasks_complete=value)
 
     def update_job(self, job_id: str, *, terminate_when_tasks_complete: bool | None = None,
+                   metadata: Mapping[str, str] | None = None,
                    extras: Extras | None = None) -> JobRecord:
         with self._lock:
             job = self._job(job_id)
-            if terminate_when_tasks_complete is not None:
+            if terminate_when_tasks_complete is not None or metadata is not None:
                 job.refuse_changes("update it")
             if extras:
-                job.extras = {**job.extras, **extras}
+                job.extras = merge_extras(job.extras, extras)
+            if metadata is not None:
+                job.spec = replace(job.spec, metadata=dict(metadata))
             if terminate_when_tasks_complete is not None:
                 job.spec = replace(job.spec,
                                    terminate_when_tasks_complete=terminate_when_tasks_complete)
@@ -495,8 +502,9 @@ class LocalBatchEngine(BatchEngine):
         place."""
         with self._lock:
             pool = pool or next((p for p in self._pools.values() if node in p.nodes), None)
-            if pool is None or pool.deleting or node.state is NodeState.UNUSABLE:
-                return
+            if pool is None or pool.deleting or node.state is NodeState.UNUSABLE \
+                    or node.state is NodeState.LEAVING_POOL or node.evicted:
+                return  # already lost, or a resize is taking it away
             node.state, node.lost_reason = NodeState.UNUSABLE, reason
             pool.replace(node)
             self._lock.notify_all()
@@ -558,6 +566,11 @@ def _new_task(job: Job, spec: TaskSpec, extras: Extras | None = None) -> Task:
     if job.spec.common_environment:
         spec = replace(spec, environment={**job.spec.common_environment, **spec.environment})
     return Task(spec=spec, job_id=job.spec.id, extras=dict(extras or {}))
+def _current(pool: NodePool) -> tuple[int, int]:
+    """The pool's allocated (dedicated, spot) nodes: started, not lost."""
+    here = [n for n in pool.nodes if n.state is not NodeState.CREATING and not n.lost_reason]
+    dedicated = sum(n.dedicated for n in here)
+    return dedicated, len(here) - dedicated
 
 
 def _remove_job_dir(node: Node, job_id: str) -> None:

@@ -19,11 +19,10 @@ from typing import Any, Callable, Iterator, Mapping
 from topwords.core.model import JobSpec, TaskCounts, TaskResult, TaskState
 
 from .batch_engine import StateConflict
-from .changes import Tracked
-from .records import JobRecord, JobState
+from .records import JobRecord, JobState, StateHistory
 from .task_runner import Task
 
-__all__ = ["Job", "PendingTasks"]
+__all__ = ["Job", "PendingTasks", "StateConflict"]
 
 
 class PendingTasks:
@@ -121,28 +120,25 @@ class PendingTasks:
         self._runnable += 1
 
 
-class Job(Tracked):
+class Job(StateHistory):
     """A job and its tasks (guarded by the engine's lock).
 
     ``running`` and the completed/failed counts follow the engine's calls of
     ``placed_task``/``task_completed``, so ``counts()`` costs O(1).
-    ``modified`` follows its spec, extras and state (see ``changes``).
+    ``modified`` follows its spec, extras and state (see ``records.Tracked``).
     """
 
-    TRACKED = frozenset({"spec", "extras", "state", "end_time", "terminate_reason"})
+    TRACKED = StateHistory.TRACKED | {"spec", "extras", "end_time", "terminate_reason"}
 
     def __init__(self, spec: JobSpec, extras: Mapping[str, Any] | None = None) -> None:
         self.spec = spec
         self.extras: Mapping[str, Any] = dict(extras or {})
+        super().__init__(state=JobState.ACTIVE)
         self.tasks: dict[str, Task] = {}
         self.pending = PendingTasks()  # active and not yet placed
         self.running: dict[Task, None] = {}  # placed, not completed, in placing order
         self.completed = 0
         self.failed = 0
-        self.state = JobState.ACTIVE
-        self.created = self.state_changed = self.modified
-        self.previous_state: str | None = None
-        self.previous_state_changed: datetime | None = None
         self.end_time: datetime | None = None
         self.terminate_reason: str | None = None
         self.deletion = None  # the engine's delete, once begun
@@ -188,9 +184,7 @@ class Job(Tracked):
                           failed=self.failed)
 
     def move(self, state: str, reason: str | None = None) -> None:
-        self.previous_state, self.previous_state_changed = self.state, self.state_changed
-        self.state = state
-        self.state_changed = self.modified
+        super().move(state)
         if state == JobState.COMPLETED:
             self.end_time, self.terminate_reason = self.state_changed, reason
 
@@ -207,9 +201,6 @@ class Job(Tracked):
                                 code=codes[self.state])
 
     def record(self) -> JobRecord:
-        return JobRecord(spec=self.spec, state=self.state, created=self.created,
-                         modified=self.modified, state_changed=self.state_changed,
-                         previous_state=self.previous_state,
-                         previous_state_changed=self.previous_state_changed,
+        return JobRecord(spec=self.spec, state=self.state, **self.stamps(),
                          end_time=self.end_time, terminate_reason=self.terminate_reason,
                          extras=self.extras)

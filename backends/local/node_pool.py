@@ -17,7 +17,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -26,11 +26,11 @@ from topwords.core.model import FailureInfo, NodeInfo, NodeState, PoolSpec
 
 from topwords.core import nofollow
 from . import users
-from .changes import Tracked
 from .runtime import NodeRuntime
 from .layout import NodeLayout
-from .leftovers import KEPT, OWNER_FILE, OWNER_LABEL, claim_dir, owner_label
-from .records import NodeRecord, StartTaskRun
+from .labels import NODE_LABEL, OWNER_LABEL, POOL_LABEL
+from .leftovers import KEPT, OWNER_FILE, claim_dir, owner_label
+from .records import NodeRecord, StartTaskRun, Tracked, utc_now
 from .transfer import TransferError, download_resource_file
 
 __all__ = ["Node", "NodePool"]
@@ -50,7 +50,7 @@ class Node:
     start_task_exit_code: int | None = None
     start_task_stderr: str = ""
     running: set = field(default_factory=set)
-    allocated: datetime = field(default_factory=lambda: _now())
+    allocated: datetime = field(default_factory=utc_now)
     start_task_run: StartTaskRun | None = None
     tasks_run: int = 0
     tasks_succeeded: int = 0
@@ -60,6 +60,8 @@ class Node:
     generation: int = 0  # times it was restarted
     dedicated: bool = True
     switch_users: bool = True  # its runtime runs commands as auto-users
+    booting: bool = False  # its boot thread has not ended
+    evicted: bool = False  # a resize removes it now: its commands' ends are its own
 
     def user_for(self, spec) -> users.NodeUser:
         """The auto-user a task (or StartTask) of ``spec`` runs as."""
@@ -82,14 +84,10 @@ class Node:
                           dedicated=self.dedicated)
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 class NodePool(Tracked):
     """The nodes of one pool, each with its own directories; ``modified``
-    follows the pool's own data (spec, extras, deleting), not its nodes'
-    (see ``changes``).
+    follows the pool's own data (spec, extras, resize and deleting state),
+    not its nodes' (see ``records.Tracked``).
 
     Args:
         runtime: makes the nodes (see ``runtime``).
@@ -102,7 +100,7 @@ class NodePool(Tracked):
         extras: Batch properties kept with the pool as given.
     """
 
-    TRACKED = frozenset({"spec", "extras", "deleting"})
+    TRACKED = frozenset({"spec", "extras", "deleting", "stopping"})
 
     def __init__(self, runtime: NodeRuntime, spec: PoolSpec, *, image: str, host_dir: Path,
                  lock: threading.Condition, on_change: Callable[[], None],
@@ -115,10 +113,12 @@ class NodePool(Tracked):
         self._account = account or {}
         self.created = self.modified
         count = spec.node_count + spec.spot_node_count
-        self.nodes = [self._new_node(n) for n in range(count)]
+        self._numbers = iter(range(1 << 62))  # node ids are never reused
+        self.nodes = [self._new_node(next(self._numbers)) for _ in range(count)]
         for node in self.nodes[spec.node_count:]:
             node.dedicated = False
         self.deleting = False
+        self.stopping = False  # a resize was stopped (see pool_resize)
         self.deletion = None  # the engine's delete, once begun
         self._threads: list[threading.Thread] = []
 
@@ -137,14 +137,50 @@ class NodePool(Tracked):
         return self._runtime.node(
             name=f"topwords-{self.spec.id}-{node_id}{suffix}", image=self._image,
             host_root=layout.host_root, agent_dir=self.host_dir / f".{node_id}.agent",
-            labels={"topwords.pool": self.spec.id, "topwords.node": node_id,
+            labels={POOL_LABEL: self.spec.id, NODE_LABEL: node_id,
                     OWNER_LABEL: owner_label()})
 
     def allocate(self) -> None:
         """Boot every node in the background; returns at once."""
         claim_dir(self.host_dir)
         for node in self.nodes:
-            self._in_background(self._boot, node, "boot")
+            self._start_boot(node)
+
+    def _start_boot(self, node: Node) -> None:
+        node.booting = True
+        self._in_background(self._boot, node, "boot")
+
+    # -- what pool_resize uses (under the lock unless said) ------------------------
+
+    @property
+    def lock(self) -> threading.Condition:
+        return self._lock
+
+    def set_targets(self, dedicated: int, spot: int) -> None:
+        """New target node counts (the spec's ``node_count``/``spot_node_count``)."""
+        self.spec = replace(self.spec, node_count=dedicated, spot_node_count=spot)
+
+    def add_node(self, *, dedicated: bool) -> Node:
+        """A new node, booting in the background."""
+        node = self._new_node(next(self._numbers))
+        node.dedicated = dedicated
+        self.nodes.append(node)
+        self._start_boot(node)
+        return node
+
+    def remove_node_handle(self, node: Node) -> None:
+        """(Without the lock.) Remove a node's container or process."""
+        _remove_quietly(node.handle)
+
+    def agent_dir(self, node: Node) -> Path:
+        return self.host_dir / f".{node.id}.agent"
+
+    def notify_change(self) -> None:
+        self._on_change()
+        self._lock.notify_all()
+
+    def in_background(self, fn, node: Node, what: str) -> None:
+        self._in_background(fn, node, what)
 
     def _in_background(self, fn, node: Node, what: str) -> None:
         thread = threading.Thread(target=fn, args=(node,), daemon=True,
@@ -164,12 +200,7 @@ class NodePool(Tracked):
         self._in_background(lambda node: _remove_quietly(node.handle), lost, "remove-lost")
         if self.deleting:
             return None
-        n = 1 + max(int(node.id.rsplit("-", 1)[1]) for node in self.nodes)
-        node = self._new_node(n)
-        node.dedicated = lost.dedicated
-        self.nodes.append(node)
-        self._in_background(self._boot, node, "boot")
-        return node
+        return self.add_node(dedicated=lost.dedicated)
 
     def restart(self, node: Node) -> None:
         """Give a node a fresh container and boot it again, StartTask
@@ -183,7 +214,7 @@ class NodePool(Tracked):
                 node.generation += 1
                 node.handle = self._handle(node.id, node.layout, node.generation)
                 node.free_slots, node.start_task_exit_code = self.spec.task_slots_per_node, None
-                node.state = NodeState.CREATING
+                node.state, node.booting = NodeState.CREATING, True
             self._boot(node)
         self._in_background(again, node, "restart")
 
@@ -199,17 +230,25 @@ class NodePool(Tracked):
 
     def _set(self, node: Node, state: NodeState) -> None:
         with self._lock:
-            if not self.deleting:
+            if not self.deleting and node.state is not NodeState.LEAVING_POOL:
                 node.state = state
             self._on_change()
 
     def _boot(self, node: Node) -> None:
         try:
+            self._boot_node(node)
+        finally:
+            with self._lock:
+                node.booting = False
+                self._lock.notify_all()
+
+    def _boot_node(self, node: Node) -> None:
+        try:
             node.layout.create()
             self._set(node, NodeState.STARTING)
             node.handle.start()
-            if self.deleting:  # deleted while its container was starting
-                node.handle.remove()
+            if self.deleting or node.state is NodeState.LEAVING_POOL:
+                node.handle.remove()  # deleted, or resized away, while it started
                 return
             start = self.spec.start_task
             if start is not None:
@@ -230,7 +269,7 @@ class NodePool(Tracked):
         start, layout = self.spec.start_task, node.layout
         dirs, user = layout.startup(), node.user_for(start)
         with self._lock:
-            node.start_task_run = StartTaskRun(state="running", start_time=_now())
+            node.start_task_run = StartTaskRun(state="running", start_time=utc_now())
         try:
             layout.prepare(dirs, user)
             for resource in start.resource_files:
@@ -239,7 +278,7 @@ class NodePool(Tracked):
             with self._lock:
                 node.start_task_stderr = str(exc)
                 node.start_task_run = replace(
-                    node.start_task_run, state="completed", end_time=_now(),
+                    node.start_task_run, state="completed", end_time=utc_now(),
                     failure=FailureInfo(category="usererror", code="ResourceFileDownloadError",
                                         message=str(exc)))
             return False
@@ -259,7 +298,7 @@ class NodePool(Tracked):
         with self._lock:
             node.start_task_exit_code = outcome.exit_code
             node.start_task_stderr = tail.decode("utf-8", "replace")
-            node.start_task_run = replace(node.start_task_run, state="completed", end_time=_now(),
+            node.start_task_run = replace(node.start_task_run, state="completed", end_time=utc_now(),
                                           exit_code=outcome.exit_code, retry_count=attempt,
                                           failure=failure)
         return outcome.exit_code == 0
@@ -290,6 +329,7 @@ class NodePool(Tracked):
             self.deleting = True
             for node in self.nodes:
                 node.state = NodeState.UNUSABLE
+            self._lock.notify_all()  # nodes leaving after their tasks go now
         errors = self._remove_all()
         for thread in self._threads:
             thread.join(boot_timeout)

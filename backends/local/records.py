@@ -1,27 +1,112 @@
-"""Read-only snapshots of the local engine's pools, nodes, jobs, tasks and
-files, with the Batch bookkeeping the core ``*Info`` classes leave out
-(creation, last-change and state-transition times, StartTask runs, job
-states) and the Batch properties a front end keeps with a resource without
-the engine acting on them (``extras``).
+"""Snapshots of the local engine's pools, nodes, jobs, tasks and files, with
+the Batch bookkeeping the core ``*Info`` classes leave out (creation,
+last-change and state-transition times, StartTask runs, job states) and the
+Batch properties a front end keeps with a resource without the engine
+acting on them (``extras``); and the live side of that bookkeeping
+(:class:`Tracked`, :class:`StateHistory`, the engine's clock).
 
-The engine hands these out (taken under its lock); the Batch REST emulator
-renders them as Batch JSON (see ``batch_engine``). The core ``Compute``
-interface does not need them. A record is all there is of its resource:
-when the resource is deleted, nothing of it is kept anywhere.
+The engine hands the snapshots out (taken under its lock); the Batch REST
+emulator renders them as Batch JSON (see ``batch_engine``). The core
+``Compute`` interface does not need them. A record is all there is of its
+resource: when the resource is deleted, nothing of it is kept anywhere.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
 from topwords.core.model import (
     FailureInfo, JobSpec, NodeInfo, PoolInfo, TaskInfo, TaskSpec, TaskState,
 )
 
-__all__ = ["FileEntry", "JobRecord", "JobState", "NodeRecord", "PoolRecord",
-           "StartTaskRun", "TaskRecord"]
+__all__ = ["FileEntry", "JobRecord", "JobState", "NodeRecord", "PoolRecord", "StartTaskRun",
+           "StateHistory", "StateStamps", "TaskRecord", "Tracked", "utc_now"]
+
+_clock = threading.Lock()
+_last = datetime.min.replace(tzinfo=timezone.utc)
+_MISSING = object()
+
+
+def utc_now() -> datetime:
+    """The engine's clock: an aware UTC time, as Batch reports its times,
+    later than every time it gave before (two changes in the same
+    microsecond get different times, so an ETag made from one changes)."""
+    global _last
+    with _clock:
+        now = datetime.now(timezone.utc)
+        _last = now if now > _last else _last + timedelta(microseconds=1)
+        return _last
+
+
+class Tracked:
+    """Mixin of a live resource: assigning a new value (one that differs
+    from the current) to an attribute named in ``TRACKED`` sets
+    ``modified`` to :func:`utc_now`, and so does the first tracked
+    assignment. Values are replaced, not changed in place (a new dict for
+    ``extras``), for ``modified`` to follow every change."""
+
+    TRACKED: frozenset[str] = frozenset()
+    modified: datetime
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in self.TRACKED:
+            old = self.__dict__.get(name, _MISSING)
+            if old is _MISSING or old is not value and old != value \
+                    or "modified" not in self.__dict__:
+                object.__setattr__(self, "modified", utc_now())
+        object.__setattr__(self, name, value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateStamps:
+    """When a resource was created, last changed (any of its data:
+    ``modified``, Batch's ``lastModified`` and ``ETag``) and last changed
+    state, and the state it left then (Batch's ``creationTime``,
+    ``stateTransitionTime``, ``previousState``,
+    ``previousStateTransitionTime``)."""
+
+    created: datetime
+    modified: datetime
+    state_changed: datetime
+    previous_state: Any = None
+    previous_state_changed: datetime | None = None
+
+
+@dataclass(eq=False, kw_only=True)
+class StateHistory(Tracked):
+    """A live resource's state and its :class:`StateStamps` (the engine's
+    jobs and tasks inherit it; guarded by the engine's lock). Subclasses
+    add what else counts as a change to ``TRACKED``."""
+
+    TRACKED = frozenset({"state"})
+
+    state: Any
+    created: datetime = field(default_factory=utc_now)
+    state_changed: datetime = None  # type: ignore[assignment]  # the creation time
+    previous_state: Any = None
+    previous_state_changed: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.state_changed is None:
+            self.state_changed = self.created
+        object.__setattr__(self, "modified", self.created)  # created is its first change
+
+    def move(self, state: Any) -> None:
+        """Enter ``state``, remembering the one left and when (nothing
+        changes if it is the state already)."""
+        if state != self.state:
+            self.previous_state, self.previous_state_changed = self.state, self.state_changed
+            self.state = state
+            self.state_changed = self.modified
+
+    def stamps(self) -> dict[str, Any]:
+        """The fields of :class:`StateStamps` as they are now."""
+        return {"created": self.created, "modified": self.modified,
+                "state_changed": self.state_changed, "previous_state": self.previous_state,
+                "previous_state_changed": self.previous_state_changed}
 
 
 class JobState:
@@ -35,17 +120,22 @@ class JobState:
 
 @dataclass(frozen=True, kw_only=True)
 class PoolRecord:
-    """A pool: its info, when it was created and last changed, and its extras.
+    """A pool: its info, when it was created and last changed, its allocated
+    nodes of each kind (started, not lost; None: not counted), and its extras.
 
     Attributes:
-        modified: the last change of the pool's own data (its spec, extras
-            or state; node changes do not count, as in Batch).
-        extras: properties of the create body the engine keeps as given.
+        modified: the last change of the pool's own data (its spec, extras,
+            allocation or deleting state; node changes do not count, as in
+            Batch).
+        extras: properties of the create or update bodies the engine keeps
+            as given.
     """
 
     info: PoolInfo
     created: datetime
     modified: datetime
+    current_dedicated: int | None = None
+    current_spot: int | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -75,43 +165,33 @@ class NodeRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
-class JobRecord:
+class JobRecord(StateStamps):
     """A job: its spec (``terminate_when_tasks_complete`` as it is now),
-    state and state history, last change (spec, extras, state) and extras."""
+    state and state history (``previous_state`` a :class:`JobState`), and
+    extras (properties of its create and update bodies kept as given)."""
 
     spec: JobSpec
     state: str
-    created: datetime
-    modified: datetime
-    state_changed: datetime
-    previous_state: str | None = None
-    previous_state_changed: datetime | None = None
     end_time: datetime | None = None
     terminate_reason: str | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
-class TaskRecord:
-    """A task: its spec, its info and state history.
+class TaskRecord(StateStamps):
+    """A task: its spec, its info and state history (``previous_state`` a
+    ``TaskState``).
 
     Attributes:
-        modified: the last change of the task (state, node, exit code,
-            result, retries, ...).
         task_dir: the task directory below its node's root, ``/``-separated
             (None until placed).
-        extras: properties of the create body the engine keeps as given.
+        extras: properties of its create body kept as given.
     """
 
     spec: TaskSpec
     info: TaskInfo
     job_id: str
     pool_id: str
-    created: datetime
-    modified: datetime
-    state_changed: datetime
-    previous_state: TaskState | None = None
-    previous_state_changed: datetime | None = None
     task_dir: str | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
 

@@ -27,25 +27,24 @@ from topwords.core.model import (
 )
 
 from topwords.core import nofollow
-from .changes import Tracked
 from .node_pool import Node
-from .records import TaskRecord
+from .records import StateHistory, TaskRecord
 from .transfer import TransferError, download_resource_file, upload_output_files
 
 __all__ = ["Task", "TaskRunner", "ended_by_user"]
 
 
 @dataclass(eq=False)
-class Task(Tracked):
+class Task(StateHistory):
     """A task's mutable state (guarded by the engine's lock); ``modified``
-    follows every change of it (see ``changes``)."""
+    follows every change of it (see ``records.Tracked``)."""
 
-    TRACKED = frozenset({"state", "node", "exit_code", "result", "failure", "retry_count",
-                         "requeue_count", "start_time", "end_time", "extras"})
+    TRACKED = StateHistory.TRACKED | {"node", "exit_code", "result", "failure", "retry_count",
+                                      "requeue_count", "start_time", "end_time", "extras"}
 
     spec: TaskSpec
     job_id: str
-    state: TaskState = TaskState.ACTIVE
+    state: TaskState = field(default=TaskState.ACTIVE, kw_only=True)
     node: Node | None = None
     exit_code: int | None = None
     result: TaskResult | None = None
@@ -56,22 +55,7 @@ class Task(Tracked):
     end_time: datetime | None = None
     process: int | str | None = None  # the running command's handle on its node
     killed: bool = field(default=False)
-    created: datetime = None  # type: ignore[assignment]  # set to its first stamp
-    state_changed: datetime | None = None
-    previous_state: TaskState | None = None
-    previous_state_changed: datetime | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.created is None:
-            self.created = self.modified
-
-    def move(self, state: TaskState) -> None:
-        """Enter ``state``, remembering the one left and when."""
-        if state is not self.state:
-            self.previous_state, self.previous_state_changed = self.state, self.state_changed
-            self.state = state
-            self.state_changed = self.modified
 
     def place(self, node: Node) -> None:
         self.node = node
@@ -92,11 +76,7 @@ class Task(Tracked):
             task_dir = "/".join(self.node.layout.task(self.job_id, self.spec.id).rel)
         return TaskRecord(spec=self.spec, info=self.info(), job_id=self.job_id,
                           pool_id=self.node.layout.pool_id if self.node else pool_id,
-                          created=self.created, modified=self.modified,
-                          state_changed=self.state_changed or self.created,
-                          previous_state=self.previous_state,
-                          previous_state_changed=self.previous_state_changed, task_dir=task_dir,
-                          extras=self.extras)
+                          **self.stamps(), task_dir=task_dir, extras=self.extras)
 
 
 def ended_by_user() -> FailureInfo:
@@ -213,7 +193,7 @@ class TaskRunner:
         """Raise _NodeLost if the node is lost (its heartbeat said so, or it
         does not answer now): the command's end was the node's."""
         with self._lock:
-            lost = node.state is NodeState.UNUSABLE
+            lost = node.state is NodeState.UNUSABLE or node.evicted
         if not lost:
             try:
                 node.handle.ping(timeout=2.0)

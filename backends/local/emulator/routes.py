@@ -14,7 +14,10 @@ of ``NOT_EMULATED``.
 
 from __future__ import annotations
 
+from . import account_routes as account
+from . import job_replace_routes as job_replace
 from . import job_routes as jobs
+from . import pool_admin_routes as pool_admin
 from . import pool_routes as pools
 from .errors import BatchApiError
 from .routing import Request, Response, Route, Service, get_handler, list_handler
@@ -31,6 +34,14 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "pools/{pool_id}", "Pools_GetPool", get_handler(pools.pool)),
     Route("HEAD", "pools/{pool_id}", "Pools_PoolExists", pools.pool_exists),
     Route("DELETE", "pools/{pool_id}", "Pools_DeletePool", pools.delete_pool),
+    Route("PATCH", "pools/{pool_id}", "Pools_UpdatePool", pool_admin.update_pool),
+    Route("POST", "pools/{pool_id}/updateproperties", "Pools_ReplacePoolProperties",
+          pool_admin.replace_pool_properties),
+    Route("POST", "pools/{pool_id}/resize", "Pools_ResizePool", pool_admin.resize_pool),
+    Route("POST", "pools/{pool_id}/stopresize", "Pools_StopPoolResize",
+          pool_admin.stop_resize_pool),
+    Route("GET", "nodecounts", "Pools_ListPoolNodeCounts",
+          list_handler(pool_admin.pool_node_counts, "poolnodecounts")),
     # nodes and their files
     Route("GET", "pools/{pool_id}/nodes", "Nodes_ListNodes", list_handler(pools.nodes, "nodes")),
     Route("GET", "pools/{pool_id}/nodes/{node_id}", "Nodes_GetNode", get_handler(pools.node)),
@@ -45,6 +56,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "jobs", "Jobs_ListJobs", list_handler(jobs.jobs, "jobs")),
     Route("GET", "jobs/{job_id}", "Jobs_GetJob", get_handler(jobs.job)),
     Route("PATCH", "jobs/{job_id}", "Jobs_UpdateJob", jobs.update_job),
+    Route("PUT", "jobs/{job_id}", "Jobs_ReplaceJob", job_replace.replace_job),
     Route("POST", "jobs/{job_id}/terminate", "Jobs_TerminateJob", jobs.terminate_job),
     Route("DELETE", "jobs/{job_id}", "Jobs_DeleteJob", jobs.delete_job),
     Route("GET", "jobs/{job_id}/taskcounts", "Jobs_GetJobTaskCounts", jobs.task_counts),
@@ -62,27 +74,31 @@ ROUTES: tuple[Route, ...] = (
           jobs.task_file),
     Route("HEAD", "jobs/{job_id}/tasks/{task_id}/files/{path*}", "Tasks_GetTaskFileProperties",
           jobs.task_file),
+    # what an emulated account does not have: empty lists
+    Route("GET", "applications", "Applications_ListApplications",
+          list_handler(account.applications, "applications")),
+    Route("GET", "applications/{application_id}", "Applications_GetApplication",
+          get_handler(account.application)),
+    Route("GET", "poolusagemetrics", "Pools_ListPoolUsageMetrics",
+          list_handler(account.pool_usage_metrics, "poolusagemetrics")),
 )
 
 #: the Batch operations (spec operationIds) that answer 501 NotSupported
 NOT_EMULATED: tuple[str, ...] = (
-    "Applications_GetApplication", "Applications_ListApplications",
     "JobSchedules_CreateJobSchedule", "JobSchedules_DeleteJobSchedule",
     "JobSchedules_DisableJobSchedule", "JobSchedules_EnableJobSchedule",
     "JobSchedules_GetJobSchedule", "JobSchedules_JobScheduleExists",
     "JobSchedules_ListJobSchedules", "JobSchedules_ReplaceJobSchedule",
     "JobSchedules_TerminateJobSchedule", "JobSchedules_UpdateJobSchedule",
     "Jobs_DisableJob", "Jobs_EnableJob", "Jobs_ListJobPreparationAndReleaseTaskStatus",
-    "Jobs_ListJobsFromSchedule", "Jobs_ReplaceJob",
+    "Jobs_ListJobsFromSchedule",
     "Nodes_CreateNodeUser", "Nodes_DeallocateNode", "Nodes_DeleteNodeFile",
     "Nodes_DeleteNodeUser", "Nodes_DisableNodeScheduling", "Nodes_EnableNodeScheduling",
     "Nodes_GetNodeExtension", "Nodes_GetNodeRemoteLoginSettings", "Nodes_ListNodeExtensions",
     "Nodes_RebootNode", "Nodes_ReimageNode", "Nodes_ReplaceNodeUser", "Nodes_StartNode",
     "Nodes_UploadNodeLogs",
     "Pools_DisablePoolAutoScale", "Pools_EnablePoolAutoScale", "Pools_EvaluatePoolAutoScale",
-    "Pools_ListPoolNodeCounts", "Pools_ListPoolUsageMetrics", "Pools_RemoveNodes",
-    "Pools_ReplacePoolProperties", "Pools_ResizePool", "Pools_StopPoolResize",
-    "Pools_UpdatePool",
+    "Pools_RemoveNodes",
     "Tasks_DeleteTask", "Tasks_DeleteTaskFile", "Tasks_ListSubTasks", "Tasks_ReactivateTask",
     "Tasks_ReplaceTask",
 )
