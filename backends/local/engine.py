@@ -36,7 +36,10 @@ from topwords.core import nofollow
 
 from .files import FileRoot
 from .health import Heartbeat, HeartbeatSettings
+from .autoscaler import AutoScaler
+from .clock import Clock
 from .node_pool import Node, NodePool
+from .resize import PoolScaling
 from .runtime import NodeRuntime
 from .jobs import Job, StateConflict
 from .records import FileEntry, JobRecord, JobState, NodeRecord, PoolRecord, TaskRecord
@@ -44,7 +47,7 @@ from .task_runner import Task, TaskRunner, ended_by_user
 
 __all__ = ["LocalBatchEngine", "StateConflict"]
 
-class LocalBatchEngine(Compute):
+class LocalBatchEngine(PoolScaling, Compute):
     """Pools of local nodes running Batch jobs and tasks.
 
     Args:
@@ -56,6 +59,7 @@ class LocalBatchEngine(Compute):
         work_dir: host directory for node directories (one folder per pool).
         account_name / account_url: what nodes see as ``AZ_BATCH_ACCOUNT_NAME``
             and ``AZ_BATCH_ACCOUNT_URL``.
+        clock: the time autoscale and job schedules run on (see ``clock``).
     """
 
     name = "local"
@@ -67,7 +71,8 @@ class LocalBatchEngine(Compute):
     def __init__(self, client=None, *, image: str, work_dir: Path,
                  runtime: NodeRuntime | None = None, account_name: str = "local",
                  account_url: str = "",
-                 heartbeat: HeartbeatSettings = HeartbeatSettings()) -> None:
+                 heartbeat: HeartbeatSettings = HeartbeatSettings(),
+                 clock: Clock | None = None) -> None:
         if runtime is None:
             from .docker_node import ContainerRuntime
             runtime = ContainerRuntime(client)
@@ -81,6 +86,8 @@ class LocalBatchEngine(Compute):
         self._deletions: list[threading.Thread] = []
         self._heartbeat_settings = heartbeat
         self._heartbeat: Heartbeat | None = None
+        self.clock = clock or Clock()
+        self.autoscaler = AutoScaler(self)
 
     # -- pools ------------------------------------------------------------
 
@@ -97,14 +104,20 @@ class LocalBatchEngine(Compute):
         self.runtime.check_image(image)
         return image
 
-    def create_pool(self, spec: PoolSpec) -> None:
+    def create_pool(self, spec: PoolSpec, *, targets: tuple[int, int] | None = None,
+                    autoscale: object = None) -> None:
+        """``targets``: (dedicated, low priority) nodes instead of the spec's
+        counts; ``autoscale``: the pool's autoscale state (see
+        ``set_pool_autoscale``)."""
         image = self._check_image(spec)
         with self._lock:
             if spec.id in self._pools:
                 raise ResourceExists(f"pool {spec.id} already exists")
             pool = NodePool(self.runtime, spec, image=image,
                                   host_dir=self.work_dir / spec.id, lock=self._lock,
-                                  on_change=self._dispatch, account=self._account)
+                                  on_change=self._dispatch, account=self._account,
+                                  targets=targets)
+            pool.autoscale = autoscale
             self._pools[spec.id] = pool
             if self._heartbeat is None:
                 self._heartbeat = Heartbeat(self._lock, self._watched, self._node_lost,
@@ -114,9 +127,13 @@ class LocalBatchEngine(Compute):
     def get_pool(self, pool_id: str) -> PoolInfo:
         with self._lock:
             pool = self._pool(pool_id)
-            booting = any(n.state in (NodeState.CREATING, NodeState.STARTING)
-                          for n in pool.nodes)
-            return PoolInfo(spec=pool.spec, state="deleting" if pool.deleting else "active",
+            booting = pool.leaving or any(n.state in (NodeState.CREATING, NodeState.STARTING)
+                                          for n in pool.nodes)
+            spec = pool.spec
+            if pool.target_dedicated + pool.target_low_priority >= 1:
+                spec = replace(spec, node_count=pool.target_dedicated,
+                               spot_node_count=pool.target_low_priority)
+            return PoolInfo(spec=spec, state="deleting" if pool.deleting else "active",
                             allocation_state="resizing" if booting else "steady",
                             current_node_count=sum(
                                 n.state is not NodeState.CREATING and not n.lost_reason
@@ -130,13 +147,22 @@ class LocalBatchEngine(Compute):
         """Every pool (deleting ones included), in creation order."""
         with self._lock:
             ids = list(self._pools)
-            return [PoolRecord(info=self.get_pool(i), created=self._pools[i].created)
-                    for i in ids]
+            return [self._pool_record(i) for i in ids]
 
     def pool_record(self, pool_id: str) -> PoolRecord:
         """Raises PoolNotFound."""
         with self._lock:
-            return PoolRecord(info=self.get_pool(pool_id), created=self._pool(pool_id).created)
+            return self._pool_record(pool_id)
+
+    def _pool_record(self, pool_id: str) -> PoolRecord:
+        pool = self._pool(pool_id)
+        live = [n for n in pool.nodes if n.state is not NodeState.CREATING and not n.lost_reason]
+        return PoolRecord(info=self.get_pool(pool_id), created=pool.created,
+                          target_dedicated=pool.target_dedicated,
+                          target_low_priority=pool.target_low_priority,
+                          current_dedicated=sum(n.dedicated for n in live),
+                          current_low_priority=sum(not n.dedicated for n in live),
+                          autoscale=pool.autoscale)
 
     def node_records(self, pool_id: str) -> list[NodeRecord]:
         """Raises PoolNotFound."""
@@ -499,6 +525,7 @@ class LocalBatchEngine(Compute):
     def close(self) -> None:
         """Stop scheduling; pools that were not deleted stay (``--keep-pool``)
         and outlive this process."""
+        self.autoscaler.stop()
         if self._heartbeat is not None:
             self._heartbeat.stop()
         with self._lock:

@@ -96,20 +96,34 @@ class NodePool:
         lock: the engine's lock; node state changes happen under it.
         on_change: called (under the lock) when a node's state changes.
         account: ``account_name``/``account_url`` for the nodes' environment.
+        targets: ``(dedicated, low priority)`` nodes to start with, instead
+            of the spec's counts (an autoscale pool's first evaluation may
+            ask for none).
+
+    Attributes:
+        target_dedicated / target_low_priority: the node counts the pool is
+            sized to (the spec's, until a resize changes them).
+        leaving: nodes a resize took out of ``nodes``, until they are gone.
+        autoscale: the pool's autoscale settings and samples (see
+            ``autoscaler``), None unless autoscale is enabled.
     """
 
     def __init__(self, runtime: NodeRuntime, spec: PoolSpec, *, image: str, host_dir: Path,
                  lock: threading.Condition, on_change: Callable[[], None],
-                 account: dict[str, str] | None = None) -> None:
+                 account: dict[str, str] | None = None,
+                 targets: tuple[int, int] | None = None) -> None:
         self.spec, self.host_dir = spec, host_dir
         self._runtime, self._image = runtime, image
         self._lock, self._on_change = lock, on_change
         self._account = account or {}
         self.created = _now()
-        count = spec.node_count + spec.spot_node_count
-        self.nodes = [self._new_node(n) for n in range(count)]
-        for node in self.nodes[spec.node_count:]:
+        dedicated, spot = targets or (spec.node_count, spec.spot_node_count)
+        self.target_dedicated, self.target_low_priority = dedicated, spot
+        self.nodes = [self._new_node(n) for n in range(dedicated + spot)]
+        for node in self.nodes[dedicated:]:
             node.dedicated = False
+        self.leaving: list[Node] = []
+        self.autoscale = None
         self.deleting = False
         self._threads: list[threading.Thread] = []
 
@@ -155,12 +169,32 @@ class NodePool:
         self._in_background(lambda node: _remove_quietly(node.handle), lost, "remove-lost")
         if self.deleting:
             return None
-        n = 1 + max(int(node.id.rsplit("-", 1)[1]) for node in self.nodes)
-        node = self._new_node(n)
-        node.dedicated = lost.dedicated
+        return self.add_node(dedicated=lost.dedicated)
+
+    def add_node(self, *, dedicated: bool = True) -> Node:
+        """A new node (the next free number), booting in the background.
+        Called under the lock."""
+        taken = [int(node.id.rsplit("-", 1)[1]) for node in self.nodes + self.leaving]
+        node = self._new_node(1 + max(taken, default=-1))
+        node.dedicated = dedicated
         self.nodes.append(node)
         self._in_background(self._boot, node, "boot")
         return node
+
+    def remove_later(self, node: Node, after: Callable[[], None]) -> None:
+        """Remove a node that has left ``nodes`` for ``leaving`` in the
+        background: ``after()`` (e.g. wait for its tasks) first, then its
+        container goes and it leaves ``leaving``. Called under the lock."""
+        def remove(node: Node) -> None:
+            try:
+                after()
+            finally:
+                _remove_quietly(node.handle)
+                with self._lock:
+                    if node in self.leaving:
+                        self.leaving.remove(node)
+                    self._on_change()
+        self._in_background(remove, node, "remove")
 
     def restart(self, node: Node) -> None:
         """Give a node a fresh container and boot it again, StartTask
@@ -199,7 +233,7 @@ class NodePool:
             node.layout.create()
             self._set(node, NodeState.STARTING)
             node.handle.start()
-            if self.deleting:  # deleted while its container was starting
+            if self.deleting or node not in self.nodes:  # deleted (resized away) meanwhile
                 node.handle.remove()
                 return
             start = self.spec.start_task
@@ -279,7 +313,7 @@ class NodePool:
         """
         with self._lock:
             self.deleting = True
-            for node in self.nodes:
+            for node in self.nodes + self.leaving:
                 node.state = NodeState.UNUSABLE
         errors = self._remove_all()
         for thread in self._threads:
@@ -290,10 +324,12 @@ class NodePool:
             raise errors[0]
 
     def _remove_all(self) -> list[NodeError]:
-        """Remove every node's container (lost nodes' too: idempotent)."""
+        """Remove every node's container (lost and leaving nodes' too:
+        idempotent)."""
         errors = []
-        with ThreadPoolExecutor(max(1, len(self.nodes)), thread_name_prefix="rm") as pool:
-            for future in [pool.submit(n.handle.remove) for n in self.nodes]:
+        nodes = self.nodes + self.leaving
+        with ThreadPoolExecutor(max(1, len(nodes)), thread_name_prefix="rm") as pool:
+            for future in [pool.submit(n.handle.remove) for n in nodes]:
                 try:
                     future.result()
                 except NodeError as exc:

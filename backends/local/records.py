@@ -31,10 +31,16 @@ class JobState:
 
 @dataclass(frozen=True, kw_only=True)
 class PoolRecord:
-    """A pool: its info plus when it was created."""
+    """A pool: its info plus when it was created, its target and current
+    node counts and its autoscale state (None: autoscale is off)."""
 
     info: PoolInfo
     created: datetime
+    target_dedicated: int | None = None  # None: the spec's counts
+    target_low_priority: int | None = None
+    current_dedicated: int | None = None  # None: from info.current_node_count
+    current_low_priority: int | None = None
+    autoscale: object = None
 
 
 @dataclass(frozen=True, kw_only=True)
