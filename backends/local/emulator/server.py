@@ -35,7 +35,9 @@ from datetime import datetime, timezone
 from typing import Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import job_routes, pool_routes  # noqa: F401  (they register their routes)
+from . import (  # noqa: F401  (they register their routes)
+    autoscale_routes, job_routes, pool_routes,
+)
 from .auth import authenticate
 from .errors import BatchApiError, error_body
 from .http1 import Head, HttpConnection
