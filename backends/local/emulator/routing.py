@@ -93,6 +93,8 @@ class Service:
         delete_grace: seconds a DELETE waits for the pool or job to be gone
             before it answers 202, so that the SDK's poller usually finds a
             404 on its first check instead of sleeping its interval (5 s).
+        schedules: the job schedules (``schedules.JobSchedules``), made on
+            first use.
     """
 
     engine: LocalBatchEngine
@@ -102,6 +104,7 @@ class Service:
     echo: dict[tuple[str, str], dict] = field(default_factory=dict)
     task_echo: dict[str, dict[str, dict]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    schedules: Any = None
 
 
 Handler = Callable[..., Response]

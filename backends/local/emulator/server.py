@@ -36,7 +36,7 @@ from typing import Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import (  # noqa: F401  (they register their routes)
-    autoscale_routes, job_routes, pool_routes,
+    autoscale_routes, job_routes, pool_routes, schedule_routes,
 )
 from .auth import authenticate
 from .errors import BatchApiError, error_body
