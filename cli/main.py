@@ -128,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
                                "no isolation: for your own code)")
     emulator.add_argument("--port", type=whole_number(0, 65535), default=0, metavar="N",
                           help="port of the Batch API (default: a free one)")
+    emulator.add_argument("--min-autoscale-interval", type=whole_number(0, 300), default=300,
+                          metavar="SECONDS",
+                          help="accept autoscale evaluation intervals this short (default: "
+                               "Azure's 300; Azure refuses less)")
 
     setup = commands.add_parser("local", help="set up and tidy the local backend")
     actions = setup.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -264,7 +268,8 @@ def _emulator(args: argparse.Namespace) -> int:
 
     from topwords.backends.local.emulator import BatchEmulator
 
-    with BatchEmulator(port=args.port, node_runtime=args.node_runtime) as emulator:
+    with BatchEmulator(port=args.port, node_runtime=args.node_runtime,
+                       min_autoscale_interval=args.min_autoscale_interval) as emulator:
         script = emulator.export_script()
         if args.env_file:
             _write_private(args.env_file, script)

@@ -197,3 +197,25 @@ def test_requeue_deallocation_puts_running_tasks_back(emulator, client):
 def _requeued(client, job_id):
     task = client.get_task(job_id, "long")
     return task if task.execution_info.requeue_count == 1 else None
+
+
+def test_terminate_deallocation_ends_running_tasks(client):
+    pool_id = autoscale_pool(client, "$TargetDedicatedNodes = 1;")
+    dedicated_nodes(client, pool_id, 1)
+    job_id = new_id("job")
+    client.create_job(bm.BatchJobCreateOptions(id=job_id,
+                                               pool_info=bm.BatchPoolInfo(pool_id=pool_id)))
+    client.create_task(job_id, bm.BatchTaskCreateOptions(id="long", command_line="sleep 30"))
+    wait_for(lambda: client.get_task(job_id, "long").state == bm.BatchTaskState.RUNNING,
+             "the task to run")
+    client.enable_pool_auto_scale(pool_id, bm.BatchPoolEnableAutoScaleOptions(
+        auto_scale_formula="$TargetDedicatedNodes = 0; $NodeDeallocationOption = terminate;"))
+    task = wait_for(lambda: _completed(client, job_id), "the task to be ended")
+    assert task.execution_info.failure_info.code == "TaskEnded"
+    assert task.execution_info.requeue_count == 0
+    dedicated_nodes(client, pool_id, 0)
+
+
+def _completed(client, job_id):
+    task = client.get_task(job_id, "long")
+    return task if task.state == bm.BatchTaskState.COMPLETED else None

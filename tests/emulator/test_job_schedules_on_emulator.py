@@ -162,6 +162,18 @@ def test_list_and_errors(emulator, client, pool_id):
             id=schedule_id, schedule=bm.BatchJobScheduleConfiguration(),
             job_specification=job_spec(pool_id)))
     assert info.value.error.code == "JobScheduleExists"
+    with pytest.raises(ResourceExistsError) as info:
+        client.create_job(bm.BatchJobCreateOptions(id=schedule_id,
+                                                   pool_info=bm.BatchPoolInfo(pool_id=pool_id)))
+    assert info.value.error.code == "JobScheduleWithSameIdExists"
+    job_id = new_id("job")
+    client.create_job(bm.BatchJobCreateOptions(id=job_id,
+                                               pool_info=bm.BatchPoolInfo(pool_id=pool_id)))
+    with pytest.raises(ResourceExistsError) as info:
+        client.create_job_schedule(bm.BatchJobScheduleCreateOptions(
+            id=job_id, schedule=bm.BatchJobScheduleConfiguration(),
+            job_specification=job_spec(pool_id)))
+    assert info.value.error.code == "JobWithSameIdExists"
     with pytest.raises(ResourceNotFoundError) as info:
         client.get_job_schedule("no-such-schedule")
     assert info.value.error.code == "JobScheduleNotFound"

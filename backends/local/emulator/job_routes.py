@@ -21,6 +21,10 @@ MAX_TASKS_PER_REQUEST = 100
 @route("POST", "jobs")
 def create_job(service: Service, request: Request) -> Response:
     spec, echo = shapes.job_spec(shapes.require_object(request.json()))
+    if service.schedules is not None and service.schedules.has(spec.id):
+        raise BatchApiError(409, "JobScheduleWithSameIdExists", "A job schedule with the "
+                            "specified job id exists; a job and a job schedule cannot have "
+                            "the same id.", {"JobId": spec.id})
     with engine_errors("Job", spec.id):
         service.engine.create_job(spec, pool_must_exist=False)
         record = service.engine.job_record(spec.id)

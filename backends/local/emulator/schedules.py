@@ -139,6 +139,10 @@ class JobSchedules:
                                 "not exist.", {"JobScheduleId": schedule_id})
         return record
 
+    def has(self, schedule_id: str) -> bool:
+        with self.lock:
+            return schedule_id in self._records
+
     def all(self) -> list[JobScheduleRecord]:
         with self.lock:
             return list(self._records.values())
