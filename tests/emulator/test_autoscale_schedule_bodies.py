@@ -99,3 +99,22 @@ def test_job_schedule_bodies_conform(client):
     assert jobs["value"][0]["priority"] == 5
     missing = raw(client, "GET", "/jobschedules/none-such")
     assert missing.status_code == 404 and problems(missing.json(), "BatchError") == []
+
+
+def test_route_rows_name_the_specs_operations():
+    import re
+
+    from topwords.backends.local.emulator import autoscale_routes, schedule_routes
+    from spec_check import load_spec
+
+    operations = load_spec()["operations"]
+    rows = autoscale_routes.ROUTES + schedule_routes.ROUTES
+    assert len(rows) == 14
+    for method, path, operation, handler in rows:
+        spec = operations[operation]
+        assert spec["method"] == method, operation
+        assert re.sub(r"\{\w+\}", "{}", spec["path"]) == "/" + re.sub(r"\{\w+\}", "{}", path)
+        camel = [re.sub(r"_(\w)", lambda m: m.group(1).upper(), p)
+                 for p in re.findall(r"\{(\w+)\}", path)]
+        assert camel == spec["pathParameters"], operation
+        assert callable(handler)

@@ -1,6 +1,7 @@
 """Batch REST operations on pool autoscale: enable, disable, evaluate, and
 pool create with ``enableAutoScale``. The work is the engine's
-``AutoScaler``; this is the wire.
+``AutoScaler``; this is the wire. ``ROUTES`` lists the operations as
+(method, path, spec operationId, handler), the rows a route table takes.
 
 Errors as the service gives them: a formula that does not parse is 400
 ``AutoScalingFormulaSyntaxError`` (``AutoScaleFormulaTooLong`` past 8192
@@ -29,7 +30,7 @@ from .shapes.autoscale import (
     AUTOSCALE_PROPERTIES, formula_of, interval_of, invalid_settings,
 )
 
-__all__ = ["create_autoscale_pool", "wants_autoscale"]
+__all__ = ["ROUTES", "create_autoscale_pool", "wants_autoscale"]
 
 _TARGETS = ("targetDedicatedNodes", "targetLowPriorityNodes")
 
@@ -89,7 +90,6 @@ def create_autoscale_pool(service: Service, request: Request, body: dict) -> Res
                                   "DataServiceId": url})
 
 
-@route("POST", "pools/{pool_id}/enableautoscale")
 def enable_autoscale(service: Service, request: Request, pool_id: str) -> Response:
     body = shapes.require_object(request.json())
     formula, interval = formula_of(body, required=False), interval_of(body)
@@ -105,14 +105,12 @@ def enable_autoscale(service: Service, request: Request, pool_id: str) -> Respon
     return Response(200, headers=_stamps(service, pool_id))
 
 
-@route("POST", "pools/{pool_id}/disableautoscale")
 def disable_autoscale(service: Service, request: Request, pool_id: str) -> Response:
     with engine_errors("Pool", pool_id):
         service.engine.autoscaler.disable(pool_id)
     return Response(200, headers=_stamps(service, pool_id))
 
 
-@route("POST", "pools/{pool_id}/evaluateautoscale")
 def evaluate_autoscale(service: Service, request: Request, pool_id: str) -> Response:
     body = shapes.require_object(request.json())
     formula = formula_of(body, required=True)
@@ -124,3 +122,15 @@ def evaluate_autoscale(service: Service, request: Request, pool_id: str) -> Resp
 def _stamps(service: Service, pool_id: str) -> dict[str, str]:
     with engine_errors("Pool", pool_id):
         return shapes.stamps(service.engine.pool_record(pool_id).created)
+
+
+#: (method, path, spec operationId, handler) of each operation served here
+ROUTES = (
+    ("POST", "pools/{pool_id}/enableautoscale", "Pools_EnablePoolAutoScale", enable_autoscale),
+    ("POST", "pools/{pool_id}/disableautoscale", "Pools_DisablePoolAutoScale",
+     disable_autoscale),
+    ("POST", "pools/{pool_id}/evaluateautoscale", "Pools_EvaluatePoolAutoScale",
+     evaluate_autoscale),
+)
+for _method, _path, _operation, _handler in ROUTES:
+    route(_method, _path)(_handler)

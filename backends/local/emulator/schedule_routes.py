@@ -1,6 +1,9 @@
 """Batch REST operations on job schedules (create, get, exists, list,
 replace, patch, disable, enable, terminate, delete) and the jobs of a
-schedule. What a schedule does over time is in ``schedules``."""
+schedule. What a schedule does over time is in ``schedules``.
+
+``ROUTES`` lists the operations as (method, path, spec operationId,
+handler), the rows a route table takes."""
 
 from __future__ import annotations
 
@@ -53,25 +56,24 @@ def _headers(record: JobScheduleRecord) -> dict[str, str]:
     return shapes.stamps(record.modified)
 
 
-@route("POST", "jobschedules")
 def create_schedule(service: Service, request: Request) -> Response:
     body = require_object(request.json())
     for name in body:
         if name not in _CREATE:
             raise unsupported(name, "not a job schedule property")
-    schedule_id = body.get("id")
-    if not isinstance(schedule_id, str) or not schedule_id:
+    job_schedule_id = body.get("id")
+    if not isinstance(job_schedule_id, str) or not job_schedule_id:
         raise missing("id")
-    shapes.job_spec({"id": schedule_id, "poolInfo": {"poolId": "p"}})  # a valid id
+    shapes.job_spec({"id": job_schedule_id, "poolInfo": {"poolId": "p"}})  # a valid id
     if body.get("schedule") is None:
         raise missing("schedule")
     schedules = schedules_of(service)
     record = JobScheduleRecord(
-        id=schedule_id, config=schedule_config(body["schedule"]),
+        id=job_schedule_id, config=schedule_config(body["schedule"]),
         job_specification=_job_specification(body), created=_now(),
         display_name=body.get("displayName"), metadata=_metadata(body))
     schedules.add(record)
-    url = request.url("jobschedules", schedule_id)
+    url = request.url("jobschedules", job_schedule_id)
     return Response(201, headers={**_headers(record), "Location": url, "DataServiceId": url})
 
 
@@ -79,7 +81,6 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-@route("GET", "jobschedules")
 def list_schedules(service: Service, request: Request) -> Response:
     schedules = schedules_of(service)
     with schedules.lock:
@@ -87,35 +88,31 @@ def list_schedules(service: Service, request: Request) -> Response:
     return list_response(request, service, items, "jobschedules")
 
 
-@route("GET", "jobschedules/{schedule_id}")
-def get_schedule(service: Service, request: Request, schedule_id: str) -> Response:
+def get_schedule(service: Service, request: Request, job_schedule_id: str) -> Response:
     schedules = schedules_of(service)
     with schedules.lock:
-        record = schedules.get(schedule_id)
+        record = schedules.get(job_schedule_id)
         body = _json(service, request, record)
     return json_response(200, odata.select(body, request.query.get("$select")),
                          _headers(record))
 
 
-@route("HEAD", "jobschedules/{schedule_id}")
-def schedule_exists(service: Service, request: Request, schedule_id: str) -> Response:
-    return Response(200, headers=_headers(schedules_of(service).get(schedule_id)))
+def schedule_exists(service: Service, request: Request, job_schedule_id: str) -> Response:
+    return Response(200, headers=_headers(schedules_of(service).get(job_schedule_id)))
 
 
-@route("PUT", "jobschedules/{schedule_id}")
-def replace_schedule(service: Service, request: Request, schedule_id: str) -> Response:
+def replace_schedule(service: Service, request: Request, job_schedule_id: str) -> Response:
     """Everything changeable is replaced: what the body leaves out goes back
     to its default."""
     body = require_object(request.json())
     for name in body:
         if name not in _CREATE | _READ_ONLY:
             raise unsupported(name, "not a job schedule property")
-    return _update(service, schedule_id, schedule=body.get("schedule") or {},
+    return _update(service, job_schedule_id, schedule=body.get("schedule") or {},
                    job_specification=_job_specification(body), metadata=_metadata(body))
 
 
-@route("PATCH", "jobschedules/{schedule_id}")
-def patch_schedule(service: Service, request: Request, schedule_id: str) -> Response:
+def patch_schedule(service: Service, request: Request, job_schedule_id: str) -> Response:
     """Only what the body names changes."""
     body = require_object(request.json())
     for name in body:
@@ -123,18 +120,18 @@ def patch_schedule(service: Service, request: Request, schedule_id: str) -> Resp
             raise unsupported(name, "only schedule, jobSpecification and metadata can be "
                               "updated")
     job_specification = _job_specification(body) if "jobSpecification" in body else None
-    return _update(service, schedule_id, schedule=body.get("schedule"),
+    return _update(service, job_schedule_id, schedule=body.get("schedule"),
                    job_specification=job_specification,
                    metadata=_metadata(body) if "metadata" in body else None)
 
 
-def _update(service: Service, schedule_id: str, *, schedule, job_specification,
+def _update(service: Service, job_schedule_id: str, *, schedule, job_specification,
             metadata) -> Response:
     """Changes apply to the jobs made from now on, as on the service."""
     config = schedule_config(schedule) if schedule is not None else None
     schedules = schedules_of(service)
     with schedules.lock:
-        record = schedules.changeable(schedule_id)
+        record = schedules.changeable(job_schedule_id)
         if config is not None:
             record.config = config
             schedules.reschedule(record, schedules.clock.now())
@@ -147,37 +144,33 @@ def _update(service: Service, schedule_id: str, *, schedule, job_specification,
         return Response(200, headers=_headers(record))
 
 
-@route("POST", "jobschedules/{schedule_id}/disable")
-def disable_schedule(service: Service, request: Request, schedule_id: str) -> Response:
-    schedules_of(service).set_state(schedule_id, "disabled")
+def disable_schedule(service: Service, request: Request, job_schedule_id: str) -> Response:
+    schedules_of(service).set_state(job_schedule_id, "disabled")
     return Response(204)
 
 
-@route("POST", "jobschedules/{schedule_id}/enable")
-def enable_schedule(service: Service, request: Request, schedule_id: str) -> Response:
-    schedules_of(service).set_state(schedule_id, "active")
+def enable_schedule(service: Service, request: Request, job_schedule_id: str) -> Response:
+    schedules_of(service).set_state(job_schedule_id, "active")
     return Response(204)
 
 
-@route("POST", "jobschedules/{schedule_id}/terminate")
-def terminate_schedule(service: Service, request: Request, schedule_id: str) -> Response:
+def terminate_schedule(service: Service, request: Request, job_schedule_id: str) -> Response:
     schedules = schedules_of(service)
-    schedules.terminate(schedule_id)
-    _wait(service, lambda: schedules.get(schedule_id).state != "terminating")
+    schedules.terminate(job_schedule_id)
+    _wait(service, lambda: schedules.get(job_schedule_id).state != "terminating")
     return Response(202)
 
 
-@route("DELETE", "jobschedules/{schedule_id}")
-def delete_schedule(service: Service, request: Request, schedule_id: str) -> Response:
+def delete_schedule(service: Service, request: Request, job_schedule_id: str) -> Response:
     schedules = schedules_of(service)
-    schedules.delete(schedule_id)
-    _wait(service, lambda: _gone(schedules, schedule_id))
+    schedules.delete(job_schedule_id)
+    _wait(service, lambda: _gone(schedules, job_schedule_id))
     return Response(202)
 
 
-def _gone(schedules: JobSchedules, schedule_id: str) -> bool:
+def _gone(schedules: JobSchedules, job_schedule_id: str) -> bool:
     try:
-        schedules.get(schedule_id)
+        schedules.get(job_schedule_id)
     except BatchApiError:
         return True
     return False
@@ -195,11 +188,29 @@ def _wait(service: Service, done) -> None:
         time.sleep(0.02)
 
 
-@route("GET", "jobschedules/{schedule_id}/jobs")
-def list_schedule_jobs(service: Service, request: Request, schedule_id: str) -> Response:
-    record = schedules_of(service).get(schedule_id)
+def list_schedule_jobs(service: Service, request: Request, job_schedule_id: str) -> Response:
+    record = schedules_of(service).get(job_schedule_id)
     made = set(record.jobs)
     items = [shapes.job_json(r, service.echo.get(("job", r.spec.id), {}),
                              request.url("jobs", r.spec.id))
              for r in service.engine.job_records() if r.spec.id in made]
     return list_response(request, service, items, "jobs")
+
+
+_ONE = "jobschedules/{job_schedule_id}"
+#: (method, path, spec operationId, handler) of each operation served here
+ROUTES = (
+    ("POST", "jobschedules", "JobSchedules_CreateJobSchedule", create_schedule),
+    ("GET", "jobschedules", "JobSchedules_ListJobSchedules", list_schedules),
+    ("GET", _ONE, "JobSchedules_GetJobSchedule", get_schedule),
+    ("HEAD", _ONE, "JobSchedules_JobScheduleExists", schedule_exists),
+    ("PUT", _ONE, "JobSchedules_ReplaceJobSchedule", replace_schedule),
+    ("PATCH", _ONE, "JobSchedules_UpdateJobSchedule", patch_schedule),
+    ("POST", _ONE + "/disable", "JobSchedules_DisableJobSchedule", disable_schedule),
+    ("POST", _ONE + "/enable", "JobSchedules_EnableJobSchedule", enable_schedule),
+    ("POST", _ONE + "/terminate", "JobSchedules_TerminateJobSchedule", terminate_schedule),
+    ("DELETE", _ONE, "JobSchedules_DeleteJobSchedule", delete_schedule),
+    ("GET", _ONE + "/jobs", "Jobs_ListJobsFromSchedule", list_schedule_jobs),
+)
+for _method, _path, _operation, _handler in ROUTES:
+    route(_method, _path)(_handler)
