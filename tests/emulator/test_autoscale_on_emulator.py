@@ -219,3 +219,23 @@ def test_terminate_deallocation_ends_running_tasks(client):
 def _completed(client, job_id):
     task = client.get_task(job_id, "long")
     return task if task.state == bm.BatchTaskState.COMPLETED else None
+
+
+def test_the_formula_runs_once_per_interval(emulator, client):
+    import time
+    pool_id = autoscale_pool(client, "$TargetDedicatedNodes = 0;", interval=timedelta(minutes=5))
+    first = client.get_pool(pool_id).auto_scale_run.timestamp
+    time.sleep(1.0)  # four ticks of the emulator: nothing is due
+    emulator.clock.advance(timedelta(minutes=4))
+    time.sleep(0.5)
+    assert client.get_pool(pool_id).auto_scale_run.timestamp == first
+    emulator.clock.advance(timedelta(minutes=1))
+    run = wait_for(lambda: _newer(client, pool_id, first), "the next evaluation")
+    assert timedelta(minutes=5) <= run.timestamp - first < timedelta(minutes=6)
+    time.sleep(1.0)
+    assert client.get_pool(pool_id).auto_scale_run.timestamp == run.timestamp  # once
+
+
+def _newer(client, pool_id, than):
+    run = client.get_pool(pool_id).auto_scale_run
+    return run if run.timestamp != than else None

@@ -188,3 +188,27 @@ def test_list_and_errors(emulator, client, pool_id):
 def _in_state(client, schedule_id: str, state: str):
     schedule = client.get_job_schedule(schedule_id)
     return schedule if schedule.state == state else None
+
+
+def test_a_due_job_waits_for_the_one_before_within_its_window(emulator, client, pool_id):
+    schedule_id = create(client, pool_id, recurrence_interval=timedelta(hours=1),
+                         start_window=timedelta(minutes=30))
+    first = f"{schedule_id}:job-1"
+    wait_for(lambda: jobs_of(client, schedule_id) == [first], "the first job")
+    emulator.clock.advance(timedelta(hours=1, minutes=10))  # due 10 min ago; job-1 runs
+    client.get_job_schedule(schedule_id)
+    assert jobs_of(client, schedule_id) == [first]
+    finish(client, first)  # within the window: the waiting job is made now
+    wait_for(lambda: len(jobs_of(client, schedule_id)) == 2, "the job that waited")
+    schedule = client.get_job_schedule(schedule_id)
+    assert schedule.execution_info.recent_job.id == f"{schedule_id}:job-2"
+
+
+def test_a_one_off_schedule_whose_window_passed_while_disabled_completes_without_a_job(
+        emulator, client, pool_id):
+    schedule_id = create(client, pool_id, do_not_run_until=emulator.clock.now()
+                         + timedelta(hours=1), start_window=timedelta(minutes=5))
+    client.disable_job_schedule(schedule_id)
+    emulator.clock.advance(timedelta(hours=2))
+    wait_for(lambda: _in_state(client, schedule_id, "completed"), "completion")
+    assert jobs_of(client, schedule_id) == []
