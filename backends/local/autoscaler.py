@@ -57,6 +57,9 @@ class AutoScaleState:
     next_sample: datetime
     last_run: AutoScaleOutcome | None = None
     samples: dict[str, deque] = field(default_factory=dict)
+    #: (dedicated, low priority, deallocation) still to apply: the last
+    #: evaluation came while the pool was resizing
+    pending: tuple[int, int, str] | None = None
 
     def history(self, name: str) -> Sequence[tuple[datetime, float]]:
         return tuple(self.samples.get(name, ()))
@@ -200,6 +203,8 @@ class AutoScaler:
                     self._sample(pool_id, state, now)
                     if now >= state.next_run:
                         self._evaluate_and_apply(pool_id, state)
+                    elif state.pending is not None:
+                        self._apply(pool_id, state)
                 except (PoolNotFound, StateConflict):
                     continue  # deleted meanwhile
 
@@ -222,13 +227,27 @@ class AutoScaler:
         now = outcome.timestamp
         while state.next_run <= now:
             state.next_run += state.interval
-        record = self.engine.pool_record(pool_id)
-        current = (record.target_dedicated, record.target_low_priority)
+        spec = self.engine.pool_record(pool_id).info.spec
+        current = (spec.node_count, spec.spot_node_count)
         wanted = self._targets(outcome, current)
+        state.pending = None
         if outcome.error is None and wanted != current:
-            self.engine.resize_pool(pool_id, *wanted,
-                                    option=outcome.node_deallocation_option or "requeue")
+            state.pending = (*wanted, outcome.node_deallocation_option or "requeue")
+            self._apply(pool_id, state)
         return outcome
+
+    def _apply(self, pool_id: str, state: AutoScaleState) -> None:
+        """Resize the pool to ``state.pending``; a pool still resizing keeps
+        it pending (tried again on each tick), as the service applies a
+        result once the pool is steady."""
+        dedicated, low, option = state.pending
+        try:
+            self.engine.resize_pool(pool_id, dedicated, low, deallocation=option)
+        except StateConflict as exc:
+            if exc.code != "PoolBeingResized":
+                raise
+            return
+        state.pending = None
 
     def _run(self, state: AutoScaleState, values: dict) -> AutoScaleOutcome:
         outcome = evaluate(state.parsed, _PoolSamples(self.clock.now(), state, values))

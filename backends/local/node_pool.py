@@ -60,6 +60,8 @@ class Node:
     generation: int = 0  # times it was restarted
     dedicated: bool = True
     switch_users: bool = True  # its runtime runs commands as auto-users
+    booting: bool = False  # its boot thread has not ended
+    evicted: bool = False  # a resize removes it now: its commands' ends are its own
 
     def user_for(self, spec) -> users.NodeUser:
         """The auto-user a task (or StartTask) of ``spec`` runs as."""
@@ -93,35 +95,24 @@ class NodePool:
         lock: the engine's lock; node state changes happen under it.
         on_change: called (under the lock) when a node's state changes.
         account: ``account_name``/``account_url`` for the nodes' environment.
-        targets: ``(dedicated, low priority)`` nodes to start with, instead
-            of the spec's counts (an autoscale pool's first evaluation may
-            ask for none).
-
-    Attributes:
-        target_dedicated / target_low_priority: the node counts the pool is
-            sized to (the spec's, until a resize changes them).
-        leaving: nodes a resize took out of ``nodes``, until they are gone.
-        autoscale: the pool's autoscale settings and samples (see
-            ``autoscaler``), None unless autoscale is enabled.
     """
 
     def __init__(self, runtime: NodeRuntime, spec: PoolSpec, *, image: str, host_dir: Path,
                  lock: threading.Condition, on_change: Callable[[], None],
-                 account: dict[str, str] | None = None,
-                 targets: tuple[int, int] | None = None) -> None:
+                 account: dict[str, str] | None = None) -> None:
         self.spec, self.host_dir = spec, host_dir
         self._runtime, self._image = runtime, image
         self._lock, self._on_change = lock, on_change
         self._account = account or {}
         self.created = utc_now()
-        dedicated, spot = targets or (spec.node_count, spec.spot_node_count)
-        self.target_dedicated, self.target_low_priority = dedicated, spot
-        self.nodes = [self._new_node(n) for n in range(dedicated + spot)]
-        for node in self.nodes[dedicated:]:
+        count = spec.node_count + spec.spot_node_count
+        self._numbers = iter(range(1 << 62))  # node ids are never reused
+        self.nodes = [self._new_node(next(self._numbers)) for _ in range(count)]
+        for node in self.nodes[spec.node_count:]:
             node.dedicated = False
-        self.leaving: list[Node] = []
-        self.autoscale = None
+        self.autoscale = None  # its AutoScaleState (see autoscaler); None: off
         self.deleting = False
+        self.stopping = False  # a resize was stopped (see pool_resize)
         self._threads: list[threading.Thread] = []
 
     def _new_node(self, n: int) -> Node:
@@ -146,7 +137,43 @@ class NodePool:
         """Boot every node in the background; returns at once."""
         claim_dir(self.host_dir)
         for node in self.nodes:
-            self._in_background(self._boot, node, "boot")
+            self._start_boot(node)
+
+    def _start_boot(self, node: Node) -> None:
+        node.booting = True
+        self._in_background(self._boot, node, "boot")
+
+    # -- what pool_resize uses (under the lock unless said) ------------------------
+
+    @property
+    def lock(self) -> threading.Condition:
+        return self._lock
+
+    def set_targets(self, dedicated: int, spot: int) -> None:
+        """New target node counts (the spec's ``node_count``/``spot_node_count``)."""
+        self.spec = replace(self.spec, node_count=dedicated, spot_node_count=spot)
+
+    def add_node(self, *, dedicated: bool) -> Node:
+        """A new node, booting in the background."""
+        node = self._new_node(next(self._numbers))
+        node.dedicated = dedicated
+        self.nodes.append(node)
+        self._start_boot(node)
+        return node
+
+    def remove_node_handle(self, node: Node) -> None:
+        """(Without the lock.) Remove a node's container or process."""
+        _remove_quietly(node.handle)
+
+    def agent_dir(self, node: Node) -> Path:
+        return self.host_dir / f".{node.id}.agent"
+
+    def notify_change(self) -> None:
+        self._on_change()
+        self._lock.notify_all()
+
+    def in_background(self, fn, node: Node, what: str) -> None:
+        self._in_background(fn, node, what)
 
     def _in_background(self, fn, node: Node, what: str) -> None:
         thread = threading.Thread(target=fn, args=(node,), daemon=True,
@@ -168,31 +195,6 @@ class NodePool:
             return None
         return self.add_node(dedicated=lost.dedicated)
 
-    def add_node(self, *, dedicated: bool = True) -> Node:
-        """A new node (the next free number), booting in the background.
-        Called under the lock."""
-        taken = [int(node.id.rsplit("-", 1)[1]) for node in self.nodes + self.leaving]
-        node = self._new_node(1 + max(taken, default=-1))
-        node.dedicated = dedicated
-        self.nodes.append(node)
-        self._in_background(self._boot, node, "boot")
-        return node
-
-    def remove_later(self, node: Node, after: Callable[[], None]) -> None:
-        """Remove a node that has left ``nodes`` for ``leaving`` in the
-        background: ``after()`` (e.g. wait for its tasks) first, then its
-        container goes and it leaves ``leaving``. Called under the lock."""
-        def remove(node: Node) -> None:
-            try:
-                after()
-            finally:
-                _remove_quietly(node.handle)
-                with self._lock:
-                    if node in self.leaving:
-                        self.leaving.remove(node)
-                    self._on_change()
-        self._in_background(remove, node, "remove")
-
     def restart(self, node: Node) -> None:
         """Give a node a fresh container and boot it again, StartTask
         included (a reboot: its id and directory stay). Its running commands
@@ -205,7 +207,7 @@ class NodePool:
                 node.generation += 1
                 node.handle = self._handle(node.id, node.layout, node.generation)
                 node.free_slots, node.start_task_exit_code = self.spec.task_slots_per_node, None
-                node.state = NodeState.CREATING
+                node.state, node.booting = NodeState.CREATING, True
             self._boot(node)
         self._in_background(again, node, "restart")
 
@@ -221,17 +223,25 @@ class NodePool:
 
     def _set(self, node: Node, state: NodeState) -> None:
         with self._lock:
-            if not self.deleting:
+            if not self.deleting and node.state is not NodeState.LEAVING_POOL:
                 node.state = state
             self._on_change()
 
     def _boot(self, node: Node) -> None:
         try:
+            self._boot_node(node)
+        finally:
+            with self._lock:
+                node.booting = False
+                self._lock.notify_all()
+
+    def _boot_node(self, node: Node) -> None:
+        try:
             node.layout.create()
             self._set(node, NodeState.STARTING)
             node.handle.start()
-            if self.deleting or node not in self.nodes:  # deleted (resized away) meanwhile
-                node.handle.remove()
+            if self.deleting or node.state is NodeState.LEAVING_POOL:
+                node.handle.remove()  # deleted, or resized away, while it started
                 return
             start = self.spec.start_task
             if start is not None:
@@ -310,8 +320,9 @@ class NodePool:
         """
         with self._lock:
             self.deleting = True
-            for node in self.nodes + self.leaving:
+            for node in self.nodes:
                 node.state = NodeState.UNUSABLE
+            self._lock.notify_all()  # nodes leaving after their tasks go now
         errors = self._remove_all()
         for thread in self._threads:
             thread.join(boot_timeout)
@@ -321,12 +332,10 @@ class NodePool:
             raise errors[0]
 
     def _remove_all(self) -> list[NodeError]:
-        """Remove every node's container (lost and leaving nodes' too:
-        idempotent)."""
+        """Remove every node's container (lost nodes' too: idempotent)."""
         errors = []
-        nodes = self.nodes + self.leaving
-        with ThreadPoolExecutor(max(1, len(nodes)), thread_name_prefix="rm") as pool:
-            for future in [pool.submit(n.handle.remove) for n in nodes]:
+        with ThreadPoolExecutor(max(1, len(self.nodes)), thread_name_prefix="rm") as pool:
+            for future in [pool.submit(n.handle.remove) for n in self.nodes]:
                 try:
                     future.result()
                 except NodeError as exc:

@@ -78,16 +78,14 @@ class JobState:
 
 @dataclass(frozen=True, kw_only=True)
 class PoolRecord:
-    """A pool: its info plus when it was created, its target and current
-    node counts and its autoscale state (None: autoscale is off)."""
+    """A pool: its info, when it was created, and its allocated nodes of
+    each kind (started, not lost; None: not counted)."""
 
     info: PoolInfo
     created: datetime
-    target_dedicated: int | None = None  # None: the spec's counts
-    target_low_priority: int | None = None
-    current_dedicated: int | None = None  # None: from info.current_node_count
-    current_low_priority: int | None = None
-    autoscale: object = None
+    current_dedicated: int | None = None
+    current_spot: int | None = None
+    autoscale: object = None  # the pool's AutoScaleState (see autoscaler); None: off
 
 
 @dataclass(frozen=True, kw_only=True)

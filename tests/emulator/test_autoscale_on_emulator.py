@@ -239,3 +239,11 @@ def test_the_formula_runs_once_per_interval(emulator, client):
 def _newer(client, pool_id, than):
     run = client.get_pool(pool_id).auto_scale_run
     return run if run.timestamp != than else None
+
+
+def test_a_result_that_comes_while_the_pool_resizes_is_applied_when_it_is_steady(client):
+    pool_id = fixed_pool(client, nodes=2)  # nodes still booting: the pool is resizing
+    client.enable_pool_auto_scale(pool_id, bm.BatchPoolEnableAutoScaleOptions(
+        auto_scale_formula="$TargetDedicatedNodes = 3;"))
+    pool = dedicated_nodes(client, pool_id, 3)
+    assert pool.target_dedicated_nodes == 3

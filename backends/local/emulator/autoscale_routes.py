@@ -17,6 +17,7 @@ autoscale settings that contradict each other (a formula without
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Iterator
 
 from topwords.core.errors import ConfigError, PoolNotFound
@@ -73,14 +74,14 @@ def create_autoscale_pool(service: Service, request: Request, body: dict) -> Res
                                 {"PoolId": pool_id})
     formula, interval = formula_of(body, required=True), interval_of(body)
     plain = {k: v for k, v in body.items() if k not in AUTOSCALE_PROPERTIES}
-    spec, echo = shapes.pool_spec({**plain, "targetDedicatedNodes": 1}, images=image_index(),
-                                  max_nodes=service.max_nodes)
+    spec, echo = shapes.pool_spec(plain, images=image_index(), max_nodes=service.max_nodes)
     autoscaler = service.engine.autoscaler
     with formula_errors():
         state = autoscaler.new_state(formula, interval)
-    _, targets = autoscaler.first_targets(state, spec.task_slots_per_node)
+    _, (dedicated, low) = autoscaler.first_targets(state, spec.task_slots_per_node)
+    spec = replace(spec, node_count=dedicated, spot_node_count=low)
     with engine_errors("Pool", spec.id):
-        service.engine.create_pool(spec, targets=targets, autoscale=state)
+        service.engine.create_pool(spec, autoscale=state)
         record = service.engine.pool_record(spec.id)
     autoscaler.start()
     with service.lock:

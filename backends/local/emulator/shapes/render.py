@@ -36,10 +36,9 @@ def _without_none(body: Json) -> Json:
 def pool_json(record: PoolRecord, echo: Json, url: str) -> Json:
     """A pool as GET /pools/{id} answers it (``url``: its absolute URL)."""
     info, spec = record.info, record.info.spec
-    dedicated = min(info.current_node_count, spec.node_count) \
-        if record.current_dedicated is None else record.current_dedicated
-    low = info.current_node_count - dedicated \
-        if record.current_low_priority is None else record.current_low_priority
+    dedicated = record.current_dedicated
+    if dedicated is None:
+        dedicated = min(info.current_node_count, spec.node_count)
     start = start_task_json(spec.start_task, echo)
     created = format_time(record.created)
     body = {k: v for k, v in echo.items() if k != "startTask"}
@@ -49,9 +48,8 @@ def pool_json(record: PoolRecord, echo: Json, url: str) -> Json:
         "allocationState": info.allocation_state, "allocationStateTransitionTime": created,
         "vmSize": spec.vm_size, "resizeTimeout": echo.get("resizeTimeout", "PT15M"),
         "currentDedicatedNodes": dedicated,
-        "currentLowPriorityNodes": low,
-        "targetDedicatedNodes": _given(record.target_dedicated, spec.node_count),
-        "targetLowPriorityNodes": _given(record.target_low_priority, spec.spot_node_count),
+        "currentLowPriorityNodes": info.current_node_count - dedicated,
+        "targetDedicatedNodes": spec.node_count, "targetLowPriorityNodes": spec.spot_node_count,
         **autoscale_json(record.autoscale),
         "enableInterNodeCommunication": echo.get("enableInterNodeCommunication", False),
         "startTask": start, "taskSlotsPerNode": spec.task_slots_per_node,
@@ -59,10 +57,6 @@ def pool_json(record: PoolRecord, echo: Json, url: str) -> Json:
         "metadata": _named(spec.metadata),
         "resizeErrors": [_error_pair(e) for e in info.resize_errors]}))
     return body
-
-
-def _given(value: int | None, default: int) -> int:
-    return default if value is None else value
 
 
 def start_task_json(start: StartTask | None, pool_echo: Json) -> Json | None:
