@@ -2,6 +2,7 @@
 
     cli -> core <- backends/azure, backends/local
       `-> workloads -> core, node/          node/ talks to nothing.
+    testing -> core                          (the contract suites)
 
 core imports no SDK, no backend, no workload and no cli; workloads import
 core and node/ only; the azure backend never imports the local one; node/
@@ -61,6 +62,12 @@ def test_core_imports_no_sdk_no_backend_no_workload_and_no_cli():
 def test_workloads_import_only_core_and_the_node_scripts():
     assert sources("workloads")
     assert offenders("workloads", SDKS | {"topwords.backends", "topwords.cli"}) == {}
+
+
+def test_contract_suites_import_only_core():
+    assert sources("testing")
+    assert offenders("testing", SDKS | {"topwords.backends", "topwords.cli",
+                                        "topwords.workloads", "topwords.node"}) == {}
 
 
 def test_azure_backend_does_not_import_the_local_backend():
