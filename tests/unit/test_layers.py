@@ -8,8 +8,9 @@ core imports no SDK, no backend, no workload and no cli; the cli imports
 core (the registry brings each backend's own commands) and the workload,
 never a backend or an SDK; workloads import core and node/ only; the azure
 backend never imports the local one; node/ uses the standard library only;
-only one module of the local backend touches the Docker SDK. And at run
-time: `topwords --help` and `--version` load no SDK.
+only one module of the local backend touches the Docker SDK; the contract
+suites (testing/) import core only. And at run time: `topwords --help` and
+`--version` load no SDK.
 
 This test is the layer checker: import-linter cannot see the namespace the
 top-level folders are mapped into (pyproject.toml, [tool.setuptools]).
