@@ -1,5 +1,5 @@
-"""The shared test rig: services (Azurite) and a ``storage`` fixture over
-every storage backend.
+"""The shared test fixtures: services (Azurite, Docker, the Batch emulator),
+the contract targets of tests/rigs.py, and ids.
 
 Services that cannot be found or started skip their tests on a developer
 machine, and fail them when ``CI`` is set or ``TOPWORDS_REQUIRE_SERVICES=1``.
@@ -16,11 +16,12 @@ from hypothesis import settings
 
 from topwords.core.errors import TopwordsError
 
+import rigs
+
 # These machines are noisy (2 shared cores): a property test's example may
 # take longer than hypothesis's 200 ms deadline for reasons of its own.
 settings.register_profile("topwords", deadline=None)
 settings.load_profile("topwords")
-from topwords.core.storage import Storage
 
 
 def services_required() -> bool:
@@ -47,75 +48,50 @@ def azurite():
     server.stop()
 
 
-# -- storage over every backend -------------------------------------------
+# -- the contract targets (declared in tests/rigs.py) ----------------------
 
-def _local_storage(request: pytest.FixtureRequest) -> Storage:
-    return request.getfixturevalue("azurite").storage()
-
-
-def _azure_storage(request: pytest.FixtureRequest) -> Storage:
-    """The azure backend's storage, from AzureConfig, on the emulator's Azurite."""
-    from topwords.backends.azure.blob_storage import AzureBlobStorage
-    return AzureBlobStorage(emulator_azure_config(request).storage_config())
+@pytest.fixture(scope="session")
+def rig_cache() -> Iterator[rigs.RigCache]:
+    cache = rigs.RigCache()
+    yield cache
+    cache.close()
 
 
-#: backend name -> factory of a session-wide Storage. A factory may call
-#: service_unavailable(); each backend's params carry the marks of the
-#: services it needs.
-STORAGE_FACTORIES: dict[str, Callable[[pytest.FixtureRequest], Storage]] = {
-    "azure": _azure_storage,
-    "local": _local_storage,
-}
-STORAGE_BACKENDS = [
-    pytest.param("azure", marks=[pytest.mark.docker, pytest.mark.azurite]),
-    pytest.param("local", marks=pytest.mark.azurite),
-]
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each contract test on every target that claims what it requires."""
+    if "storage_target" in metafunc.fixturenames:
+        metafunc.parametrize("storage_target", rigs.storage_params(metafunc.function),
+                             indirect=True, scope="class")
+    if "compute_target" in metafunc.fixturenames:
+        metafunc.parametrize("compute_target", rigs.compute_params(metafunc.function),
+                             indirect=True, scope="class")
 
 
-@pytest.fixture(scope="session", params=STORAGE_BACKENDS)
-def session_storage(request: pytest.FixtureRequest) -> Iterator[Storage]:
-    storage = STORAGE_FACTORIES[request.param](request)
-    yield storage
-    storage.close()
+@pytest.fixture(scope="class")
+def storage_target(request: pytest.FixtureRequest, rig_cache):
+    """The storage rig ``request.param`` as a ``StorageTarget``."""
+    return rigs.storage_target(request.param, request, rig_cache)
+
+
+@pytest.fixture(scope="class")
+def compute_target(request: pytest.FixtureRequest, rig_cache, tmp_path_factory):
+    """The compute rig ``request.param`` as a ``ComputeTarget`` (one Compute
+    per test class)."""
+    compute = rigs.build_compute(request.param, request, rig_cache,
+                                 tmp_path_factory.mktemp("nodes"))
+    try:
+        yield rigs.compute_target(request.param, compute, request, rig_cache)
+    finally:
+        compute.close()
 
 
 @pytest.fixture
-def created_containers() -> list[str]:
-    """Names handed out by ``unique_name`` in this test (deleted afterwards)."""
-    return []
-
-
-@pytest.fixture
-def unique_name(created_containers: list[str]) -> Callable[..., str]:
-    """A factory of container names no other test (or test run) uses.
-
-    Every name it returns is deleted after the test by ``storage``.
-    """
+def unique_name() -> Callable[..., str]:
+    """A factory of container names no other test (or test run) uses."""
     def make(prefix: str = "ct") -> str:
-        name = f"{prefix}-{uuid.uuid4().hex[:12]}"
-        created_containers.append(name)
-        return name
+        return f"{prefix}-{uuid.uuid4().hex[:12]}"
     return make
 
-
-@pytest.fixture
-def storage(session_storage: Storage, created_containers: list[str]) -> Iterator[Storage]:
-    """A ``Storage`` of each backend; containers named by ``unique_name``
-    are deleted after the test."""
-    yield session_storage
-    for name in created_containers:
-        session_storage.delete_container(name)
-
-
-@pytest.fixture
-def container(storage: Storage, unique_name: Callable[..., str]) -> str:
-    """A fresh, empty container (deleted after the test)."""
-    name = unique_name()
-    storage.create_container(name)
-    return name
-
-
-# -- compute over every backend -------------------------------------------
 
 def _id_factory():
     def make(prefix: str = "id") -> str:
@@ -166,33 +142,12 @@ def image_without_python(docker_client):
     docker_client.images.remove(tag, force=True)
 
 
-def _local_compute(request: pytest.FixtureRequest, tmp_dir):
-    from topwords.backends.local.config import LocalConfig
-    from topwords.backends.local.docker_node import connect
-    from topwords.backends.local.engine import LocalBatchEngine
-    request.getfixturevalue("docker_client")
-    return LocalBatchEngine(connect(), image=LocalConfig.from_env().image, work_dir=tmp_dir)
-
-
-def _azure_compute(request: pytest.FixtureRequest, tmp_dir):
-    """The azure backend's BatchCompute (real azure-batch SDK) on the Batch
-    emulator. The emulator answers at once, so its waits poll faster."""
-    from topwords.backends.azure.batch_compute import connect
-    config = emulator_azure_config(request)
-    compute = connect(config.batch_url, config.batch_credential())
-    compute.poll_interval, compute.max_poll_interval = 0.1, 0.5
-    return compute
-
-
-COMPUTE_FACTORIES = {"azure": _azure_compute, "local": _local_compute}
-COMPUTE_BACKENDS = [pytest.param("azure", marks=[pytest.mark.docker, pytest.mark.azurite]),
-                    pytest.param("local", marks=[pytest.mark.docker, pytest.mark.azurite])]
-
-
-@pytest.fixture(scope="module", params=COMPUTE_BACKENDS)
-def module_compute(request: pytest.FixtureRequest, tmp_path_factory):
-    """A ``Compute`` of each backend, shared by one test module."""
-    compute = COMPUTE_FACTORIES[request.param](request, tmp_path_factory.mktemp("nodes"))
+@pytest.fixture(scope="module", params=rigs.compute_params(isolated=True))
+def module_compute(request: pytest.FixtureRequest, rig_cache, tmp_path_factory):
+    """A ``Compute`` of each target with isolated nodes (the engine on
+    containers, the azure backend on the emulator), shared by one module."""
+    compute = rigs.build_compute(request.param, request, rig_cache,
+                                 tmp_path_factory.mktemp("nodes"))
     yield compute
     compute.close()
 
@@ -218,18 +173,6 @@ def batch_emulator(azurite, docker_client):
         service_unavailable(f"the Batch emulator cannot start: {exc}")
     yield emulator
     emulator.stop()
-
-
-def emulator_azure_config(request: pytest.FixtureRequest):
-    """AzureConfig for the session's emulator (as `topwords emulator` prints it)."""
-    from topwords.backends.azure.config import AzureConfig
-    env = request.getfixturevalue("batch_emulator").environment()
-    return AzureConfig(batch_url=env["TOPWORDS_BATCH_URL"],
-                       batch_account=env["TOPWORDS_BATCH_ACCOUNT"],
-                       batch_key=env["TOPWORDS_BATCH_KEY"],
-                       storage_url=env["TOPWORDS_STORAGE_URL"],
-                       storage_account=env["TOPWORDS_STORAGE_ACCOUNT"],
-                       storage_key=env["TOPWORDS_STORAGE_KEY"])
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,10 @@
 """In-process fakes of Storage and Compute for fast unit tests of core.
 
-They keep the interfaces' contracts (idempotent deletes, not-found errors)
-and record what was asked of them, so tests can check the workflow's calls
-and its cleanup without Docker or Azurite.
+They keep the interfaces' contracts (idempotent deletes, not-found and
+already-exists errors) and record what was asked of them, so tests can
+check the workflow's calls and its cleanup without Docker or Azurite. Both
+run the contract suites (tests/rigs.py, target ``fake``) for what they
+claim: no live SAS URLs, no nodes (tasks complete at once, unrun).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Callable
 
 from topwords.core.backend import Backend
 from topwords.core.compute import Compute
-from topwords.core.errors import BlobNotFound, JobNotFound, PoolNotFound, ResourceExists
+from topwords.core.errors import (
+    BlobNotFound, JobNotFound, PoolNotFound, ResourceExists, TaskNotFound,
+)
 from topwords.core.model import (
     NodeInfo, NodeState, PoolInfo, TaskInfo, TaskResult, TaskSpec, TaskState,
 )
@@ -111,6 +115,8 @@ class FakeCompute(Compute):
     def create_job(self, spec):
         if spec.pool_id not in self.pools:
             raise PoolNotFound(spec.pool_id)
+        if spec.id in self.jobs:
+            raise ResourceExists(spec.id)
         self.calls.append(("create_job", spec.id))
         self.jobs[spec.id] = {}
 
@@ -121,6 +127,9 @@ class FakeCompute(Compute):
     def add_tasks(self, job_id, tasks):
         if job_id not in self.jobs:
             raise JobNotFound(job_id)
+        taken = [spec.id for spec in tasks if spec.id in self.jobs[job_id]]
+        if taken:
+            raise ResourceExists(f"task {taken[0]} already exists in job {job_id}")
         for spec in tasks:
             self.specs[spec.id] = spec
             done = self.jobs[job_id]
@@ -147,6 +156,8 @@ class FakeCompute(Compute):
         return list(self.jobs[job_id].values())
 
     def read_task_file(self, job_id, task_id, path):
+        if task_id not in self.jobs.get(job_id, {}):
+            raise TaskNotFound(f"task {task_id} of job {job_id} does not exist")
         return b"Traceback (most recent call last):\nValueError: boom\n"
 
     def _results_of(self, spec: TaskSpec) -> list[tuple[str, str]]:

@@ -83,13 +83,25 @@ class BatchEngine(Compute):
     Each method is one consistent step (taken under the engine's lock), so a
     request handler makes as few calls as it can: one per operation where
     possible.
+
+    Attributes:
+        clock: the time autoscale and job schedules run on
+            (``backends.local.clock.Clock``; a test may advance it).
+        autoscaler: the pools' autoscale (``backends.local.autoscaler.
+            AutoScaler``: enable, disable, evaluate a formula); its state
+            for a pool is in the pool's record (``PoolRecord.autoscale``).
     """
+
+    clock: Any
+    autoscaler: Any
 
     # -- pools ---------------------------------------------------------------
 
     @abc.abstractmethod
-    def create_pool(self, spec: PoolSpec, *, extras: Extras | None = None) -> None:
-        """``Compute.create_pool``, keeping ``extras`` in the pool's record.
+    def create_pool(self, spec: PoolSpec, *, extras: Extras | None = None,
+                    autoscale: Any = None) -> None:
+        """``Compute.create_pool``, keeping ``extras`` and the autoscale state
+        ``autoscale`` (None: none; see ``autoscaler``) in the pool's record.
 
         Raises:
             ResourceExists: a pool with this id exists.

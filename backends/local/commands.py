@@ -54,6 +54,10 @@ class LocalCommands(BackendCommands):
                                    "Docker, no isolation: for your own code)")
         emulator.add_argument("--port", type=whole_number(0, 65535), default=0, metavar="N",
                               help="port of the Batch API (default: a free one)")
+        emulator.add_argument("--min-autoscale-interval", type=whole_number(0, 300),
+                              default=300, metavar="SECONDS",
+                              help="accept autoscale evaluation intervals this short "
+                                   "(default: Azure's 300; Azure refuses less)")
 
         local = commands.add_parser("local", help="set up and tidy the local backend")
         local.set_defaults(handler=_local)
@@ -136,7 +140,8 @@ def _emulator(args: argparse.Namespace) -> int:
 
     from .emulator import BatchEmulator
 
-    with BatchEmulator(port=args.port, node_runtime=args.node_runtime) as emulator:
+    with BatchEmulator(port=args.port, node_runtime=args.node_runtime,
+                       min_autoscale_interval=args.min_autoscale_interval) as emulator:
         script = emulator.export_script()
         if args.env_file:
             write_private(args.env_file, script)

@@ -38,6 +38,9 @@ from topwords.core.model import (
 from topwords.core import nofollow
 
 from . import pool_resize
+from .autoscale_support import AutoScaleSupport
+from .autoscaler import AutoScaler
+from .clock import Clock
 from .engine_changes import ChangeOperations, merge_extras
 from .files import FileRoot
 from .health import Heartbeat, HeartbeatSettings
@@ -50,7 +53,7 @@ from .task_runner import Task, TaskRunner, ended_by_user
 
 __all__ = ["LocalBatchEngine", "StateConflict", "TaskDependenciesNotEnabled"]
 
-class LocalBatchEngine(ChangeOperations, BatchEngine):
+class LocalBatchEngine(ChangeOperations, AutoScaleSupport, BatchEngine):
     """Pools of local nodes running Batch jobs and tasks.
 
     Args:
@@ -62,6 +65,7 @@ class LocalBatchEngine(ChangeOperations, BatchEngine):
         work_dir: host directory for node directories (one folder per pool).
         account_name / account_url: what nodes see as ``AZ_BATCH_ACCOUNT_NAME``
             and ``AZ_BATCH_ACCOUNT_URL``.
+        clock: the time autoscale and job schedules run on (see ``clock``).
     """
 
     name = "local"
@@ -73,7 +77,8 @@ class LocalBatchEngine(ChangeOperations, BatchEngine):
     def __init__(self, client=None, *, image: str, work_dir: Path,
                  runtime: NodeRuntime | None = None, account_name: str = "local",
                  account_url: str = "",
-                 heartbeat: HeartbeatSettings = HeartbeatSettings()) -> None:
+                 heartbeat: HeartbeatSettings = HeartbeatSettings(),
+                 clock: Clock | None = None) -> None:
         if runtime is None:
             from .docker_node import ContainerRuntime
             runtime = ContainerRuntime(client)
@@ -87,6 +92,8 @@ class LocalBatchEngine(ChangeOperations, BatchEngine):
         self._deletions: list[threading.Thread] = []
         self._heartbeat_settings = heartbeat
         self._heartbeat: Heartbeat | None = None
+        self.clock = clock or Clock()
+        self.autoscaler = AutoScaler(self)
 
     # -- pools ------------------------------------------------------------
 
@@ -103,7 +110,9 @@ class LocalBatchEngine(ChangeOperations, BatchEngine):
         self.runtime.check_image(image)
         return image
 
-    def create_pool(self, spec: PoolSpec, *, extras: Extras | None = None) -> None:
+    def create_pool(self, spec: PoolSpec, *, extras: Extras | None = None,
+                    autoscale: object = None) -> None:
+        """``autoscale``: the pool's autoscale state (see ``autoscaler``)."""
         image = self._check_image(spec)
         with self._lock:
             if spec.id in self._pools:
@@ -111,6 +120,7 @@ class LocalBatchEngine(ChangeOperations, BatchEngine):
             pool = NodePool(self.runtime, spec, image=image,
                             host_dir=self.work_dir / spec.id, lock=self._lock,
                             on_change=self._dispatch, account=self._account, extras=extras)
+            pool.autoscale = autoscale
             self._pools[spec.id] = pool
             if self._heartbeat is None:
                 self._heartbeat = Heartbeat(self._lock, self._watched, self._node_lost,
@@ -142,7 +152,7 @@ class LocalBatchEngine(ChangeOperations, BatchEngine):
             dedicated, spot = _current(pool)
             return PoolRecord(info=self.get_pool(pool_id), created=pool.created,
                               modified=pool.modified, current_dedicated=dedicated,
-                              current_spot=spot, extras=pool.extras)
+                              current_spot=spot, autoscale=pool.autoscale, extras=pool.extras)
 
     def node_records(self, pool_id: str) -> list[NodeRecord]:
         """Raises PoolNotFound."""
@@ -525,6 +535,7 @@ class LocalBatchEngine(ChangeOperations, BatchEngine):
     def close(self) -> None:
         """Stop scheduling; pools that were not deleted stay (``--keep-pool``)
         and outlive this process."""
+        self.autoscaler.stop()
         if self._heartbeat is not None:
             self._heartbeat.stop()
         with self._lock:

@@ -100,7 +100,7 @@ class NodePool(Tracked):
         extras: Batch properties kept with the pool as given.
     """
 
-    TRACKED = frozenset({"spec", "extras", "deleting", "stopping"})
+    TRACKED = frozenset({"spec", "extras", "deleting", "stopping", "autoscale"})
 
     def __init__(self, runtime: NodeRuntime, spec: PoolSpec, *, image: str, host_dir: Path,
                  lock: threading.Condition, on_change: Callable[[], None],
@@ -117,6 +117,7 @@ class NodePool(Tracked):
         self.nodes = [self._new_node(next(self._numbers)) for _ in range(count)]
         for node in self.nodes[spec.node_count:]:
             node.dedicated = False
+        self.autoscale = None  # its AutoScaleState (see autoscaler); None: off
         self.deleting = False
         self.stopping = False  # a resize was stopped (see pool_resize)
         self.deletion = None  # the engine's delete, once begun

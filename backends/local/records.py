@@ -136,6 +136,7 @@ class PoolRecord:
     modified: datetime
     current_dedicated: int | None = None
     current_spot: int | None = None
+    autoscale: object = None  # the pool's AutoScaleState (see autoscaler); None: off
     extras: Mapping[str, Any] = field(default_factory=dict)
 
 

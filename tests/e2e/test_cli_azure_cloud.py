@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.azure_cloud
+from rigs import AZURE_CLOUD_ENV as NEEDED
 
-NEEDED = ("TOPWORDS_BATCH_URL", "TOPWORDS_BATCH_KEY", "TOPWORDS_STORAGE_URL",
-          "TOPWORDS_STORAGE_KEY")
+pytestmark = pytest.mark.azure_cloud
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.txt"))
 
 

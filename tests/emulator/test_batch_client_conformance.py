@@ -383,10 +383,9 @@ def test_bearer_token_is_refused_with_a_clear_message(batch_emulator):
 
 
 def test_unsupported_operations_and_properties_answer_batch_errors(batch_client, pool, job):
-    with pytest.raises(HttpResponseError) as autoscale:
-        batch_client.evaluate_pool_auto_scale(pool, bm.BatchPoolEvaluateAutoScaleOptions(
-            auto_scale_formula="$TargetDedicatedNodes = 1;"))
-    assert error_of(autoscale) == (501, "NotSupported")
+    with pytest.raises(HttpResponseError) as reactivate:
+        batch_client.reactivate_task(job, "no-such-task")
+    assert error_of(reactivate) == (501, "NotSupported")
     with pytest.raises(HttpResponseError) as container:
         batch_client.create_task(job, bm.BatchTaskCreateOptions(
             id="in-docker", command_line="true",

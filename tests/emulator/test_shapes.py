@@ -117,7 +117,7 @@ def test_pool_spec_from_what_the_sdk_sends():
                                       "nodeAgentSKUId": "batch.node.ubuntu 24.04"}},
      "InvalidPropertyValue", "virtualMachineConfiguration.imageReference"),
     ({"targetDedicatedNodes": 40}, "InvalidPropertyValue", "targetDedicatedNodes"),
-    ({"enableAutoScale": True}, "UnsupportedProperty", "enableAutoScale"),
+    ({"mountConfiguration": [{}]}, "UnsupportedProperty", "mountConfiguration"),
     ({"vmSize": None}, "MissingRequiredProperty", "vmSize"),
     ({"id": "bad id!"}, "InvalidPropertyValue", "value"),
 ])

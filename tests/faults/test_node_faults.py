@@ -170,5 +170,5 @@ def test_the_wall_clock_limit_holds_on_a_hung_node(docker_client, tmp_path, uniq
 
 
 def _emulator_compute(request):
-    from conftest import COMPUTE_FACTORIES
-    return COMPUTE_FACTORIES["azure"](request, None)
+    import rigs
+    return rigs.build_compute("azure-emulator", request, None, None)

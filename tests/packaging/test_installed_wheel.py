@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from dataclasses import dataclass, field
@@ -204,12 +205,13 @@ def test_local_cleanup_from_an_empty_directory(user, set_up):
     assert done.stderr.splitlines()[-1].endswith("folder(s) to remove")
 
 
-def readme_example_test() -> str:
-    """The README's example test (the block that starts ``# test_batch.py``)."""
+def readme_example_test(name: str = "test_batch.py") -> str:
+    """The README's example test file ``name`` (the ```python block that
+    starts ``# <name>``, dedented: it may sit in a list item)."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    found = re.search(r"```python\n(# test_batch\.py.*?)```", readme, re.DOTALL)
-    assert found, "README.md has no ```python block starting with '# test_batch.py'"
-    return found.group(1)
+    found = re.search(rf"( *)```python\n( *# {re.escape(name)}\n.*?)```", readme, re.DOTALL)
+    assert found, f"README.md has no ```python block starting with '# {name}'"
+    return textwrap.dedent(found.group(2))
 
 
 MORE_USER_TESTS = '''
@@ -225,9 +227,15 @@ def test_user_project_with_only_a_test_file_passes_with_the_plugin(user, set_up)
     project = user.root / "project"
     project.mkdir()
     (project / "test_batch.py").write_text(readme_example_test() + MORE_USER_TESTS)
-    done = user.run(user.bin / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    (project / "test_storage_contract.py").write_text(
+        readme_example_test("test_storage_contract.py"))
+    done = user.run(user.bin / "python", "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider",
                     cwd=project, timeout=180, step="user pytest session")
     assert done.returncode == 0, done.stdout + done.stderr
     passed = re.search(r"(\d+) passed", done.stdout)
     assert passed and int(passed.group(1)) >= 2, done.stdout
+    # the Storage contract, from the installed topwords.testing, on the emulator's Azurite
+    contract = re.findall(r"^PASSED test_storage_contract\.py::TestStorageContract::",
+                          done.stdout, re.MULTILINE)
+    assert len(contract) >= 30, done.stdout
     assert not (project / "conftest.py").exists()

@@ -121,6 +121,11 @@ def test_emulator_port_beyond_65535_exits_2(capsys, backend_calls):
     assert "argument --port: must be at most 65535" in line
 
 
+def test_emulator_autoscale_interval_beyond_azures_exits_2(capsys, backend_calls):
+    line = refused(capsys, backend_calls, "emulator", "--min-autoscale-interval", "301")
+    assert "argument --min-autoscale-interval: must be at most 300" in line
+
+
 # -- the run ledger, checked before the backend is created -----------------
 
 @pytest.mark.parametrize("where", ["directory", "proc", "proc-file", "file-as-folder",

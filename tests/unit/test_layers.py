@@ -2,13 +2,15 @@
 
     cli -> core <- backends/azure, backends/local
       `-> workloads -> core, node/          node/ talks to nothing.
+    testing -> core                          (the contract suites)
 
 core imports no SDK, no backend, no workload and no cli; the cli imports
 core (the registry brings each backend's own commands) and the workload,
 never a backend or an SDK; workloads import core and node/ only; the azure
 backend never imports the local one; node/ uses the standard library only;
-only one module of the local backend touches the Docker SDK. And at run
-time: `topwords --help` and `--version` load no SDK.
+only one module of the local backend touches the Docker SDK; the contract
+suites (testing/) import core only. And at run time: `topwords --help` and
+`--version` load no SDK.
 
 This test is the layer checker: import-linter cannot see the namespace the
 top-level folders are mapped into (pyproject.toml, [tool.setuptools]).
@@ -93,6 +95,12 @@ def test_help_and_version_load_no_sdk_and_only_the_backends_commands(argv):
 def test_workloads_import_only_core_and_the_node_scripts():
     assert sources("workloads")
     assert offenders("workloads", SDKS | {"topwords.backends", "topwords.cli"}) == {}
+
+
+def test_contract_suites_import_only_core():
+    assert sources("testing")
+    assert offenders("testing", SDKS | {"topwords.backends", "topwords.cli",
+                                        "topwords.workloads", "topwords.node"}) == {}
 
 
 def test_azure_backend_does_not_import_the_local_backend():

@@ -23,6 +23,10 @@ def supported_images(service: Service, request: Request) -> list[dict]:
 
 def create_pool(service: Service, request: Request) -> Response:
     body = shapes.require_object(request.json())
+    from .autoscale_routes import create_autoscale_pool, wants_autoscale
+    if wants_autoscale(body):
+        return create_autoscale_pool(service, request, body)
+    body.pop("enableAutoScale", None)  # false
     try:
         spec, echo = shapes.pool_spec(body, images=image_index(), max_nodes=service.max_nodes)
     except BatchApiError:

@@ -15,15 +15,19 @@ of ``NOT_EMULATED``.
 from __future__ import annotations
 
 from . import account_routes as account
+from . import autoscale_routes as autoscale
 from . import job_replace_routes as job_replace
 from . import job_routes as jobs
 from . import pool_admin_routes as pool_admin
 from . import pool_routes as pools
+from . import schedule_routes as schedules
 from .errors import BatchApiError
 from .routing import Request, Response, Route, Service, get_handler, list_handler
 from .versions import check_api_version
 
 __all__ = ["NOT_EMULATED", "ROUTES", "dispatch"]
+
+_SCHEDULE = "jobschedules/{job_schedule_id}"
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "supportedimages", "Pools_ListSupportedImages",
@@ -42,6 +46,12 @@ ROUTES: tuple[Route, ...] = (
           pool_admin.stop_resize_pool),
     Route("GET", "nodecounts", "Pools_ListPoolNodeCounts",
           list_handler(pool_admin.pool_node_counts, "poolnodecounts")),
+    Route("POST", "pools/{pool_id}/enableautoscale", "Pools_EnablePoolAutoScale",
+          autoscale.enable_autoscale),
+    Route("POST", "pools/{pool_id}/disableautoscale", "Pools_DisablePoolAutoScale",
+          autoscale.disable_autoscale),
+    Route("POST", "pools/{pool_id}/evaluateautoscale", "Pools_EvaluatePoolAutoScale",
+          autoscale.evaluate_autoscale),
     # nodes and their files
     Route("GET", "pools/{pool_id}/nodes", "Nodes_ListNodes", list_handler(pools.nodes, "nodes")),
     Route("GET", "pools/{pool_id}/nodes/{node_id}", "Nodes_GetNode", get_handler(pools.node)),
@@ -74,6 +84,23 @@ ROUTES: tuple[Route, ...] = (
           jobs.task_file),
     Route("HEAD", "jobs/{job_id}/tasks/{task_id}/files/{path*}", "Tasks_GetTaskFileProperties",
           jobs.task_file),
+    # job schedules (the emulator's own: see schedules)
+    Route("POST", "jobschedules", "JobSchedules_CreateJobSchedule", schedules.create_schedule),
+    Route("GET", "jobschedules", "JobSchedules_ListJobSchedules",
+          list_handler(schedules.schedules, "jobschedules")),
+    Route("GET", _SCHEDULE, "JobSchedules_GetJobSchedule", get_handler(schedules.schedule)),
+    Route("HEAD", _SCHEDULE, "JobSchedules_JobScheduleExists", schedules.schedule_exists),
+    Route("PUT", _SCHEDULE, "JobSchedules_ReplaceJobSchedule", schedules.replace_schedule),
+    Route("PATCH", _SCHEDULE, "JobSchedules_UpdateJobSchedule", schedules.patch_schedule),
+    Route("POST", _SCHEDULE + "/disable", "JobSchedules_DisableJobSchedule",
+          schedules.disable_schedule),
+    Route("POST", _SCHEDULE + "/enable", "JobSchedules_EnableJobSchedule",
+          schedules.enable_schedule),
+    Route("POST", _SCHEDULE + "/terminate", "JobSchedules_TerminateJobSchedule",
+          schedules.terminate_schedule),
+    Route("DELETE", _SCHEDULE, "JobSchedules_DeleteJobSchedule", schedules.delete_schedule),
+    Route("GET", _SCHEDULE + "/jobs", "Jobs_ListJobsFromSchedule",
+          list_handler(schedules.schedule_jobs, "jobs")),
     # what an emulated account does not have: empty lists
     Route("GET", "applications", "Applications_ListApplications",
           list_handler(account.applications, "applications")),
@@ -85,19 +112,12 @@ ROUTES: tuple[Route, ...] = (
 
 #: the Batch operations (spec operationIds) that answer 501 NotSupported
 NOT_EMULATED: tuple[str, ...] = (
-    "JobSchedules_CreateJobSchedule", "JobSchedules_DeleteJobSchedule",
-    "JobSchedules_DisableJobSchedule", "JobSchedules_EnableJobSchedule",
-    "JobSchedules_GetJobSchedule", "JobSchedules_JobScheduleExists",
-    "JobSchedules_ListJobSchedules", "JobSchedules_ReplaceJobSchedule",
-    "JobSchedules_TerminateJobSchedule", "JobSchedules_UpdateJobSchedule",
     "Jobs_DisableJob", "Jobs_EnableJob", "Jobs_ListJobPreparationAndReleaseTaskStatus",
-    "Jobs_ListJobsFromSchedule",
     "Nodes_CreateNodeUser", "Nodes_DeallocateNode", "Nodes_DeleteNodeFile",
     "Nodes_DeleteNodeUser", "Nodes_DisableNodeScheduling", "Nodes_EnableNodeScheduling",
     "Nodes_GetNodeExtension", "Nodes_GetNodeRemoteLoginSettings", "Nodes_ListNodeExtensions",
     "Nodes_RebootNode", "Nodes_ReimageNode", "Nodes_ReplaceNodeUser", "Nodes_StartNode",
     "Nodes_UploadNodeLogs",
-    "Pools_DisablePoolAutoScale", "Pools_EnablePoolAutoScale", "Pools_EvaluatePoolAutoScale",
     "Pools_RemoveNodes",
     "Tasks_DeleteTask", "Tasks_DeleteTaskFile", "Tasks_ListSubTasks", "Tasks_ReactivateTask",
     "Tasks_ReplaceTask",

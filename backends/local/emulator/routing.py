@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -91,8 +92,10 @@ def json_response(status: int, body: Any, headers: Mapping[str, str] | None = No
 @dataclass
 class Service:
     """What handlers share: the engine and the emulator's settings. It keeps
-    nothing per resource: every resource's state, the Batch properties the
-    engine does not act on included (``extras``), is in the engine's records.
+    nothing per pool, job or task: their state, the Batch properties the
+    engine does not act on included (``extras``), is in the engine's
+    records. Job schedules, which the engine does not know, are the
+    emulator's own resources (``schedules``).
 
     Attributes:
         engine: the ``BatchEngine`` behind the API.
@@ -101,12 +104,16 @@ class Service:
         delete_grace: seconds a DELETE waits for the pool or job to be gone
             before it answers 202, so that the SDK's poller usually finds a
             404 on its first check instead of sleeping its interval (5 s).
+        schedules: the job schedules (``schedules.JobSchedules``), made on
+            first use (under ``lock``).
     """
 
     engine: BatchEngine
     page_size: int = 1000
     max_nodes: int = 16
     delete_grace: float = 2.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    schedules: Any = None
 
 
 Handler = Callable[..., Response]

@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 from topwords.core.errors import ConfigError, PoolNotFound
@@ -51,6 +52,14 @@ class BatchEmulator:
         node_runtime: ``container`` (Docker; the default, or
             ``TOPWORDS_LOCAL_NODE_RUNTIME``) or ``process`` (no Docker, no
             isolation: see ``backends.local.runtime``).
+        min_autoscale_interval: the shortest ``autoScaleEvaluationInterval``
+            accepted, in seconds (default: the service's 300). An emulator
+            setting only: Azure refuses less than 5 minutes.
+
+    Attributes:
+        clock: the time autoscale and job schedules run on;
+            ``clock.advance(timedelta(minutes=5))`` makes five minutes pass
+            for them at once (a test clock).
     """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0,
@@ -59,9 +68,15 @@ class BatchEmulator:
                  image: str | None = None,
                  work_dir: Path | None = None, page_size: int = 1000, max_nodes: int = 16,
                  delete_grace: float = 2.0, azurite_bin: str | None = None,
-                 node_runtime: str | None = None) -> None:
+                 node_runtime: str | None = None,
+                 min_autoscale_interval: float = 300.0) -> None:
         if page_size < 1 or max_nodes < 1:
             raise ConfigError("page_size and max_nodes must be at least 1")
+        if not 0 <= min_autoscale_interval <= 300:
+            raise ConfigError("min_autoscale_interval must be between 0 and 300 seconds")
+        from topwords.backends.local.clock import Clock
+        self.clock = Clock()
+        self._min_autoscale_interval = min_autoscale_interval
         self.host, self.port = host, port
         self.account_name = account_name
         self.account_key = account_key or base64.b64encode(secrets.token_bytes(64)).decode()
@@ -180,7 +195,9 @@ class BatchEmulator:
                                        {self.account_name: self.account_key})
         self._engine = service.engine = LocalBatchEngine(
             runtime=runtime, image=image, work_dir=self._work_dir or self._own_work_dir,
-            account_name=self.account_name, account_url=self._server.url)
+            account_name=self.account_name, account_url=self._server.url, clock=self.clock)
+        self._engine.autoscaler.max_nodes = self._max_nodes
+        self._engine.autoscaler.min_interval = timedelta(seconds=self._min_autoscale_interval)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,),
                                         name="batch-emulator", daemon=True)
         self._thread.start()
@@ -192,6 +209,8 @@ class BatchEmulator:
         if server is not None:
             server.shutdown()
             server.server_close()
+            if server.service.schedules is not None:
+                server.service.schedules.stop()
         engine, self._engine = self._engine, None
         if engine is not None:
             try:  # containers first: that ends every command, even on a hung node

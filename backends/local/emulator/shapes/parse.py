@@ -53,9 +53,7 @@ def pool_spec(body: Json, *, images: Mapping[tuple[str, str, str], str],
     Raises:
         BatchApiError: 400 for a missing, invalid or unsupported property.
     """
-    _refuse(body, {"enableAutoScale": "autoscale formulas are not evaluated",
-                   "autoScaleFormula": "autoscale formulas are not evaluated",
-                   "applicationPackageReferences": "there are no application packages",
+    _refuse(body, {"applicationPackageReferences": "there are no application packages",
                    "mountConfiguration": "nodes mount no file systems"})
     _check_image(_object(body, "virtualMachineConfiguration", required=True), images)
     _string(body, "vmSize", required=True)

@@ -11,6 +11,7 @@ from topwords.backends.local.records import (
 )
 from topwords.core.model import FailureInfo, OutputFile, StartTask, TaskState
 
+from .autoscale import autoscale_json
 from .wire import MAX_DURATION, etag, format_duration, format_time
 
 __all__ = ["file_json", "file_mode", "job_json", "node_json", "pool_json", "start_task_json",
@@ -50,7 +51,7 @@ def pool_json(record: PoolRecord, echo: Json, url: str) -> Json:
         "currentDedicatedNodes": dedicated,
         "currentLowPriorityNodes": info.current_node_count - dedicated,
         "targetDedicatedNodes": spec.node_count, "targetLowPriorityNodes": spec.spot_node_count,
-        "enableAutoScale": False,
+        **autoscale_json(record.autoscale),
         "enableInterNodeCommunication": echo.get("enableInterNodeCommunication", False),
         "startTask": start, "taskSlotsPerNode": spec.task_slots_per_node,
         "taskSchedulingPolicy": echo.get("taskSchedulingPolicy", {"nodeFillType": "spread"}),
