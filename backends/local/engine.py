@@ -26,6 +26,7 @@ from typing import Sequence
 from topwords.core.compute import Compute
 from topwords.core.errors import (
     ConfigError, JobNotFound, PoolError, PoolNotFound, ResourceExists, TaskNotFound,
+    UnsupportedSetting,
 )
 from topwords.core.model import (
     JobSpec, NodeInfo, NodeState, PoolInfo, PoolSpec, TaskCounts, TaskInfo, TaskResult,
@@ -85,17 +86,40 @@ class LocalBatchEngine(Compute):
     # -- pools ------------------------------------------------------------
 
     def validate_pool(self, spec: PoolSpec) -> None:
-        """Raises ConfigError if Docker does not have the node image."""
+        """Raises ConfigError if Docker does not have the node image or one
+        of the container images (``create_pool`` takes a missing container
+        image, as Batch does: its nodes become ``unusable``);
+        UnsupportedSetting if the runtime runs no containers and the pool
+        asks for them."""
         try:
             self._check_image(spec)
         except PoolError as exc:
             raise ConfigError(str(exc), hint=exc.hint) from None
+        config = spec.container_configuration
+        for image in config.image_names if config else ():
+            if not self.runtime.image_available(image):
+                raise ConfigError(f"container image {image!r} is not available to Docker",
+                                  hint="build it offline with `topwords local build-image` "
+                                       "(topwords-node:local), or `docker pull` it first")
 
     def _check_image(self, spec: PoolSpec) -> str:
-        """The pool's image; raises PoolError if its nodes could not start."""
+        """The pool's image; raises PoolError if its nodes could not start,
+        UnsupportedSetting if it wants containers the runtime cannot run."""
+        if spec.container_configuration is not None:
+            self._check_runs_containers("virtualMachineConfiguration.containerConfiguration",
+                                        f"pool {spec.id}")
+        if spec.start_task is not None and spec.start_task.container_settings is not None:
+            self._check_runs_containers("startTask.containerSettings", f"pool {spec.id}")
         image = spec.image or self.image
         self.runtime.check_image(image)
         return image
+
+    def _check_runs_containers(self, setting: str, what: str) -> None:
+        if not self.runtime.runs_containers:
+            raise UnsupportedSetting(
+                setting, f"{what}: {setting} needs the container node runtime (this engine "
+                f"runs {self.runtime.name} nodes, which run no containers)",
+                hint="use --node-runtime container (the default)")
 
     def create_pool(self, spec: PoolSpec) -> None:
         image = self._check_image(spec)
@@ -322,6 +346,8 @@ class LocalBatchEngine(Compute):
                 raise ResourceExists(f"task {sorted(clash)[0]} already exists in job {job_id}")
             for spec in tasks:
                 _validate_task(job.spec, spec)
+                if spec.container_settings is not None:
+                    self._check_runs_containers("containerSettings", f"task {spec.id}")
             for spec in tasks:
                 job.add(Task(spec=spec, job_id=job_id))
             self._dispatch()
@@ -524,5 +550,5 @@ def _validate_task(job: JobSpec, spec: TaskSpec) -> None:
         argv = shlex.split(spec.command_line)
     except ValueError as exc:
         raise ConfigError(f"task {spec.id}: cannot parse its command line ({exc})") from None
-    if not argv:
+    if not argv and spec.container_settings is None:  # a container runs its image's command
         raise ConfigError(f"task {spec.id}: empty command line")

@@ -16,7 +16,7 @@ from topwords.core.model import (
     FailureInfo, JobSpec, NodeInfo, PoolInfo, TaskInfo, TaskSpec, TaskState,
 )
 
-__all__ = ["FileEntry", "JobRecord", "JobState", "NodeRecord", "PoolRecord",
+__all__ = ["FileEntry", "JobRecord", "JobState", "NodeErrorRecord", "NodeRecord", "PoolRecord",
            "StartTaskRun", "TaskRecord"]
 
 
@@ -50,6 +50,18 @@ class StartTaskRun:
 
 
 @dataclass(frozen=True, kw_only=True)
+class NodeErrorRecord:
+    """One of a node's ``errors`` (what made it unusable)."""
+
+    code: str
+    message: str
+    details: tuple[tuple[str, str], ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class NodeRecord:
     """A node: its info, when it was allocated, what it has run."""
 
@@ -60,6 +72,7 @@ class NodeRecord:
     tasks_succeeded: int = 0
     start_task: StartTaskRun | None = None
     dedicated: bool = True
+    errors: tuple[NodeErrorRecord, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,6 +27,7 @@ from topwords.core.model import (
 )
 
 from topwords.core import nofollow
+from .container_run import IMAGE_NOT_FOUND, ContainerPoolNeeded, ImageMissing, container_kwargs
 from .node_pool import Node
 from .records import TaskRecord
 from .transfer import TransferError, download_resource_file, upload_output_files
@@ -169,6 +170,11 @@ class TaskRunner:
             task.move(TaskState.RUNNING)
             task.start_time = task.state_changed
         argv = shlex.split(spec.command_line)
+        try:
+            container = container_kwargs(node, spec, dirs, task.job_id)
+        except ContainerPoolNeeded as exc:
+            return None, FailureInfo(category="usererror", code="ContainerPoolNeeded",
+                                     message=str(exc))
         with _output_fds(node.layout.host_root, dirs) as (out, err):
             while True:
                 env = {**node.layout.task_env(task.job_id, spec.id, task.retry_count),
@@ -178,7 +184,11 @@ class TaskRunner:
                     outcome = node.handle.run(
                         argv, env=env, workdir=str(dirs.node_wd), stdout=out, stderr=err,
                         user=user, timeout=remaining,
-                        on_start=lambda handle: self._started(task, handle))
+                        on_start=lambda handle: self._started(task, handle), **container)
+                except ImageMissing as exc:
+                    _append(node.layout.host_root, dirs.file("stderr.txt"), f"{exc}\n")
+                    return None, FailureInfo(category="usererror", code=IMAGE_NOT_FOUND,
+                                             message=str(exc))
                 except NodeError as exc:
                     self._check_node(node)
                     return None, FailureInfo(category="servererror", code="NodeError",
