@@ -386,8 +386,3 @@ def test_unsupported_operations_and_properties_answer_batch_errors(batch_client,
     with pytest.raises(HttpResponseError) as resize:
         batch_client.begin_resize_pool(pool, bm.BatchPoolResizeOptions(target_dedicated_nodes=3))
     assert error_of(resize) == (501, "NotSupported")
-    with pytest.raises(HttpResponseError) as container:
-        batch_client.create_task(job, bm.BatchTaskCreateOptions(
-            id="in-docker", command_line="true",
-            container_settings=bm.BatchTaskContainerSettings(image_name="busybox")))
-    assert error_of(container) == (400, "UnsupportedProperty")

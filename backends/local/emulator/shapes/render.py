@@ -93,6 +93,8 @@ def node_json(record: NodeRecord, *, url: str, vm_size: str, is_dedicated: bool,
         "runningTaskSlotsCount": record.running_tasks,
         "totalTasksSucceeded": record.tasks_succeeded, "isDedicated": is_dedicated,
         "startTask": start_task, "startTaskInfo": start_info,
+        "errors": [_without_none({"code": e.code, "message": e.message, "errorDetails": [
+            {"name": k, "value": v} for k, v in e.details]}) for e in record.errors],
         "nodeAgentInfo": {"version": "emulator", "lastUpdateTime": allocated}})
 
 
