@@ -12,7 +12,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from azure.batch import models as bm
 from azure.core.exceptions import HttpResponseError
+from azure.core.rest import HttpRequest
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
+
+from spec_check import problems
 
 pytestmark = [pytest.mark.docker, pytest.mark.azurite]
 
@@ -242,3 +245,40 @@ def test_pool_whose_image_is_missing_has_unusable_nodes_naming_it(batch_client):
         assert config.container_configuration.container_image_names == [IMAGE, MISSING]
     finally:
         batch_client.begin_delete_pool(pool_id, polling_interval=1).result()
+
+
+def test_container_pool_and_task_bodies_conform_to_the_spec(batch_client, pool, job):
+    run_tasks(batch_client, job, bm.BatchTaskCreateOptions(
+        id="conform", command_line="true", container_settings=in_container(
+            container_run_options="--rm", container_host_batch_bind_mounts=[
+                bm.ContainerHostBatchBindMountEntry(source=bm.ContainerHostDataPath.TASK)])))
+
+    def raw(path: str) -> dict:
+        return batch_client.send_request(
+            HttpRequest("GET", f"{path}?api-version=2025-06-01")).json()
+    pool_body = raw(f"/pools/{pool}")
+    assert problems(pool_body, "BatchPool") == []
+    assert pool_body["virtualMachineConfiguration"]["containerConfiguration"] == {
+        "type": "dockerCompatible", "containerImageNames": [IMAGE]}
+    task_body = raw(f"/jobs/{job}/tasks/conform")
+    assert problems(task_body, "BatchTask") == []
+    assert task_body["containerSettings"]["imageName"] == IMAGE
+
+
+def test_a_link_planted_as_a_mount_source_is_never_mounted(batch_client, job):
+    """An admin task replaces the node's fsmounts directory with a link to
+    / (which Docker, on the host, would resolve to the host's root); a
+    container task that mounts VfsMounts then fails instead of seeing it."""
+    admin = bm.UserIdentity(auto_user=bm.AutoUserSpecification(
+        scope=bm.AutoUserScope.TASK, elevation_level=bm.ElevationLevel.ADMIN))
+    run_tasks(batch_client, job, bm.BatchTaskCreateOptions(
+        id="plant", user_identity=admin, command_line=bash(
+            'cd "$AZ_BATCH_NODE_ROOT_DIR" && rm -rf fsmounts && ln -s / fsmounts')))
+    tasks = run_tasks(batch_client, job, bm.BatchTaskCreateOptions(
+        id="victim", command_line=bash('ls "$AZ_BATCH_NODE_ROOT_DIR/fsmounts/etc"'),
+        container_settings=in_container(container_host_batch_bind_mounts=[
+            bm.ContainerHostBatchBindMountEntry(source=bm.ContainerHostDataPath.VFS_MOUNTS)])))
+    run = tasks["victim"].execution_info
+    assert run.result == bm.BatchTaskExecutionResult.FAILURE and run.exit_code is None
+    assert "cannot mount the node's VfsMounts directory" in run.failure_info.message
+    assert read(batch_client, job, "victim", "stdout.txt") == ""
