@@ -10,10 +10,11 @@ from typing import Mapping
 
 from topwords.core import nofollow
 from topwords.core.containers import ContainerSettings
-from topwords.core.errors import NodeError
+from topwords.core.errors import ConfigError, NodeError, UnsupportedSetting
 
-__all__ = ["ContainerPoolNeeded", "ContainerRun", "IMAGE_NOT_FOUND", "container_kwargs", "ImageMissing", "MOUNT_PATHS", "MountPlan",
-           "image_missing_message"]
+__all__ = ["ContainerPoolNeeded", "ContainerRun", "IMAGE_NOT_FOUND", "ImageMissing",
+           "MOUNT_PATHS", "MountPlan", "check_pool", "check_runs_containers",
+           "container_kwargs", "image_missing_message"]
 
 #: the error code of a node or task whose container image is not there
 IMAGE_NOT_FOUND = "ContainerImageNotFound"
@@ -118,3 +119,30 @@ class ContainerPoolNeeded(NodeError):
         super().__init__("the task has containerSettings but its pool has no "
                          "containerConfiguration (virtualMachineConfiguration."
                          "containerConfiguration)")
+
+
+def check_runs_containers(runtime, setting: str, what: str) -> None:
+    """Raise UnsupportedSetting (naming ``setting``) if ``runtime`` runs no
+    containers."""
+    if not runtime.runs_containers:
+        raise UnsupportedSetting(
+            setting, f"{what}: {setting} needs the container node runtime (this engine "
+            f"runs {runtime.name} nodes, which run no containers)",
+            hint="use --node-runtime container (the default)")
+
+
+def check_pool(runtime, spec, *, images: bool) -> None:
+    """Raise UnsupportedSetting if ``spec`` (a PoolSpec) wants containers
+    ``runtime`` cannot run; with ``images``, ConfigError if Docker lacks one
+    of its ``containerImageNames``."""
+    config = spec.container_configuration
+    if config is not None:
+        check_runs_containers(runtime, "virtualMachineConfiguration.containerConfiguration",
+                              f"pool {spec.id}")
+    if spec.start_task is not None and spec.start_task.container_settings is not None:
+        check_runs_containers(runtime, "startTask.containerSettings", f"pool {spec.id}")
+    for image in config.image_names if config and images else ():
+        if not runtime.image_available(image):
+            raise ConfigError(f"container image {image!r} is not available to Docker",
+                              hint="build it offline with `topwords local build-image` "
+                                   "(topwords-node:local), or `docker pull` it first")

@@ -26,7 +26,6 @@ from typing import Sequence
 from topwords.core.compute import Compute
 from topwords.core.errors import (
     ConfigError, JobNotFound, PoolError, PoolNotFound, ResourceExists, TaskNotFound,
-    UnsupportedSetting,
 )
 from topwords.core.model import (
     JobSpec, NodeInfo, NodeState, PoolInfo, PoolSpec, TaskCounts, TaskInfo, TaskResult,
@@ -35,6 +34,7 @@ from topwords.core.model import (
 
 from topwords.core import nofollow
 
+from . import container_run
 from .files import FileRoot
 from .health import Heartbeat, HeartbeatSettings
 from .node_pool import Node, NodePool
@@ -95,31 +95,15 @@ class LocalBatchEngine(Compute):
             self._check_image(spec)
         except PoolError as exc:
             raise ConfigError(str(exc), hint=exc.hint) from None
-        config = spec.container_configuration
-        for image in config.image_names if config else ():
-            if not self.runtime.image_available(image):
-                raise ConfigError(f"container image {image!r} is not available to Docker",
-                                  hint="build it offline with `topwords local build-image` "
-                                       "(topwords-node:local), or `docker pull` it first")
+        container_run.check_pool(self.runtime, spec, images=True)
 
     def _check_image(self, spec: PoolSpec) -> str:
         """The pool's image; raises PoolError if its nodes could not start,
         UnsupportedSetting if it wants containers the runtime cannot run."""
-        if spec.container_configuration is not None:
-            self._check_runs_containers("virtualMachineConfiguration.containerConfiguration",
-                                        f"pool {spec.id}")
-        if spec.start_task is not None and spec.start_task.container_settings is not None:
-            self._check_runs_containers("startTask.containerSettings", f"pool {spec.id}")
+        container_run.check_pool(self.runtime, spec, images=False)
         image = spec.image or self.image
         self.runtime.check_image(image)
         return image
-
-    def _check_runs_containers(self, setting: str, what: str) -> None:
-        if not self.runtime.runs_containers:
-            raise UnsupportedSetting(
-                setting, f"{what}: {setting} needs the container node runtime (this engine "
-                f"runs {self.runtime.name} nodes, which run no containers)",
-                hint="use --node-runtime container (the default)")
 
     def create_pool(self, spec: PoolSpec) -> None:
         image = self._check_image(spec)
@@ -347,7 +331,8 @@ class LocalBatchEngine(Compute):
             for spec in tasks:
                 _validate_task(job.spec, spec)
                 if spec.container_settings is not None:
-                    self._check_runs_containers("containerSettings", f"task {spec.id}")
+                    container_run.check_runs_containers(self.runtime, "containerSettings",
+                                                        f"task {spec.id}")
             for spec in tasks:
                 job.add(Task(spec=spec, job_id=job_id))
             self._dispatch()

@@ -99,7 +99,8 @@ def test_container_task_exit_code_output_env_and_retries(batch_client, job, dock
         id="env", command_line=bash(
             'echo "task=$AZ_BATCH_TASK_ID job=$AZ_BATCH_JOB_ID mine=$MINE opt=$OPT '
             'try=$AZ_BATCH_TASK_RETRY_COUNT"; pwd; echo "wd=$AZ_BATCH_TASK_WORKING_DIR"; '
-            'id -u; echo oops >&2; exit 3'),
+            'id -u; test -e /run/batch-agent && echo on-the-node || echo in-a-container;'
+            'echo oops >&2; exit 3'),
         environment_settings=[bm.EnvironmentSetting(name="MINE", value="from-batch")],
         container_settings=in_container(container_run_options="--rm -e OPT=from-options"),
         constraints=bm.BatchTaskConstraints(max_task_retry_count=1)))
@@ -108,12 +109,13 @@ def test_container_task_exit_code_output_env_and_retries(batch_client, job, dock
         3, 1, bm.BatchTaskExecutionResult.FAILURE)
     assert run.failure_info.code == "FailureExitCode"
     out = read(batch_client, job, "env", "stdout.txt").splitlines()
-    assert len(out) == 8 and out[0].endswith("try=0")  # both attempts, as for plain tasks
-    out = out[4:]
+    assert len(out) == 10 and out[0].endswith("try=0")  # both attempts, as for plain tasks
+    out = out[5:]
     assert out[0] == f"task=env job={job} mine=from-batch opt=from-options try=1"
     assert out[1] == f"/mnt/batch/tasks/workitems/{job}/job-1/env/wd"
     assert out[2] == f"wd={out[1]}"
     assert out[3] != "0", "a non-admin container task ran as root"
+    assert out[4] == "in-a-container"  # the node's own files (its agent's) are not there
     assert read(batch_client, job, "env", "stderr.txt") == "oops\noops\n"
 
 
@@ -135,8 +137,8 @@ def test_container_task_files_reach_the_node_and_its_output_files_upload(
             upload_options=bm.OutputFileUploadConfiguration(
                 upload_condition=bm.OutputFileUploadCondition.TASK_SUCCESS))
         tasks = run_tasks(batch_client, job, bm.BatchTaskCreateOptions(
-            id="files", command_line=bash('echo result > r.txt; '
-                                          'echo shared > "$AZ_BATCH_NODE_SHARED_DIR/$AZ_BATCH_TASK_ID"'),
+            id="files", command_line=bash(
+                'echo result > r.txt; echo shared > "$AZ_BATCH_NODE_SHARED_DIR/$AZ_BATCH_TASK_ID"'),
             container_settings=in_container(), output_files=[upload]))
         assert tasks["files"].execution_info.result == bm.BatchTaskExecutionResult.SUCCESS
         assert read(batch_client, job, "files", "wd/r.txt") == "result\n"
@@ -282,3 +284,28 @@ def test_a_link_planted_as_a_mount_source_is_never_mounted(batch_client, job):
     assert run.result == bm.BatchTaskExecutionResult.FAILURE and run.exit_code is None
     assert "cannot mount the node's VfsMounts directory" in run.failure_info.message
     assert read(batch_client, job, "victim", "stdout.txt") == ""
+
+
+def test_start_task_runs_in_its_container_before_the_node_takes_tasks(batch_client):
+    pool_id, job_id = new_id("ctstart"), new_id("ctjob")
+    options = pool_options(batch_client, pool_id, [IMAGE])
+    options.start_task = bm.BatchStartTask(
+        command_line=bash('{ echo "from $AZ_BATCH_TASK_ID-less start in $PWD"; '
+                          'test -e /run/batch-agent && echo on-the-node || echo in-a-container;'
+                          ' } > "$AZ_BATCH_NODE_SHARED_DIR/started"'),
+        wait_for_success=True, container_settings=in_container(),
+        user_identity=bm.UserIdentity(auto_user=bm.AutoUserSpecification(
+            scope=bm.AutoUserScope.POOL, elevation_level=bm.ElevationLevel.ADMIN)))
+    batch_client.create_pool(options)
+    try:
+        [node] = wait_for_nodes(batch_client, pool_id, bm.BatchNodeState.IDLE)
+        assert node.start_task_info.exit_code == 0
+        batch_client.create_job(bm.BatchJobCreateOptions(
+            id=job_id, pool_info=bm.BatchPoolInfo(pool_id=pool_id)))
+        run_tasks(batch_client, job_id, bm.BatchTaskCreateOptions(
+            id="after", command_line=bash('cat "$AZ_BATCH_NODE_SHARED_DIR/started"')))
+        assert read(batch_client, job_id, "after", "stdout.txt") == \
+            "from -less start in /mnt/batch/tasks/startup/wd\nin-a-container\n"
+        batch_client.begin_delete_job(job_id, polling_interval=1).result()
+    finally:
+        batch_client.begin_delete_pool(pool_id, polling_interval=1).result()
