@@ -323,13 +323,15 @@ class _Run:
             logs=self.log_outputs())
 
     def log_outputs(self) -> tuple[OutputFile, ...]:
-        """stdout/stderr of a task, uploaded to ``logs/<task id>/`` when it
-        ends, so they outlive the pool."""
+        """stdout/stderr of a task that fails, uploaded to ``logs/<task id>/``
+        so they outlive the pool. Only on failure: nothing reads a good
+        task's logs, and two uploads per task were a third of a many-file
+        job's storage requests (see bench/README.md, scale)."""
         if not self.logs:
             return ()
         url = self.storage.container_write_url(self.s.container("logs"), self.s.sas_lifetime)
         return (OutputFile(file_pattern="../std*.txt", container_url=url, path="{task}",
-                           upload_condition=UploadCondition.TASK_COMPLETION),)
+                           upload_condition=UploadCondition.TASK_FAILURE),)
 
     def submit(self, stack: ExitStack, inputs: list[InputFile], urls: Urls) -> Plan:
         s = self.s

@@ -13,7 +13,7 @@ from fakes import fake_backend, report
 from topwords.core.errors import PoolError, StartTaskFailed, TaskNotFound, WaitTimeout
 from topwords.core.ledger import Ledger
 from topwords.core.inputs import validate_inputs
-from topwords.core.model import NodeState
+from topwords.core.model import NodeState, UploadCondition
 from topwords.core.run import PoolSettings, RunSettings
 from topwords.node import task as node_task
 from topwords.workloads import topn
@@ -211,9 +211,10 @@ def test_failed_task_stderr_comes_from_logs_container_when_pool_is_gone(tmp_path
     real_add = compute.add_tasks
 
     def add_and_log(job_id, tasks):
-        for spec in tasks:  # what Batch's output files do at task completion
+        for spec in tasks:  # what Batch's output files do when a task fails
             [logs] = spec.output_files
             assert (logs.file_pattern, logs.path) == ("../std*.txt", spec.id)
+            assert logs.upload_condition is UploadCondition.TASK_FAILURE
             assert "sp=cw" in logs.container_url
             backend.storage.containers["tw-r1-logs"][f"{spec.id}/stderr.txt"] = b"disk full\n"
         real_add(job_id, tasks)
