@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -32,17 +32,23 @@ def topwords(*args, env, timeout=180) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, env=env, timeout=timeout)
 
 
-def container_tasks_created(docker_client, since: datetime) -> list[dict]:
-    """Container-task containers Docker created since ``since``."""
-    events = docker_client.events(since=since, until=datetime.now(timezone.utc), decode=True,
+def container_tasks_created(docker_client, since: datetime, seen: set[str]) -> list[dict]:
+    """Container-task containers Docker created since ``since`` in pools not
+    in ``seen`` (Docker's ``since`` is in whole seconds: an earlier run's may
+    fall in that second), whose pools are then added to ``seen``."""
+    events = docker_client.events(since=since, until=datetime.now(timezone.utc) +
+                                  timedelta(seconds=1), decode=True,
                                   filters={"type": "container", "event": "create",
                                            "label": "topwords.container-task=1"})
-    return [e["Actor"]["Attributes"] for e in events]
+    created = [e["Actor"]["Attributes"] for e in events
+               if e["Actor"]["Attributes"].get("topwords.pool") not in seen]
+    seen.update(c["topwords.pool"] for c in created)
+    return created
 
 
 def test_task_image_runs_each_task_in_a_container_on_both_backends(
         tmp_path, batch_emulator, azurite, docker_client):
-    outputs = {}
+    outputs, pools = {}, set()
     for backend, extra in (("azure", batch_emulator.environment()),
                            ("local", {"TOPWORDS_LOCAL_STORAGE_KEY": azurite.account_key})):
         out = tmp_path / backend
@@ -54,10 +60,11 @@ def test_task_image_runs_each_task_in_a_container_on_both_backends(
         done = topwords(*args, env=clean_env(tmp_path, **extra))
         assert done.returncode == 0, done.stderr
         assert f"3 of 3 input(s) succeeded on the {backend} backend" in done.stdout
-        created = container_tasks_created(docker_client, since)
+        created = container_tasks_created(docker_client, since, pools)
         # three map tasks and the reduce, each in a container of the image
         assert len(created) == len(EXAMPLES) + 1, created
         assert {c["image"] for c in created} == {IMAGE}
+        assert len({c["topwords.pool"] for c in created}) == 1  # this run's pool
         outputs[backend] = {p.name: re.sub(r"Node: \S+", "Node: NODE", re.sub(
             r"topwords-[\w-]+", "RUN", p.read_text("utf-8"))) for p in out.iterdir()}
     assert outputs["azure"] == outputs["local"]
