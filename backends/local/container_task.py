@@ -93,12 +93,12 @@ def run_container(client: docker.DockerClient, *, settings: ContainerSettings,
             on_start(ContainerHandle(container_id))
         killer = _Killer(api, container_id, timeout)
         try:
-            for out_chunk, err_chunk in stream:
-                if out_chunk:
-                    _write_all(stdout, out_chunk)
-                if err_chunk:
-                    _write_all(stderr, err_chunk)
-            with _errors(settings.image_name):
+            with _errors(settings.image_name):  # Docker gone mid-stream: a NodeError
+                for out_chunk, err_chunk in stream:
+                    if out_chunk:
+                        _write_all(stdout, out_chunk)
+                    if err_chunk:
+                        _write_all(stderr, err_chunk)
                 exit_code = api.wait(container_id).get("StatusCode")
         finally:
             killer.cancel()
