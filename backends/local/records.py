@@ -97,6 +97,7 @@ class TaskRecord:
     Attributes:
         task_dir: the task directory below its node's root, ``/``-separated
             (None until placed).
+        container_id: the container of a container task's last run.
     """
 
     spec: TaskSpec
@@ -108,6 +109,7 @@ class TaskRecord:
     previous_state: TaskState | None = None
     previous_state_changed: datetime | None = None
     task_dir: str | None = None
+    container_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -51,6 +51,7 @@ class Task:
     start_time: datetime | None = None
     end_time: datetime | None = None
     process: int | str | None = None  # the running command's handle on its node
+    container_id: str | None = None  # a container task's container (its last run)
     killed: bool = field(default=False)
     created: datetime = field(default_factory=lambda: _now())
     state_changed: datetime | None = None
@@ -84,7 +85,8 @@ class Task:
                           pool_id=self.node.layout.pool_id if self.node else pool_id,
                           created=self.created, state_changed=self.state_changed or self.created,
                           previous_state=self.previous_state,
-                          previous_state_changed=self.previous_state_changed, task_dir=task_dir)
+                          previous_state_changed=self.previous_state_changed, task_dir=task_dir,
+                          container_id=self.container_id)
 
 
 def _now() -> datetime:
@@ -240,6 +242,7 @@ class TaskRunner:
     def _started(self, task: Task, handle: int | str) -> None:
         with self._lock:
             task.process = handle
+            task.container_id = getattr(handle, "container_id", task.container_id)
             kill_now = task.killed
         if kill_now:
             task.node.handle.kill(handle)

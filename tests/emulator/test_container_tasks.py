@@ -117,6 +117,8 @@ def test_container_task_exit_code_output_env_and_retries(batch_client, job, dock
     assert out[3] != "0", "a non-admin container task ran as root"
     assert out[4] == "in-a-container"  # the node's own files (its agent's) are not there
     assert read(batch_client, job, "env", "stderr.txt") == "oops\noops\n"
+    container = tasks["env"].execution_info.container_info
+    assert container.state == "exited" and len(container.container_id) == 64
 
 
 def test_container_task_files_reach_the_node_and_its_output_files_upload(

@@ -143,6 +143,10 @@ def task_json(record: TaskRecord, echo: Json, url: str, node_url: str | None) ->
         "exitCode": info.exit_code, "failureInfo": _failure_json(info.failure),
         "result": info.result.value if info.result else None})
     execution.update(retryCount=info.retry_count, requeueCount=info.requeue_count)
+    if record.container_id:  # a container task: the container of its last run
+        execution["containerInfo"] = {
+            "containerId": record.container_id,
+            "state": "running" if info.state is TaskState.RUNNING else "exited"}
     node = None
     if info.node_id and record.task_dir:
         root = record.task_dir
