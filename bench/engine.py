@@ -68,10 +68,11 @@ from common import fail, figure, finish, machine  # bench/common.py
 from cpu import CpuMeter, pids_named, shim_pids  # bench/cpu.py
 
 from topwords.backends.local.docker_exec import ExecRunner
-from topwords.backends.local.docker_node import LABEL, DockerNode, connect, docker_errors
+from topwords.backends.local.docker_node import DockerNode, connect, docker_errors
+from topwords.backends.local.labels import LOCAL_LABEL, OWNER_LABEL, POOL_LABEL
 from topwords.backends.local.users import ROOT
 from topwords.backends.local.engine import LocalBatchEngine
-from topwords.backends.local.leftovers import OWNER_LABEL, owner_label
+from topwords.backends.local.leftovers import owner_label
 from topwords.core.model import JobSpec, NodeState, PoolSpec, TaskSpec
 
 IMAGE = "topwords-node:local"
@@ -89,7 +90,7 @@ def meter_for(client) -> CpuMeter:
     reaped children), and our containers' cgroups."""
     def ours() -> list[str]:
         return [c.id for c in client.containers.list(
-            filters={"label": [LABEL, f"{OWNER_LABEL}={owner_label()}"]})]
+            filters={"label": [LOCAL_LABEL, f"{OWNER_LABEL}={owner_label()}"]})]
     return CpuMeter({
         "python": lambda: [(os.getpid(), "self")],
         "dockerd": lambda: [(p, "self") for p in pids_named("dockerd")],
@@ -155,7 +156,7 @@ def exec_baselines(client, work: Path, meter: CpuMeter, n: int) -> dict[str, Mea
     root.mkdir()
     node = DockerNode(client, name=f"topwords-bench-{RUN}-exec", image=IMAGE, host_root=root,
                       agent_dir=work / "exec-node.agent",
-                      labels={"topwords.pool": f"bench-{RUN}-exec", OWNER_LABEL: owner_label()})
+                      labels={POOL_LABEL: f"bench-{RUN}-exec", OWNER_LABEL: owner_label()})
     api = client.api
     try:
         node.start()
@@ -436,7 +437,7 @@ def profile(engine, meter, pool_id: str, count: int, work: Path,
 # ---------------------------------------------------------------- main
 def check_no_leftovers(client) -> None:
     left = client.containers.list(all=True, filters={
-        "label": [LABEL, f"{OWNER_LABEL}={owner_label()}"]})
+        "label": [LOCAL_LABEL, f"{OWNER_LABEL}={owner_label()}"]})
     if left:
         fail(f"{len(left)} container(s) of this run left: {[c.name for c in left]}")
 

@@ -1,8 +1,13 @@
 """The ``topwords`` command.
 
     topwords run FILES... [--backend local|azure] [--top N] [--output-dir DIR] ...
-    topwords local setup | build-image | cleanup
-    topwords emulator [--env-file PATH]
+    topwords cleanup [--backend azure|local] [--dry-run]
+    topwords local setup | build-image | azurite | cleanup    (the local backend's)
+    topwords emulator [--env-file PATH]                       (the local backend's)
+
+The shared commands and options are here; each backend adds its own
+through its registry entry (``topwords.core.commandline``), so this package
+imports core and the workload, never a backend.
 
 Every expected failure is one line on stderr (plus a hint), never a
 traceback: exit 2 for bad input or configuration (nothing was created),
@@ -22,15 +27,13 @@ from topwords.core.errors import ConfigError, TopwordsError, redact_url
 from topwords.core.inputs import validate_inputs
 from topwords.core.ledger import Ledger
 from topwords.core.naming import printable
+from topwords.core.options import (
+    MAX_SLOTS, non_empty, non_empty_path, non_negative_int, positive_int, seconds, size,
+    whole_number,
+)
 from topwords.core.run import PoolSettings, RunSettings
 from topwords.workloads.topn import TopWords, run_top_words
 
-from topwords.backends.local.runtime import RUNTIMES
-
-from .options import (
-    MAX_POOL_NODES, MAX_SLOTS, non_empty, non_empty_path, non_negative_int, positive_int,
-    seconds, size, whole_number,
-)
 from .output import print_json, print_summary
 from .progress import TerminalProgress
 from .signals import interrupt_once, keep_exit_status
@@ -59,15 +62,23 @@ def _version() -> str:
         return "(unknown: not installed)"
 
 
+#: the backend of `topwords run` when none is given; its options show first
+DEFAULT_BACKEND = "local"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: the shared commands and options here, each
+    backend's own from its registry entry (``BackendCommands``)."""
+    backends = {name: registry.commands(name) for name in registry.available()}
     parser = _Parser(prog="topwords", description="Run the Azure Batch top-N-words workflow "
                      "offline (Docker + Azurite) or on Azure Batch.")
     parser.add_argument("--version", action="version", version=f"topwords {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser("run", help="count the top words of each input file on a backend")
+    run.set_defaults(handler=_run)
     run.add_argument("files", nargs="*", metavar="FILE", help="text files to count")
-    run.add_argument("--backend", choices=registry.available(), default="local")
+    run.add_argument("--backend", choices=list(backends), default=DEFAULT_BACKEND)
     run.add_argument("--top", type=positive_int, default=3, metavar="N",
                      help="words per file (default 3)")
     run.add_argument("--output-dir", type=non_empty_path, default=Path("output"), metavar="DIR",
@@ -103,49 +114,22 @@ def build_parser() -> argparse.ArgumentParser:
                      help="leave the blob containers in storage")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("--quiet", action="store_true", help="no progress display")
-    local = run.add_argument_group("local backend")
-    azure = run.add_argument_group(
-        "azure backend (keys only from the environment or the config file, never flags: "
-        "flags show in `ps` and shell history)")
-    for flag, metavar in (("--batch-url", "URL"), ("--batch-account", "NAME"),
-                          ("--storage-url", "URL"), ("--storage-account", "NAME")):
-        azure.add_argument(flag, type=non_empty, metavar=metavar,
-                           help="TOPWORDS_" + flag[2:].replace("-", "_").upper())
-    local.add_argument("--node-runtime", choices=RUNTIMES, metavar="RUNTIME",
-                       help="container (Docker, isolated; default) or process (plain host "
-                            "processes: no Docker, no isolation)")
-    local.add_argument("--azurite-url", type=non_empty, metavar="URL",
-                       help="use this running Azurite's blob endpoint instead of starting one")
+    # the groups show in this order (the default backend's first); their
+    # options (and so the usage line) go in the registry's
+    shown = sorted(backends, key=lambda name: name != DEFAULT_BACKEND)
+    groups = {name: run.add_argument_group(backends[name].run_group) for name in shown
+              if backends[name].run_group}
+    for name, group in sorted(groups.items()):
+        backends[name].add_run_options(group)
 
     cleanup_all = commands.add_parser(
         "cleanup", help="delete what earlier runs left behind (from the run ledger)")
-    cleanup_all.add_argument("--backend", choices=registry.available(), default="azure")
+    cleanup_all.set_defaults(handler=_cleanup)
+    cleanup_all.add_argument("--backend", choices=list(backends), default="azure")
     cleanup_all.add_argument("--dry-run", action="store_true", help="only list it")
 
-    emulator = commands.add_parser(
-        "emulator", help="run a local Azure Batch account (and Azurite) in the foreground for "
-                         "--backend azure and your own BatchClient code; Ctrl-C stops it")
-    emulator.add_argument("--env-file", type=non_empty_path, metavar="PATH",
-                          help="also write the export lines (with the keys) to PATH")
-    emulator.add_argument("--node-runtime", choices=RUNTIMES, metavar="RUNTIME",
-                          help="container (Docker, isolated; default) or process (no Docker, "
-                               "no isolation: for your own code)")
-    emulator.add_argument("--port", type=whole_number(0, 65535), default=0, metavar="N",
-                          help="port of the Batch API (default: a free one)")
-
-    setup = commands.add_parser("local", help="set up and tidy the local backend")
-    actions = setup.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    actions.add_parser("setup", help="start Docker, install Azurite, build the node image "
-                                     "(idempotent)")
-    actions.add_parser("build-image", help="build the node image offline (mmdebstrap)")
-    azurite = actions.add_parser("azurite", help="run Azurite in the foreground for runs to "
-                                                 "share (--azurite-url); Ctrl-C stops it")
-    azurite.add_argument("--location", type=non_empty_path, metavar="DIR",
-                         help="keep its data in DIR (default: in memory)")
-    cleanup = actions.add_parser("cleanup", help="remove node containers left by killed runs")
-    cleanup.add_argument("--all", action="store_true",
-                         help="also those of runs that are still going")
-    cleanup.add_argument("--dry-run", action="store_true", help="only list them")
+    for backend in backends.values():
+        backend.add_commands(commands)
     return parser
 
 
@@ -162,7 +146,7 @@ def _run(args: argparse.Namespace) -> int:
             node_count=args.nodes, spot_node_count=args.spot_nodes,
             task_slots_per_node=args.slots, image=args.image, vm_size=args.vm_size,
             pool_name=args.pool_id, keep_pool=args.keep_pool, task_image=args.task_image))
-    options = _backend_options(args)
+    options = registry.commands(args.backend).run_options(args)
     progress = TerminalProgress(quiet=args.quiet)
     progress.stage(f"starting the {args.backend} backend")
     with registry.create(args.backend, **options) as backend:
@@ -179,21 +163,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check_pool_size(args: argparse.Namespace) -> None:
-    limit = MAX_POOL_NODES.get(args.backend)
+    limit = registry.commands(args.backend).max_pool_nodes
     nodes = args.nodes + args.spot_nodes
     if limit is not None and nodes > limit:
         raise ConfigError(f"--nodes {args.nodes} --spot-nodes {args.spot_nodes}: the "
                           f"{args.backend} backend runs at most {limit} nodes per pool")
-
-
-def _backend_options(args: argparse.Namespace) -> dict:
-    """The flags meant for the chosen backend (None = not given)."""
-    if args.backend == "local":
-        return {"storage_url": args.azurite_url, "node_runtime": args.node_runtime}
-    if args.backend == "azure":
-        return {"batch_url": args.batch_url, "batch_account": args.batch_account,
-                "storage_url": args.storage_url, "storage_account": args.storage_account}
-    return {}
 
 
 def _cleanup(args: argparse.Namespace) -> int:
@@ -211,95 +185,6 @@ def _cleanup(args: argparse.Namespace) -> int:
     return 1 if left else 0
 
 
-def _local(args: argparse.Namespace) -> int:
-    from topwords.backends.local import provision
-
-    def say(message: str) -> None:
-        print(message, file=sys.stderr)
-
-    if args.action == "build-image":
-        provision.ensure_docker(say)
-        provision.build_image(say)
-    elif args.action == "azurite":
-        return _serve_azurite(args.location, say)
-    elif args.action == "setup":
-        provision.ensure_docker(say)
-        provision.ensure_azurite(say)
-        provision.ensure_image(say)
-        say("local backend ready")
-    else:
-        from topwords.backends.local.config import LocalConfig
-        from topwords.backends.local.docker_node import connect
-        from topwords.backends.local.leftovers import candidate_dirs, sweep
-
-        client = connect()
-        try:
-            swept = sweep(client, dirs=candidate_dirs(LocalConfig.from_env().work_dir), say=say,
-                          everything=args.all, include_kept=True, dry_run=args.dry_run)
-        finally:
-            client.close()
-        say(f"{swept.containers} container(s), {swept.processes} Azurite process(es), "
-            f"{swept.directories} folder(s) {'to remove' if args.dry_run else 'removed'}")
-    return 0
-
-
-def _serve_azurite(location: Path | None, say) -> int:
-    import threading
-
-    from topwords.backends.local.azurite import AzuriteServer
-
-    server = AzuriteServer(location)
-    server.start()
-    try:
-        print(f"export TOPWORDS_LOCAL_STORAGE_URL={server.blob_url}\n"
-              f"export TOPWORDS_LOCAL_STORAGE_KEY={server.account_key}", flush=True)
-        say(f"Azurite is listening at {server.blob_url}; runs reuse it with "
-            f"--azurite-url or the variable above. Ctrl-C stops it.")
-        threading.Event().wait()
-    finally:
-        server.stop()
-    return 0
-
-
-def _emulator(args: argparse.Namespace) -> int:
-    """Run the Batch emulator until SIGINT/SIGTERM (which stop it and remove
-    its containers)."""
-    import threading
-
-    from topwords.backends.local.emulator import BatchEmulator
-
-    with BatchEmulator(port=args.port, node_runtime=args.node_runtime) as emulator:
-        script = emulator.export_script()
-        if args.env_file:
-            _write_private(args.env_file, script)
-        print(script, end="", flush=True)
-        print(f"Batch emulator at {emulator.batch_url} (account {emulator.account_name}), "
-              f"Azurite at {emulator.storage_url}; use the variables above with "
-              "`--backend azure` or a BatchClient. Ctrl-C stops both.", file=sys.stderr)
-        threading.Event().wait()
-    return 0
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` (it holds keys) to ``path``, mode 0600 whatever the file
-    was before: a new file replaces the old one, so no other user who could
-    read it (or a link planted at its name) sees the keys.
-
-    Raises:
-        ConfigError: the file cannot be written.
-    """
-    import os
-    import tempfile
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            os.fchmod(f.fileno(), 0o600)
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ConfigError(f"cannot write the --env-file {path}: {exc.strerror or exc}") from None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     _safe_streams()
     command = None
@@ -307,8 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         command = args.command
         with interrupt_once() as interrupts:
-            code = {"run": _run, "cleanup": _cleanup, "local": _local,
-                    "emulator": _emulator}[command](args)
+            code = args.handler(args)
         if interrupts.received:  # it landed in the cleanup, which finished
             print("topwords: interrupted (the cleanup finished first)", file=sys.stderr)
             keep_exit_status()

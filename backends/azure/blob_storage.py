@@ -41,6 +41,7 @@ from urllib3.util.retry import Retry
 from topwords.core.errors import (BackendUnavailable, BlobNotFound, ConfigError,
                                   StorageAuthError, StorageError, TopwordsError,
                                   redact_url)
+from topwords.core.settings import merge_settings
 from topwords.core.storage import Storage
 
 from .config import account_from_url
@@ -52,6 +53,9 @@ CLOCK_SKEW = timedelta(minutes=5)
 #: A user delegation key may live at most 7 days (service limit).
 MAX_DELEGATION_KEY_LIFETIME = timedelta(days=7)
 _BLOCK_SIZE = 4 * 1024 * 1024
+#: BlobStorageConfig field -> environment variable
+_ENV = {"account_url": "TOPWORDS_STORAGE_URL", "account_name": "TOPWORDS_STORAGE_ACCOUNT",
+        "account_key": "TOPWORDS_STORAGE_KEY"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,12 +107,7 @@ class BlobStorageConfig:
             ConfigError: a setting is missing or invalid.
             BackendUnavailable: no key is set and azure-identity is missing.
         """
-        values = {k: v for k, v in explicit.items() if v is not None}
-        for name, var in (("account_url", "TOPWORDS_STORAGE_URL"),
-                          ("account_name", "TOPWORDS_STORAGE_ACCOUNT"),
-                          ("account_key", "TOPWORDS_STORAGE_KEY")):
-            if name not in values and os.environ.get(var):
-                values[name] = os.environ[var]
+        values = merge_settings(cls, explicit, _ENV, what="blob storage")
         if "account_name" not in values and values.get("account_url"):
             values["account_name"] = account_from_url(values["account_url"])
         if not values.get("account_key") and values.get("credential") is None:

@@ -19,13 +19,15 @@ import binascii
 import configparser
 import os
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from topwords.core.errors import BackendUnavailable, ConfigError, redact_url
+from topwords.core.registry import install_hint
+from topwords.core.settings import merge_settings
 
 __all__ = ["AzureConfig", "config_path"]
 
@@ -42,7 +44,7 @@ ENV = {
 FILE_KEYS = (*ENV, "request_timeout")
 SECTION = "azure"
 README_HINT = 'see "Running on Azure" in README.md'
-INSTALL_HINT = "pip install 'topwords[azure]'"
+INSTALL_HINT = install_hint("azure")
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
@@ -134,15 +136,9 @@ class AzureConfig:
             ConfigError: an unknown option, an unreadable or invalid config
                 file, or a missing or invalid setting.
         """
-        known = {f.name for f in fields(cls)}
-        unknown = set(explicit) - known
-        if unknown:
-            raise ConfigError(f"unknown azure backend option(s): {', '.join(sorted(unknown))}; "
-                              f"known: {', '.join(sorted(known))}")
         path = config_path()
-        values: dict[str, Any] = _read_file(path)
-        values.update({name: os.environ[var] for name, var in ENV.items() if os.environ.get(var)})
-        values.update({k: v for k, v in explicit.items() if v is not None})
+        values = merge_settings(cls, explicit, ENV, what="azure backend",
+                                base=_read_file(path))
         missing = [name for name in ("batch_url", "storage_url") if not values.get(name)]
         if missing:
             raise _missing(missing, path)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from topwords.core.errors import ConfigError
+from topwords.core.settings import merge_settings
 
 from .runtime import RUNTIMES
 
@@ -69,10 +69,4 @@ class LocalConfig:
         Raises:
             ConfigError: an unknown option or an invalid value.
         """
-        known = {f.name for f in fields(cls)}
-        unknown = set(explicit) - known
-        if unknown:
-            raise ConfigError(f"unknown local backend option(s): {', '.join(sorted(unknown))}")
-        values = {name: os.environ[var] for name, var in _ENV.items() if os.environ.get(var)}
-        values.update({k: v for k, v in explicit.items() if v is not None})
-        return cls(**values)
+        return cls(**merge_settings(cls, explicit, _ENV, what="local backend"))

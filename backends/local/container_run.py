@@ -12,6 +12,8 @@ from topwords.core import nofollow
 from topwords.core.containers import ContainerSettings
 from topwords.core.errors import ConfigError, NodeError, UnsupportedSetting
 
+from .labels import JOB_LABEL
+
 __all__ = ["ContainerPoolNeeded", "ContainerRun", "IMAGE_NOT_FOUND", "ImageMissing",
            "MOUNT_PATHS", "MountPlan", "check_pool", "check_runs_containers",
            "container_kwargs", "image_missing_message"]
@@ -105,7 +107,7 @@ def container_kwargs(node, spec, dirs, job_id: str | None) -> dict:
         raise ContainerPoolNeeded()
     layout = node.layout
     job_prep = layout.job_dir(job_id) + ("job-1", "jobpreparation") if job_id else ()
-    labels = {"topwords.job": job_id} if job_id else {}
+    labels = {JOB_LABEL: job_id} if job_id else {}
     return {"container": ContainerRun(settings=settings, mounts=MountPlan(
         host_root=layout.host_root, node_root=layout.root, task_rel=dirs.rel,
         job_prep_rel=job_prep), labels=labels)}

@@ -38,17 +38,17 @@ from .container_run import ContainerRun
 from .agent_client import (
     AGENT_MOUNT, LIFELINE_MOUNT, AgentClient, AgentDir, agent_command, parse_greeting,
 )
-from .lifeline import LIFELINE_LABEL, lifeline
+from .labels import CONTAINER_TASK_LABEL, LIFELINE_LABEL, LOCAL_LABEL, POOL_LABEL
+from .lifeline import lifeline
 from .docker_exec import ExecRunner
 from .layout import NODE_ROOT
 from .runtime import ExecOutcome, NodeRuntime
 from .users import NodeUser, switches_users
 
-__all__ = ["ContainerRuntime", "DockerNode", "ExecOutcome", "LABEL", "connect", "docker_errors",
+__all__ = ["ContainerRuntime", "DockerNode", "ExecOutcome", "connect", "docker_errors",
            "image_exists", "remove_labelled"]
 
 #: every container the local backend starts carries this label
-LABEL = "topwords.local"
 #: what root in a node may still do: run tasks as their users (SETUID,
 #: SETGID), reach and own their files (DAC_OVERRIDE, CHOWN, FOWNER, FSETID)
 #: and signal them (KILL); everything else of Docker's default set is dropped
@@ -104,7 +104,7 @@ def remove_labelled(client: docker.DockerClient, labels: Mapping[str, str]) -> i
     Returns:
         How many were removed.
     """
-    filters = {"label": [LABEL] + [f"{k}={v}" for k, v in labels.items()]}
+    filters = {"label": [LOCAL_LABEL] + [f"{k}={v}" for k, v in labels.items()]}
     containers = client.containers.list(all=True, filters=filters)
     for container in containers:
         try:
@@ -149,7 +149,7 @@ class ContainerRuntime(NodeRuntime):
 
     def remove_pool(self, pool_id: str) -> None:
         with docker_errors(f"deleting pool {pool_id}"):
-            remove_labelled(self.client, {"topwords.pool": pool_id})
+            remove_labelled(self.client, {POOL_LABEL: pool_id})
 
     def close(self) -> None:
         self.client.close()
@@ -165,7 +165,7 @@ class DockerNode:
         self.name, self.image, self.host_root = name, image, host_root
         self._agent_dir_path = agent_dir
         self._agent_dir: AgentDir | None = None
-        self._labels = {LABEL: "1", **labels}
+        self._labels = {LOCAL_LABEL: "1", **labels}
         self._container_id: str | None = None
         self._runner: AgentClient | ExecRunner | None = None
 
@@ -246,7 +246,7 @@ class DockerNode:
                 workdir=workdir, mounts=container.mounts, stdout=stdout, stderr=stderr,
                 user=user, node_container=self._container_id, security=_SECURITY,
                 labels={**self._labels, LIFELINE_LABEL: str(lifeline().path),
-                        "topwords.container-task": "1", **container.labels}, timeout=timeout,
+                        CONTAINER_TASK_LABEL: "1", **container.labels}, timeout=timeout,
                 on_start=on_start)
         exit_code, timed_out = runner.run(argv, env=env, cwd=workdir, stdout=stdout,
                                           stderr=stderr, user=(user.uid, user.gid),

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Iterator
 
 from topwords.core.errors import ComputeError
 from topwords.core.model import JobSpec, TaskCounts, TaskResult, TaskState
 
-from .records import JobRecord, JobState
+from .records import JobRecord, JobState, StateHistory
 from .task_runner import Task
 
 __all__ = ["Job", "PendingTasks", "StateConflict"]
@@ -36,10 +36,6 @@ class StateConflict(ComputeError):
     def __init__(self, message: str, *, code: str) -> None:
         super().__init__(message)
         self.code = code
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class PendingTasks:
@@ -137,7 +133,7 @@ class PendingTasks:
         self._runnable += 1
 
 
-class Job:
+class Job(StateHistory):
     """A job and its tasks (guarded by the engine's lock).
 
     ``running`` and the completed/failed counts follow the engine's calls of
@@ -145,6 +141,7 @@ class Job:
     """
 
     def __init__(self, spec: JobSpec) -> None:
+        super().__init__(state=JobState.ACTIVE)
         self.spec = spec
         self.tasks: dict[str, Task] = {}
         self.pending = PendingTasks()  # active and not yet placed
@@ -152,10 +149,6 @@ class Job:
         self.completed = 0
         self.failed = 0
         self.deleted = False
-        self.state = JobState.ACTIVE
-        self.created = self.state_changed = _now()
-        self.previous_state: str | None = None
-        self.previous_state_changed: datetime | None = None
         self.end_time: datetime | None = None
         self.terminate_reason: str | None = None
 
@@ -200,8 +193,7 @@ class Job:
                           failed=self.failed)
 
     def move(self, state: str, reason: str | None = None) -> None:
-        self.previous_state, self.previous_state_changed = self.state, self.state_changed
-        self.state, self.state_changed = state, _now()
+        super().move(state)
         if state == JobState.COMPLETED:
             self.end_time, self.terminate_reason = self.state_changed, reason
 
@@ -218,7 +210,5 @@ class Job:
                                 code=codes[self.state])
 
     def record(self) -> JobRecord:
-        return JobRecord(spec=self.spec, state=self.state, created=self.created,
-                         state_changed=self.state_changed, previous_state=self.previous_state,
-                         previous_state_changed=self.previous_state_changed,
+        return JobRecord(spec=self.spec, state=self.state, **self.stamps(),
                          end_time=self.end_time, terminate_reason=self.terminate_reason)

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .docker_node import LABEL, docker_errors
-from .lifeline import LIFELINE_LABEL, default_dir, is_alive, lifeline, sweep_files
+from .docker_node import docker_errors
+from .labels import LIFELINE_LABEL, LOCAL_LABEL, OWNER_LABEL
+from .lifeline import default_dir, is_alive, lifeline, sweep_files
 
-__all__ = ["KEPT", "OWNER_FILE", "OWNER_LABEL", "Swept", "candidate_dirs", "claim_dir",
+__all__ = ["KEPT", "OWNER_FILE", "Swept", "candidate_dirs", "claim_dir",
            "owner_label", "sweep"]
 
-OWNER_LABEL = "topwords.owner"
 #: in a directory an owner made: its lifeline file's path (or KEPT)
 OWNER_FILE = ".owner"
 #: the owner file of a pool kept on purpose (--keep-pool)
@@ -112,7 +112,7 @@ def sweep(client, *, dirs: Iterable[Path], say: Callable[[str], None] | None = N
     swept = Swept()
     if client is not None:
         with docker_errors("listing node containers"):
-            containers = client.api.containers(all=True, filters={"label": LABEL})
+            containers = client.api.containers(all=True, filters={"label": LOCAL_LABEL})
         for container in containers:
             labels, name = container.get("Labels") or {}, container["Names"][0].lstrip("/")
             if not everything and _owner_alive(labels):

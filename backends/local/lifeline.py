@@ -28,10 +28,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-__all__ = ["LIFELINE_LABEL", "Lifeline", "is_alive", "lifeline"]
-
-#: the Docker label (and owner-file key) naming a resource's lifeline file
-LIFELINE_LABEL = "topwords.lifeline"
+__all__ = ["Lifeline", "is_alive", "lifeline"]
 
 
 class Lifeline:

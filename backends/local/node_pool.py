@@ -17,7 +17,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -28,9 +28,10 @@ from topwords.core import nofollow
 from . import users
 from .runtime import NodeRuntime
 from .layout import NodeLayout
-from .leftovers import KEPT, OWNER_FILE, OWNER_LABEL, claim_dir, owner_label
+from .labels import NODE_LABEL, OWNER_LABEL, POOL_LABEL
+from .leftovers import KEPT, OWNER_FILE, claim_dir, owner_label
 from .container_run import IMAGE_NOT_FOUND, container_kwargs, image_missing_message
-from .records import NodeErrorRecord, NodeRecord, StartTaskRun
+from .records import NodeErrorRecord, NodeRecord, StartTaskRun, utc_now
 from .transfer import TransferError, download_resource_file
 
 __all__ = ["Node", "NodePool"]
@@ -50,7 +51,7 @@ class Node:
     start_task_exit_code: int | None = None
     start_task_stderr: str = ""
     running: set = field(default_factory=set)
-    allocated: datetime = field(default_factory=lambda: _now())
+    allocated: datetime = field(default_factory=utc_now)
     start_task_run: StartTaskRun | None = None
     tasks_run: int = 0
     tasks_succeeded: int = 0
@@ -85,10 +86,6 @@ class Node:
                           dedicated=self.dedicated, errors=tuple(self.errors))
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 class NodePool:
     """The nodes of one pool, each with its own directories.
 
@@ -109,7 +106,7 @@ class NodePool:
         self._runtime, self._image = runtime, image
         self._lock, self._on_change = lock, on_change
         self._account = account or {}
-        self.created = _now()
+        self.created = utc_now()
         count = spec.node_count + spec.spot_node_count
         self.nodes = [self._new_node(n) for n in range(count)]
         for node in self.nodes[spec.node_count:]:
@@ -134,7 +131,7 @@ class NodePool:
         return self._runtime.node(
             name=f"topwords-{self.spec.id}-{node_id}{suffix}", image=self._image,
             host_root=layout.host_root, agent_dir=self.host_dir / f".{node_id}.agent",
-            labels={"topwords.pool": self.spec.id, "topwords.node": node_id,
+            labels={POOL_LABEL: self.spec.id, NODE_LABEL: node_id,
                     OWNER_LABEL: owner_label()})
 
     def allocate(self) -> None:
@@ -247,7 +244,7 @@ class NodePool:
         start, layout = self.spec.start_task, node.layout
         dirs, user = layout.startup(), node.user_for(start)
         with self._lock:
-            node.start_task_run = StartTaskRun(state="running", start_time=_now())
+            node.start_task_run = StartTaskRun(state="running", start_time=utc_now())
         try:
             layout.prepare(dirs, user)
             for resource in start.resource_files:
@@ -256,7 +253,7 @@ class NodePool:
             with self._lock:
                 node.start_task_stderr = str(exc)
                 node.start_task_run = replace(
-                    node.start_task_run, state="completed", end_time=_now(),
+                    node.start_task_run, state="completed", end_time=utc_now(),
                     failure=FailureInfo(category="usererror", code="ResourceFileDownloadError",
                                         message=str(exc)))
             return False
@@ -276,7 +273,7 @@ class NodePool:
         with self._lock:
             node.start_task_exit_code = outcome.exit_code
             node.start_task_stderr = tail.decode("utf-8", "replace")
-            node.start_task_run = replace(node.start_task_run, state="completed", end_time=_now(),
+            node.start_task_run = replace(node.start_task_run, state="completed", end_time=utc_now(),
                                           exit_code=outcome.exit_code, retry_count=attempt,
                                           failure=failure)
         return outcome.exit_code == 0

@@ -9,15 +9,62 @@ them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
 
 from topwords.core.model import (
     FailureInfo, JobSpec, NodeInfo, PoolInfo, TaskInfo, TaskSpec, TaskState,
 )
 
 __all__ = ["FileEntry", "JobRecord", "JobState", "NodeErrorRecord", "NodeRecord", "PoolRecord",
-           "StartTaskRun", "TaskRecord"]
+           "StartTaskRun", "StateHistory", "StateStamps", "TaskRecord", "utc_now"]
+
+
+def utc_now() -> datetime:
+    """The engine's clock: an aware UTC time, as Batch reports its times."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateStamps:
+    """When a resource was created and last changed state, and the state it
+    left then (Batch's ``creationTime``, ``stateTransitionTime``,
+    ``previousState``, ``previousStateTransitionTime``)."""
+
+    created: datetime
+    state_changed: datetime
+    previous_state: Any = None
+    previous_state_changed: datetime | None = None
+
+
+@dataclass(eq=False, kw_only=True)
+class StateHistory:
+    """A live resource's state and its :class:`StateStamps` (the engine's
+    jobs and tasks inherit it; guarded by the engine's lock)."""
+
+    state: Any
+    created: datetime = field(default_factory=utc_now)
+    state_changed: datetime = None  # type: ignore[assignment]  # the creation time
+    previous_state: Any = None
+    previous_state_changed: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.state_changed is None:
+            self.state_changed = self.created
+
+    def move(self, state: Any) -> None:
+        """Enter ``state``, remembering the one left and when (nothing
+        changes if it is the state already)."""
+        if state != self.state:
+            self.previous_state, self.previous_state_changed = self.state, self.state_changed
+            self.state, self.state_changed = state, utc_now()
+
+    def stamps(self) -> dict[str, Any]:
+        """The fields of :class:`StateStamps` as they are now."""
+        return {"created": self.created, "state_changed": self.state_changed,
+                "previous_state": self.previous_state,
+                "previous_state_changed": self.previous_state_changed}
 
 
 class JobState:
@@ -76,23 +123,20 @@ class NodeRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
-class JobRecord:
+class JobRecord(StateStamps):
     """A job: its spec (``terminate_when_tasks_complete`` as it is now),
-    state and state history."""
+    state and state history (``previous_state`` a :class:`JobState`)."""
 
     spec: JobSpec
     state: str
-    created: datetime
-    state_changed: datetime
-    previous_state: str | None = None
-    previous_state_changed: datetime | None = None
     end_time: datetime | None = None
     terminate_reason: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class TaskRecord:
-    """A task: its spec, its info and state history.
+class TaskRecord(StateStamps):
+    """A task: its spec, its info and state history (``previous_state`` a
+    ``TaskState``).
 
     Attributes:
         task_dir: the task directory below its node's root, ``/``-separated
@@ -104,10 +148,6 @@ class TaskRecord:
     info: TaskInfo
     job_id: str
     pool_id: str
-    created: datetime
-    state_changed: datetime
-    previous_state: TaskState | None = None
-    previous_state_changed: datetime | None = None
     task_dir: str | None = None
     container_id: str | None = None
 

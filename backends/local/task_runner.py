@@ -18,7 +18,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable
 
 from topwords.core.errors import NodeError
@@ -29,19 +29,19 @@ from topwords.core.model import (
 from topwords.core import nofollow
 from .container_run import IMAGE_NOT_FOUND, ContainerPoolNeeded, ImageMissing, container_kwargs
 from .node_pool import Node
-from .records import TaskRecord
+from .records import StateHistory, TaskRecord
 from .transfer import TransferError, download_resource_file, upload_output_files
 
 __all__ = ["Task", "TaskRunner", "ended_by_user"]
 
 
 @dataclass(eq=False)
-class Task:
+class Task(StateHistory):
     """A task's mutable state (guarded by the engine's lock)."""
 
     spec: TaskSpec
     job_id: str
-    state: TaskState = TaskState.ACTIVE
+    state: TaskState = field(default=TaskState.ACTIVE, kw_only=True)
     node: Node | None = None
     exit_code: int | None = None
     result: TaskResult | None = None
@@ -53,16 +53,6 @@ class Task:
     process: int | str | None = None  # the running command's handle on its node
     container_id: str | None = None  # a container task's container (its last run)
     killed: bool = field(default=False)
-    created: datetime = field(default_factory=lambda: _now())
-    state_changed: datetime | None = None
-    previous_state: TaskState | None = None
-    previous_state_changed: datetime | None = None
-
-    def move(self, state: TaskState) -> None:
-        """Enter ``state``, remembering the one left and when."""
-        if state is not self.state:
-            self.previous_state, self.previous_state_changed = self.state, self.state_changed
-            self.state, self.state_changed = state, _now()
 
     def place(self, node: Node) -> None:
         self.node = node
@@ -83,14 +73,7 @@ class Task:
             task_dir = "/".join(self.node.layout.task(self.job_id, self.spec.id).rel)
         return TaskRecord(spec=self.spec, info=self.info(), job_id=self.job_id,
                           pool_id=self.node.layout.pool_id if self.node else pool_id,
-                          created=self.created, state_changed=self.state_changed or self.created,
-                          previous_state=self.previous_state,
-                          previous_state_changed=self.previous_state_changed, task_dir=task_dir,
-                          container_id=self.container_id)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+                          **self.stamps(), task_dir=task_dir, container_id=self.container_id)
 
 
 def ended_by_user() -> FailureInfo:

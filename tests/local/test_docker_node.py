@@ -10,7 +10,8 @@ import pytest
 
 from topwords.backends.local.docker_node import DockerNode
 from topwords.backends.local.layout import NODE_ROOT
-from topwords.backends.local.leftovers import OWNER_LABEL, owner_label
+from topwords.backends.local.labels import OWNER_LABEL
+from topwords.backends.local.leftovers import owner_label
 from topwords.backends.local.users import ROOT, NodeUser
 
 pytestmark = pytest.mark.docker

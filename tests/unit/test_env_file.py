@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from topwords.cli.main import _write_private
+from topwords.backends.local.commands import write_private as _write_private
 from topwords.core.errors import ConfigError
 
 

@@ -3,15 +3,21 @@
     cli -> core <- backends/azure, backends/local
       `-> workloads -> core, node/          node/ talks to nothing.
 
-core imports no SDK, no backend, no workload and no cli; workloads import
-core and node/ only; the azure backend never imports the local one; node/
-uses the standard library only; only one module of the local backend
-touches the Docker SDK.
+core imports no SDK, no backend, no workload and no cli; the cli imports
+core (the registry brings each backend's own commands) and the workload,
+never a backend or an SDK; workloads import core and node/ only; the azure
+backend never imports the local one; node/ uses the standard library only;
+only one module of the local backend touches the Docker SDK. And at run
+time: `topwords --help` and `--version` load no SDK.
+
+This test is the layer checker: import-linter cannot see the namespace the
+top-level folders are mapped into (pyproject.toml, [tool.setuptools]).
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -56,6 +62,32 @@ def test_core_imports_no_sdk_no_backend_no_workload_and_no_cli():
     assert sources("core")
     assert offenders("core", SDKS | {"topwords.backends", "topwords.cli",
                                      "topwords.workloads"}) == {}
+
+
+def test_cli_imports_no_backend_and_no_sdk():
+    assert sources("cli")
+    assert offenders("cli", SDKS | {"topwords.backends", "h11"}) == {}
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["run", "--help"],
+                                  ["local", "--help"]])
+def test_help_and_version_load_no_sdk_and_only_the_backends_commands(argv):
+    probe = ("import sys\n"
+             "from topwords.cli.main import main\n"
+             "try:\n"
+             f"    main({argv!r})\n"
+             "except SystemExit:\n"
+             "    pass\n"
+             "print(' '.join(sorted(sys.modules)), file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60)
+    loaded = set(done.stderr.split())
+    assert "topwords.backends.local.commands" in loaded  # the probe saw the parser built
+    assert {m for m in loaded if m.split(".")[0] in SDKS | {"h11"}} == set()
+    assert {m for m in loaded if m.startswith("topwords.backends.")} == {
+        "topwords.backends.azure", "topwords.backends.azure.commands",
+        "topwords.backends.local", "topwords.backends.local.commands",
+        "topwords.backends.local.runtime"}
 
 
 def test_workloads_import_only_core_and_the_node_scripts():

@@ -2,9 +2,10 @@
 ``argparse.ArgumentTypeError`` with one line, so that a setting that is
 wrong from the start stops the command before anything is created.
 
-Limits: counts fit Batch's 32-bit integers; at most 256 task slots per node
-and 180 days per task (Batch's own limits); the local backend runs at most
-64 nodes per pool (each is a container on this machine).
+In core so that the CLI and the options backends add to it
+(``topwords.core.commandline``) share them. Limits: counts fit Batch's
+32-bit integers; at most 256 task slots per node and 180 days per task
+(Batch's own limits).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import argparse
 import math
 from pathlib import Path
 
-from topwords.core.naming import printable
+from .naming import printable
 
-__all__ = ["INT32", "MAX_POOL_NODES", "MAX_SECONDS", "MAX_SLOTS", "non_empty", "non_empty_path",
+__all__ = ["INT32", "MAX_SECONDS", "MAX_SLOTS", "non_empty", "non_empty_path",
            "non_negative_int", "positive_int", "seconds", "size", "whole_number"]
 
 #: Batch carries counts as 32-bit integers; nothing sane is larger.
@@ -24,9 +25,6 @@ INT32 = 2**31 - 1
 MAX_SLOTS = 256
 #: Batch: a task lives at most 180 days from being added to completing.
 MAX_SECONDS = 180 * 24 * 3600
-#: nodes (dedicated + spot) one pool may have per backend; the local backend
-#: runs every node as a container on this machine.
-MAX_POOL_NODES = {"local": 64}
 
 
 def _shown(text: str, limit: int = 40) -> str:
