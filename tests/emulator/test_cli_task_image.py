@@ -32,23 +32,20 @@ def topwords(*args, env, timeout=180) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, env=env, timeout=timeout)
 
 
-def container_tasks_created(docker_client, since: datetime, seen: set[str]) -> list[dict]:
-    """Container-task containers Docker created since ``since`` in pools not
-    in ``seen`` (Docker's ``since`` is in whole seconds: an earlier run's may
-    fall in that second), whose pools are then added to ``seen``."""
+def container_tasks_created(docker_client, since: datetime, pool_id: str) -> list[dict]:
+    """Container-task containers Docker created since ``since`` in ``pool_id``
+    (Docker's ``since`` is in whole seconds: others may fall in it)."""
     events = docker_client.events(since=since, until=datetime.now(timezone.utc) +
                                   timedelta(seconds=1), decode=True,
                                   filters={"type": "container", "event": "create",
-                                           "label": "topwords.container-task=1"})
-    created = [e["Actor"]["Attributes"] for e in events
-               if e["Actor"]["Attributes"].get("topwords.pool") not in seen]
-    seen.update(c["topwords.pool"] for c in created)
-    return created
+                                           "label": ["topwords.container-task=1",
+                                                     f"topwords.pool={pool_id}"]})
+    return [e["Actor"]["Attributes"] for e in events]
 
 
 def test_task_image_runs_each_task_in_a_container_on_both_backends(
         tmp_path, batch_emulator, azurite, docker_client):
-    outputs, pools = {}, set()
+    outputs = {}
     for backend, extra in (("azure", batch_emulator.environment()),
                            ("local", {"TOPWORDS_LOCAL_STORAGE_KEY": azurite.account_key})):
         out = tmp_path / backend
@@ -60,11 +57,11 @@ def test_task_image_runs_each_task_in_a_container_on_both_backends(
         done = topwords(*args, env=clean_env(tmp_path, **extra))
         assert done.returncode == 0, done.stderr
         assert f"3 of 3 input(s) succeeded on the {backend} backend" in done.stdout
-        created = container_tasks_created(docker_client, since, pools)
+        run_id = re.search(r"\(run ([\w-]+)\)", done.stdout)[1]
+        created = container_tasks_created(docker_client, since, f"topwords-{run_id}")
         # three map tasks and the reduce, each in a container of the image
         assert len(created) == len(EXAMPLES) + 1, created
         assert {c["image"] for c in created} == {IMAGE}
-        assert len({c["topwords.pool"] for c in created}) == 1  # this run's pool
         outputs[backend] = {p.name: re.sub(r"Node: \S+", "Node: NODE", re.sub(
             r"topwords-[\w-]+", "RUN", p.read_text("utf-8"))) for p in out.iterdir()}
     assert outputs["azure"] == outputs["local"]

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from topwords.backends.local.lifeline import LIFELINE_LABEL, is_alive
+from topwords.backends.local.labels import LIFELINE_LABEL
+from topwords.backends.local.lifeline import is_alive
 
 pytestmark = [pytest.mark.docker, pytest.mark.azurite]
 
