@@ -2,6 +2,9 @@
 #   make demo   set everything up, then run the top-3 job on examples/ locally
 #   make test   set everything up, then run the whole test suite
 #   make dist   build the sdist and the wheel into dist/
+#   make client-envs  the other Batch clients the tests drive the emulator with:
+#               azure-batch 14.2.0 (msrest) in .venv-msrest, @azure/batch in
+#               tests/clients/node/node_modules (both pinned; `make test` builds them)
 # Set-up is idempotent: each step only does what is missing. Azurite is
 # pinned by backends/local/azurite_npm/package-lock.json (shipped in the
 # wheel too); `topwords local setup` runs npm ci on it into ~/.cache/topwords/.
@@ -10,13 +13,15 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+MSREST_VENV ?= .venv-msrest
+NODE_CLIENT := tests/clients/node
 
-.PHONY: demo test setup system-deps venv bench dist clean
+.PHONY: demo test setup system-deps venv client-envs bench dist clean
 
 demo: setup
 	$(BIN)/topwords run --backend local --top 3 --output-dir out examples/*.txt
 
-test: setup
+test: setup client-envs
 	$(BIN)/python -m pytest
 
 setup: system-deps venv
@@ -32,6 +37,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# azure-batch 14 and 15 cannot share a virtualenv: 14.2.0 gets its own
+client-envs: $(MSREST_VENV)/.installed-stamp $(NODE_CLIENT)/node_modules/.installed-stamp
+
+$(MSREST_VENV)/.installed-stamp: tests/clients/msrest/requirements.txt
+	$(PYTHON) -m venv $(MSREST_VENV)
+	$(MSREST_VENV)/bin/pip install --quiet -r tests/clients/msrest/requirements.txt
+	touch $@
+
+$(NODE_CLIENT)/node_modules/.installed-stamp: $(NODE_CLIENT)/package-lock.json
+	cd $(NODE_CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 bench: setup
 	$(BIN)/python bench/run.py

@@ -66,6 +66,7 @@ class NodeState(str, enum.Enum):
     RUNNING = "running"
     UNKNOWN = "unknown"  # lost contact: no new tasks until it answers again
     UNUSABLE = "unusable"
+    LEAVING_POOL = "leavingpool"  # a resize is removing it
 
 
 class UploadCondition(str, enum.Enum):
@@ -200,7 +201,9 @@ class PoolSpec:
 
     Attributes:
         id: pool id (letters, digits, ``-`` and ``_``, at most 64).
-        node_count: dedicated nodes.
+        node_count: dedicated nodes (a pool may have none, as on Batch:
+            created empty or resized to nothing; a run needs one, see
+            ``PoolSettings``).
         vm_size: VM size (ignored by the local backend).
         image: node image (a Docker image locally; on Azure a marketplace
             image ``publisher:offer:sku[:version]``; ``None`` = let the
@@ -228,8 +231,6 @@ class PoolSpec:
         _check_id(self.id, "pool id")
         if self.node_count < 0 or self.spot_node_count < 0:
             raise ConfigError("node counts must be >= 0")
-        if self.node_count + self.spot_node_count < 1:
-            raise ConfigError("a pool needs at least one node")
         if self.task_slots_per_node < 1:
             raise ConfigError("task_slots_per_node must be >= 1")
 

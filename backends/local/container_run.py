@@ -143,6 +143,9 @@ def check_pool(runtime, spec, *, images: bool) -> None:
                               f"pool {spec.id}")
     if spec.start_task is not None and spec.start_task.container_settings is not None:
         check_runs_containers(runtime, "startTask.containerSettings", f"pool {spec.id}")
+        if config is None:
+            raise ConfigError(f"pool {spec.id}: startTask.containerSettings needs the pool's "
+                              "virtualMachineConfiguration.containerConfiguration")
     for image in config.image_names if config and images else ():
         if not runtime.image_available(image):
             raise ConfigError(f"container image {image!r} is not available to Docker",

@@ -9,7 +9,9 @@ is thread-safe behind one condition lock; a REST front end (the Batch
 emulator) drives the same engine, through the extra operations below the
 ``Compute`` ones: records with Batch's bookkeeping (``*_record(s)``), job
 states and termination, task termination, file listings, and deletes that
-return at once while the pool or job stays visible as ``deleting``.
+return at once while the pool or job stays visible as ``deleting``; the
+changes after creation (resize, pool and job updates) are in
+``engine_changes``, pool resizing in ``pool_resize``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from topwords.core.model import (
 from topwords.core import nofollow
 
 from . import container_run
+from . import pool_resize
+from .engine_changes import KEEP, ChangeOperations
 from .files import FileRoot
 from .health import Heartbeat, HeartbeatSettings
 from .node_pool import Node, NodePool
@@ -43,9 +47,9 @@ from .jobs import Job, StateConflict
 from .records import FileEntry, JobRecord, JobState, NodeRecord, PoolRecord, TaskRecord
 from .task_runner import Task, TaskRunner, ended_by_user
 
-__all__ = ["LocalBatchEngine", "StateConflict"]
+__all__ = ["KEEP", "LocalBatchEngine", "StateConflict"]
 
-class LocalBatchEngine(Compute):
+class LocalBatchEngine(ChangeOperations, Compute):
     """Pools of local nodes running Batch jobs and tasks.
 
     Args:
@@ -122,13 +126,11 @@ class LocalBatchEngine(Compute):
     def get_pool(self, pool_id: str) -> PoolInfo:
         with self._lock:
             pool = self._pool(pool_id)
-            booting = any(n.state in (NodeState.CREATING, NodeState.STARTING)
-                          for n in pool.nodes)
+            changing = pool_resize.allocation_changing(pool)
             return PoolInfo(spec=pool.spec, state="deleting" if pool.deleting else "active",
-                            allocation_state="resizing" if booting else "steady",
-                            current_node_count=sum(
-                                n.state is not NodeState.CREATING and not n.lost_reason
-                                for n in pool.nodes))
+                            allocation_state=("stopping" if pool.stopping else "resizing")
+                            if changing else "steady",
+                            current_node_count=sum(_current(pool)))
 
     def list_nodes(self, pool_id: str) -> list[NodeInfo]:
         with self._lock:
@@ -137,14 +139,15 @@ class LocalBatchEngine(Compute):
     def pool_records(self) -> list[PoolRecord]:
         """Every pool (deleting ones included), in creation order."""
         with self._lock:
-            ids = list(self._pools)
-            return [PoolRecord(info=self.get_pool(i), created=self._pools[i].created)
-                    for i in ids]
+            return [self.pool_record(i) for i in list(self._pools)]
 
     def pool_record(self, pool_id: str) -> PoolRecord:
         """Raises PoolNotFound."""
         with self._lock:
-            return PoolRecord(info=self.get_pool(pool_id), created=self._pool(pool_id).created)
+            pool = self._pool(pool_id)
+            dedicated, spot = _current(pool)
+            return PoolRecord(info=self.get_pool(pool_id), created=pool.created,
+                              current_dedicated=dedicated, current_spot=spot)
 
     def node_records(self, pool_id: str) -> list[NodeRecord]:
         """Raises PoolNotFound."""
@@ -488,8 +491,9 @@ class LocalBatchEngine(Compute):
         place."""
         with self._lock:
             pool = pool or next((p for p in self._pools.values() if node in p.nodes), None)
-            if pool is None or pool.deleting or node.state is NodeState.UNUSABLE:
-                return
+            if pool is None or pool.deleting or node.state is NodeState.UNUSABLE \
+                    or node.state is NodeState.LEAVING_POOL or node.evicted:
+                return  # already lost, or a resize is taking it away
             node.state, node.lost_reason = NodeState.UNUSABLE, reason
             pool.replace(node)
             self._lock.notify_all()
@@ -518,6 +522,13 @@ class LocalBatchEngine(Compute):
             pool.keep()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.runtime.close()
+
+
+def _current(pool: NodePool) -> tuple[int, int]:
+    """The pool's allocated (dedicated, spot) nodes: started, not lost."""
+    here = [n for n in pool.nodes if n.state is not NodeState.CREATING and not n.lost_reason]
+    dedicated = sum(n.dedicated for n in here)
+    return dedicated, len(here) - dedicated
 
 
 def _remove_job_dir(node: Node, job_id: str) -> None:

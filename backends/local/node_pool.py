@@ -63,6 +63,8 @@ class Node:
     switch_users: bool = True  # its runtime runs commands as auto-users
     runs_containers: bool = False  # its pool has a container configuration
     errors: list = field(default_factory=list)  # NodeErrorRecord: why it is unusable
+    booting: bool = False  # its boot thread has not ended
+    evicted: bool = False  # a resize removes it now: its commands' ends are its own
 
     def user_for(self, spec) -> users.NodeUser:
         """The auto-user a task (or StartTask) of ``spec`` runs as."""
@@ -108,10 +110,12 @@ class NodePool:
         self._account = account or {}
         self.created = utc_now()
         count = spec.node_count + spec.spot_node_count
-        self.nodes = [self._new_node(n) for n in range(count)]
+        self._numbers = iter(range(1 << 62))  # node ids are never reused
+        self.nodes = [self._new_node(next(self._numbers)) for _ in range(count)]
         for node in self.nodes[spec.node_count:]:
             node.dedicated = False
         self.deleting = False
+        self.stopping = False  # a resize was stopped (see pool_resize)
         self._threads: list[threading.Thread] = []
 
     def _new_node(self, n: int) -> Node:
@@ -138,7 +142,43 @@ class NodePool:
         """Boot every node in the background; returns at once."""
         claim_dir(self.host_dir)
         for node in self.nodes:
-            self._in_background(self._boot, node, "boot")
+            self._start_boot(node)
+
+    def _start_boot(self, node: Node) -> None:
+        node.booting = True
+        self._in_background(self._boot, node, "boot")
+
+    # -- what pool_resize uses (under the lock unless said) ------------------------
+
+    @property
+    def lock(self) -> threading.Condition:
+        return self._lock
+
+    def set_targets(self, dedicated: int, spot: int) -> None:
+        """New target node counts (the spec's ``node_count``/``spot_node_count``)."""
+        self.spec = replace(self.spec, node_count=dedicated, spot_node_count=spot)
+
+    def add_node(self, *, dedicated: bool) -> Node:
+        """A new node, booting in the background."""
+        node = self._new_node(next(self._numbers))
+        node.dedicated = dedicated
+        self.nodes.append(node)
+        self._start_boot(node)
+        return node
+
+    def remove_node_handle(self, node: Node) -> None:
+        """(Without the lock.) Remove a node's container or process."""
+        _remove_quietly(node.handle)
+
+    def agent_dir(self, node: Node) -> Path:
+        return self.host_dir / f".{node.id}.agent"
+
+    def notify_change(self) -> None:
+        self._on_change()
+        self._lock.notify_all()
+
+    def in_background(self, fn, node: Node, what: str) -> None:
+        self._in_background(fn, node, what)
 
     def _in_background(self, fn, node: Node, what: str) -> None:
         thread = threading.Thread(target=fn, args=(node,), daemon=True,
@@ -158,12 +198,7 @@ class NodePool:
         self._in_background(lambda node: _remove_quietly(node.handle), lost, "remove-lost")
         if self.deleting:
             return None
-        n = 1 + max(int(node.id.rsplit("-", 1)[1]) for node in self.nodes)
-        node = self._new_node(n)
-        node.dedicated = lost.dedicated
-        self.nodes.append(node)
-        self._in_background(self._boot, node, "boot")
-        return node
+        return self.add_node(dedicated=lost.dedicated)
 
     def restart(self, node: Node) -> None:
         """Give a node a fresh container and boot it again, StartTask
@@ -177,7 +212,7 @@ class NodePool:
                 node.generation += 1
                 node.handle = self._handle(node.id, node.layout, node.generation)
                 node.free_slots, node.start_task_exit_code = self.spec.task_slots_per_node, None
-                node.state = NodeState.CREATING
+                node.state, node.booting = NodeState.CREATING, True
             self._boot(node)
         self._in_background(again, node, "restart")
 
@@ -193,17 +228,25 @@ class NodePool:
 
     def _set(self, node: Node, state: NodeState) -> None:
         with self._lock:
-            if not self.deleting:
+            if not self.deleting and node.state is not NodeState.LEAVING_POOL:
                 node.state = state
             self._on_change()
 
     def _boot(self, node: Node) -> None:
         try:
+            self._boot_node(node)
+        finally:
+            with self._lock:
+                node.booting = False
+                self._lock.notify_all()
+
+    def _boot_node(self, node: Node) -> None:
+        try:
             node.layout.create()
             self._set(node, NodeState.STARTING)
             node.handle.start()
-            if self.deleting:  # deleted while its container was starting
-                node.handle.remove()
+            if self.deleting or node.state is NodeState.LEAVING_POOL:
+                node.handle.remove()  # deleted, or resized away, while it started
                 return
             if not self._prefetch(node):
                 return
@@ -305,6 +348,7 @@ class NodePool:
             self.deleting = True
             for node in self.nodes:
                 node.state = NodeState.UNUSABLE
+            self._lock.notify_all()  # nodes leaving after their tasks go now
         errors = self._remove_all()
         for thread in self._threads:
             thread.join(boot_timeout)

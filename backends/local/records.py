@@ -78,10 +78,13 @@ class JobState:
 
 @dataclass(frozen=True, kw_only=True)
 class PoolRecord:
-    """A pool: its info plus when it was created."""
+    """A pool: its info, when it was created, and its allocated nodes of
+    each kind (started, not lost; None: not counted)."""
 
     info: PoolInfo
     created: datetime
+    current_dedicated: int | None = None
+    current_spot: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

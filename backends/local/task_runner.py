@@ -199,7 +199,7 @@ class TaskRunner:
         """Raise _NodeLost if the node is lost (its heartbeat said so, or it
         does not answer now): the command's end was the node's."""
         with self._lock:
-            lost = node.state is NodeState.UNUSABLE
+            lost = node.state is NodeState.UNUSABLE or node.evicted
         if not lost:
             try:
                 node.handle.ping(timeout=2.0)

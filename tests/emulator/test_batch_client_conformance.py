@@ -383,6 +383,7 @@ def test_bearer_token_is_refused_with_a_clear_message(batch_emulator):
 
 
 def test_unsupported_operations_and_properties_answer_batch_errors(batch_client, pool, job):
-    with pytest.raises(HttpResponseError) as resize:
-        batch_client.begin_resize_pool(pool, bm.BatchPoolResizeOptions(target_dedicated_nodes=3))
-    assert error_of(resize) == (501, "NotSupported")
+    with pytest.raises(HttpResponseError) as autoscale:
+        batch_client.evaluate_pool_auto_scale(pool, bm.BatchPoolEvaluateAutoScaleOptions(
+            auto_scale_formula="$TargetDedicatedNodes = 1;"))
+    assert error_of(autoscale) == (501, "NotSupported")

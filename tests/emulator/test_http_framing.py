@@ -71,11 +71,26 @@ def test_folded_content_length_is_400_and_closes(serve):
 def test_folded_header_inside_the_head_is_unfolded_and_served(serve):
     server = serve()
     data = signed("GET", f"/pools?api-version={V}",
-                  headers={"client-request-id": "part-one"})
+                  headers={"client-request-id": "part-one",
+                           "return-client-request-id": "true"})
     data = data.replace(b"part-one\r\n", b"part-one\r\n\tpart-two\r\n")
     reply = send(server, data)
     assert (reply.status, reply.closed) == (200, False)
     assert reply.headers["client-request-id"] == "part-one part-two"
+
+
+@pytest.mark.parametrize("asked, echoed", [("true", True), ("True", True), ("false", False),
+                                           (None, False)])
+def test_client_request_id_is_echoed_only_when_return_client_request_id_is_true(
+        serve, asked, echoed):
+    server = serve()
+    headers = {"client-request-id": "my-id"}
+    if asked is not None:
+        headers["return-client-request-id"] = asked
+    reply = send(server, signed("GET", f"/pools?api-version={V}", headers=headers))
+    assert reply.status == 200
+    assert reply.headers.get("client-request-id") == ("my-id" if echoed else None)
+    assert reply.headers["request-id"]
 
 
 class _Answers(io.BufferedReader):

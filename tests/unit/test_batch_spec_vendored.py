@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from topwords.backends.local import emulator
-from topwords.backends.local.emulator import job_routes, pool_routes  # noqa: F401 (register)
+from topwords.backends.local.emulator import (  # noqa: F401 (register)
+    account_routes, job_replace_routes, job_routes, pool_admin_routes, pool_routes,
+)
 from topwords.backends.local.emulator.routing import _ROUTES
 
 SPEC_DIR = Path(emulator.__file__).resolve().parent / "spec"
@@ -20,7 +22,8 @@ SPEC_FILES = sorted(SPEC_DIR.glob("batch-*.json"))
 HTTP_METHODS = {"GET", "PUT", "POST", "PATCH", "DELETE", "HEAD"}
 
 #: (method, emulator route) -> (operationId, the status code its handler answers);
-#: read off pool_routes.py and job_routes.py
+#: read off pool_routes.py, job_routes.py, pool_admin_routes.py, job_replace_routes.py
+#: and account_routes.py
 SERVED = {
     ("GET", "supportedimages"): ("Pools_ListSupportedImages", 200),
     ("POST", "pools"): ("Pools_CreatePool", 201),
@@ -48,6 +51,15 @@ SERVED = {
     ("GET", "jobs/{}/tasks/{}/files"): ("Tasks_ListTaskFiles", 200),
     ("GET", "jobs/{}/tasks/{}/files/{}"): ("Tasks_GetTaskFile", 200),
     ("HEAD", "jobs/{}/tasks/{}/files/{}"): ("Tasks_GetTaskFileProperties", 200),
+    ("PATCH", "pools/{}"): ("Pools_UpdatePool", 200),
+    ("POST", "pools/{}/updateproperties"): ("Pools_ReplacePoolProperties", 204),
+    ("POST", "pools/{}/resize"): ("Pools_ResizePool", 202),
+    ("POST", "pools/{}/stopresize"): ("Pools_StopPoolResize", 202),
+    ("GET", "nodecounts"): ("Pools_ListPoolNodeCounts", 200),
+    ("PUT", "jobs/{}"): ("Jobs_ReplaceJob", 200),
+    ("GET", "applications"): ("Applications_ListApplications", 200),
+    ("GET", "applications/{}"): ("Applications_GetApplication", 200),
+    ("GET", "poolusagemetrics"): ("Pools_ListPoolUsageMetrics", 200),
 }
 
 
@@ -126,7 +138,7 @@ def test_vendored_spec_keeps_only_reachable_definitions_without_prose(path):
 def test_emulator_routes_are_exactly_the_served_table():
     served = {(method, route_key(regex)) for method, regex, _ in _ROUTES}
     assert served == set(SERVED)
-    assert len(SERVED) == 26
+    assert len(SERVED) == 35
 
 
 @pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.stem)

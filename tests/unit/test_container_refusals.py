@@ -63,3 +63,26 @@ def test_an_empty_command_line_is_only_for_container_tasks(engine):
     engine.create_job(JobSpec(id="j", pool_id="p"), pool_must_exist=False)
     with pytest.raises(ConfigError, match="empty command line"):
         engine.add_tasks("j", [TaskSpec(id="t", command_line="")])
+
+
+def test_a_container_start_task_needs_a_container_pool_and_an_update_is_checked(tmp_path):
+    from topwords.backends.local import container_run
+
+    class Containers:
+        runs_containers, name = True, "container"
+    start = StartTask(command_line="true", container_settings=SETTINGS)
+    with pytest.raises(ConfigError, match="needs the pool's virtualMachineConfiguration"):
+        container_run.check_pool(Containers(), PoolSpec(id="p", start_task=start),
+                                 images=False)
+    container_run.check_pool(Containers(), PoolSpec(
+        id="p", start_task=start, container_configuration=ContainerConfiguration()),
+        images=False)
+    engine = LocalBatchEngine(runtime=ProcessRuntime(), image="any", work_dir=tmp_path)
+    try:
+        engine.create_pool(PoolSpec(id="p", node_count=0))
+        with pytest.raises(UnsupportedSetting):
+            engine.update_pool("p", start_task=start)
+        assert engine.pool_record("p").info.spec.start_task is None
+    finally:
+        engine.delete_pool("p")
+        engine.close()

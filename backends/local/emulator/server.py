@@ -1,7 +1,7 @@
 """The HTTP side of the Batch REST emulator: reads each request (HTTP/1.1
 through h11, see ``http1``), checks its shared-key signature, hands it to the
 route table and writes the answer with the headers the azure-batch SDK reads
-(``request-id``, ``client-request-id``, ``ETag``, ``Last-Modified``, ...).
+(``request-id``, ``client-request-id`` when ``return-client-request-id`` is true, ``ETag``, ``Last-Modified``, ...).
 Every failure is a Batch error body.
 
 Anything on the machine's loopback can reach it, task code included, so the
@@ -36,6 +36,7 @@ from typing import Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import job_routes, pool_routes  # noqa: F401  (they register their routes)
+from . import account_routes, job_replace_routes, pool_admin_routes  # noqa: F401
 from .auth import authenticate
 from .errors import BatchApiError, error_body
 from .http1 import Head, HttpConnection
@@ -205,9 +206,10 @@ class BatchHttpServer:
         if isinstance(response, BatchApiError):
             response = self._error(response, request_id)
         headers = {"request-id": request_id, "DataServiceVersion": "3.0", **response.headers}
-        client_id = head.headers.get("client-request-id") if head else None
-        if client_id:
-            headers["client-request-id"] = client_id
+        if head and head.headers.get("return-client-request-id", "").strip().lower() == "true":
+            client_id = head.headers.get("client-request-id")
+            if client_id:  # echoed only on request, as Batch does
+                headers["client-request-id"] = client_id
         method = head.method if head else "?"
         if method == "HEAD":
             headers.setdefault("Content-Length", "0")

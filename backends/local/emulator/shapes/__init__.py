@@ -7,7 +7,10 @@ times, durations and ETags.
 
 from __future__ import annotations
 
-from .parse import common_environment, job_spec, pool_spec, require_object, task_spec
+from .parse import (
+    common_environment, integer_value, job_spec, metadata_pairs, pool_spec, require_object,
+    start_task_spec, task_spec,
+)
 from .render import (
     file_json, file_mode, job_json, node_json, pool_json, start_task_json, task_counts_json,
     task_json,
@@ -18,7 +21,7 @@ from .wire import (
 
 __all__ = [
     "MAX_DURATION", "common_environment", "etag", "file_json", "file_mode", "format_duration",
-    "format_time", "http_date", "job_json", "job_spec", "node_json", "parse_duration", "stamps",
-    "pool_json", "pool_spec", "require_object", "start_task_json", "task_counts_json",
+    "format_time", "http_date", "integer_value", "job_json", "job_spec", "metadata_pairs", "node_json", "parse_duration", "stamps",
+    "pool_json", "pool_spec", "require_object", "start_task_json", "start_task_spec", "task_counts_json",
     "task_json", "task_spec",
 ]

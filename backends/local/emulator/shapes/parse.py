@@ -9,6 +9,7 @@ honour are refused (400 UnsupportedProperty) rather than silently ignored.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from topwords.core.errors import ConfigError
@@ -17,13 +18,18 @@ from topwords.core.model import (
     UploadCondition,
 )
 
+from ..images import retired_image
 from ..errors import BatchApiError, bad_value, missing, unsupported
 from .containers import container_configuration, container_settings, without_passwords
 from .wire import parse_duration
 
-__all__ = ["common_environment", "job_spec", "pool_spec", "require_object", "task_spec"]
+__all__ = ["common_environment", "integer_value", "job_spec", "metadata_pairs", "pool_spec",
+           "require_object", "start_task_spec", "task_spec"]
 
 Json = dict[str, Any]
+
+#: an integer as a JSON string may spell it (at most 10 digits: Batch's are 32-bit)
+_INTEGER = re.compile(r"[+-]?[0-9]{1,10}")
 
 _POOL_MODEL = {"id", "vmSize", "targetDedicatedNodes", "targetLowPriorityNodes", "startTask",
                "taskSlotsPerNode", "metadata"}
@@ -73,10 +79,29 @@ def pool_spec(body: Json, *, images: Mapping[tuple[str, str, str], str],
     return spec, echo
 
 
+def start_task_spec(body: Any, where: str = "startTask") -> tuple[StartTask, Json]:
+    """A ``startTask`` object (of a pool update) as a ``StartTask`` and its
+    echo (the properties the engine does not keep).
+
+    Raises:
+        BatchApiError: 400 for a missing, invalid or unsupported property.
+    """
+    start = _build(lambda: _start_task(body), where)
+    return start, _rest(body, _START_MODEL)
+
+
+def metadata_pairs(body: Json) -> dict[str, str]:
+    """A body's ``metadata`` list as a dict (400 if it is not name/value pairs)."""
+    return _pairs(body, "metadata")
+
+
 def _check_image(vm: Json, images: Mapping[tuple[str, str, str], str]) -> None:
     ref = _object(vm, "imageReference", required=True, where="virtualMachineConfiguration.")
     key = tuple(str(ref.get(k) or "").lower() for k in ("publisher", "offer", "sku"))
     agent = images.get(key)  # type: ignore[arg-type]
+    retired = retired_image(key) if agent is None else None  # type: ignore[arg-type]
+    if retired:
+        raise bad_value("virtualMachineConfiguration.imageReference", retired, ":".join(key))
     if agent is None:
         raise bad_value("virtualMachineConfiguration.imageReference",
                         "not a supported image (see list_supported_images)", ":".join(key))
@@ -180,7 +205,7 @@ def task_spec(body: Json, *, common_env: Mapping[str, str] | None = None) -> tup
     _refuse(body, {"multiInstanceSettings": "multi-instance (MPI) tasks are not run",
                    "exitConditions": "exit conditions are not evaluated",
                    "applicationPackageReferences": "there are no application packages"})
-    if (body.get("requiredSlots") or 1) != 1:
+    if _integer(body, "requiredSlots", 1) != 1:
         raise unsupported("requiredSlots", "every task takes one slot")
     depends = _object(body, "dependsOn")
     _refuse(depends, {"taskIdRanges": "only taskIds dependencies are supported"}, "dependsOn.")
@@ -274,17 +299,27 @@ def _string(body: Json, name: str, *, required: bool = False, where: str = "") -
     return value
 
 
-def _integer(body: Json, name: str, default: int) -> int:
+def _integer(body: Json, name: str, default: int, where: str = "") -> int:
+    """An integer property; an integer-valued string (``"1"``, as the Azure
+    CLI sends) counts as that integer, as the service accepts it."""
     value = body.get(name, default)
     if value is None:
         return default
+    return integer_value(value, where + name)
+
+
+def integer_value(value: Any, name: str) -> int:
+    """``value`` as an int: an int (not a bool) or a string of one
+    (``"1"``, ``" -1 "``); else 400 InvalidPropertyValue naming ``name``."""
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         raise bad_value(name, "must be a whole number", value)
     return value
 
 
 def _retries(body: Json, where: str) -> int:
-    value = _integer(body, "maxTaskRetryCount", 0)
+    value = _integer(body, "maxTaskRetryCount", 0, where)
     if value == -1:
         raise unsupported(where + "maxTaskRetryCount", "unlimited retries are not supported")
     if value < 0:

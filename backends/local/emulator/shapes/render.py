@@ -35,7 +35,9 @@ def _without_none(body: Json) -> Json:
 def pool_json(record: PoolRecord, echo: Json, url: str) -> Json:
     """A pool as GET /pools/{id} answers it (``url``: its absolute URL)."""
     info, spec = record.info, record.info.spec
-    dedicated = min(info.current_node_count, spec.node_count)
+    dedicated = record.current_dedicated
+    if dedicated is None:
+        dedicated = min(info.current_node_count, spec.node_count)
     start = start_task_json(spec.start_task, echo)
     created = format_time(record.created)
     body = {k: v for k, v in echo.items() if k != "startTask"}
