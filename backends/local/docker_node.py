@@ -235,7 +235,7 @@ class DockerNode:
             on_start: called with the command's handle once it runs (see ``kill``).
         Raises:
             NodeError: the node is not running or lost its agent;
-                ``container_task.ImageMissing``: no such container image.
+                ``container_run.ImageMissing``: no such container image.
         """
         runner = self._runner
         if runner is None:

@@ -212,6 +212,7 @@ class NodePool:
                 node.generation += 1
                 node.handle = self._handle(node.id, node.layout, node.generation)
                 node.free_slots, node.start_task_exit_code = self.spec.task_slots_per_node, None
+                node.errors = []  # a reboot fetches the images again
                 node.state, node.booting = NodeState.CREATING, True
             self._boot(node)
         self._in_background(again, node, "restart")
