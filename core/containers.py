@@ -76,7 +76,11 @@ def parse_run_options(text: str) -> RunOptions:
                                   "(the engine's own environment is never passed on)")
             env.append((key, setting))
         else:
-            found[{"-w": "--workdir", "-u": "--user"}.get(name, name)] = value
+            option = {"-w": "--workdir", "-u": "--user"}.get(name, name)
+            if option == "--workdir" and not value.startswith("/"):
+                raise ConfigError(f"containerRunOptions: {name} {value!r} must be an absolute "
+                                  "path in the container")
+            found[option] = value
     return RunOptions(env=tuple(env), workdir=found.get("--workdir"), user=found.get("--user"),
                       entrypoint=found.get("--entrypoint"))
 

@@ -31,6 +31,7 @@ def test_parse_run_options_takes_the_safe_subset_in_both_spellings():
     ("-e HOME", "needs NAME=value"),
     ("-e =x", "needs NAME=value"),
     ("--workdir", "--workdir needs a value"),
+    ("-w relative/dir", "must be an absolute path"),
     ("--rm 'unclosed", "cannot be parsed"),
 ])
 def test_parse_run_options_refuses_everything_else_in_one_line(text, says):
