@@ -311,3 +311,15 @@ def test_start_task_runs_in_its_container_before_the_node_takes_tasks(batch_clie
         batch_client.begin_delete_job(job_id, polling_interval=1).result()
     finally:
         batch_client.begin_delete_pool(pool_id, polling_interval=1).result()
+
+
+def test_a_container_task_cannot_read_another_tasks_files(batch_client, job):
+    run_tasks(batch_client, job, bm.BatchTaskCreateOptions(
+        id="owner", command_line=bash("echo secret > secret.txt")))
+    tasks = run_tasks(batch_client, job, bm.BatchTaskCreateOptions(
+        id="snoop", command_line=bash(
+            'cat "$AZ_BATCH_TASK_DIR/../owner/wd/secret.txt" && echo READ || echo refused'),
+        container_settings=in_container()))
+    assert tasks["snoop"].node_info.node_id  # same one-node pool as the owner
+    assert read(batch_client, job, "snoop", "stdout.txt") == "refused\n"
+    assert "Permission denied" in read(batch_client, job, "snoop", "stderr.txt")
