@@ -323,3 +323,27 @@ def test_a_container_task_cannot_read_another_tasks_files(batch_client, job):
     assert tasks["snoop"].node_info.node_id  # same one-node pool as the owner
     assert read(batch_client, job, "snoop", "stdout.txt") == "refused\n"
     assert "Permission denied" in read(batch_client, job, "snoop", "stderr.txt")
+
+
+def test_on_process_nodes_container_settings_are_400_unsupported_property(azurite):
+    from azure.batch import BatchClient
+    from azure.core.credentials import AzureNamedKeyCredential
+
+    from topwords.backends.local.emulator import BatchEmulator
+    with BatchEmulator(storage_url=azurite.blob_url, storage_key=azurite.account_key,
+                       node_runtime="process") as emulator:
+        client = BatchClient(emulator.batch_url, AzureNamedKeyCredential(
+            emulator.account_name, emulator.account_key))
+        with pytest.raises(HttpResponseError) as pool:
+            client.create_pool(pool_options(client, new_id("ctproc"), [IMAGE]))
+        assert (pool.value.status_code, pool.value.error.code) == (400, "UnsupportedProperty")
+        assert "needs the container node runtime" in str(pool.value)
+        client.create_job(bm.BatchJobCreateOptions(id="j", pool_info=bm.BatchPoolInfo(
+            pool_id="none")))
+        with pytest.raises(HttpResponseError) as task:
+            client.create_task("j", bm.BatchTaskCreateOptions(
+                id="t", command_line="true", container_settings=in_container()))
+        assert (task.value.status_code, task.value.error.code) == (400, "UnsupportedProperty")
+        values = {v["key"]: v["value"] for v in task.value.response.json()["values"]}
+        assert values["PropertyName"] == "containerSettings"
+        client.close()
