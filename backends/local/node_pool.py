@@ -30,7 +30,9 @@ from .runtime import NodeRuntime
 from .layout import NodeLayout
 from .labels import NODE_LABEL, OWNER_LABEL, POOL_LABEL
 from .leftovers import KEPT, OWNER_FILE, claim_dir, owner_label
-from .container_run import IMAGE_NOT_FOUND, container_kwargs, image_missing_message
+from .container_run import (
+    IMAGE_NOT_FOUND, ContainerPoolNeeded, ImageMissing, container_kwargs, image_missing_message,
+)
 from .records import NodeErrorRecord, NodeRecord, StartTaskRun, utc_now
 from .transfer import TransferError, download_resource_file
 
@@ -302,10 +304,20 @@ class NodePool:
                                         message=str(exc)))
             return False
         env = {**layout.start_task_env(), **start.environment}
-        for attempt in range(start.max_task_retry_count + 1):
-            outcome = self._start_task_attempt(node, dirs, user, env)
-            if outcome.exit_code == 0:
-                break
+        try:
+            for attempt in range(start.max_task_retry_count + 1):
+                outcome = self._start_task_attempt(node, dirs, user, env)
+                if outcome.exit_code == 0:
+                    break
+        except (ImageMissing, ContainerPoolNeeded) as exc:  # its container cannot run
+            with self._lock:
+                node.start_task_stderr = str(exc)
+                node.start_task_run = replace(
+                    node.start_task_run, state="completed", end_time=utc_now(),
+                    failure=FailureInfo(category="usererror", message=str(exc), code=(
+                        IMAGE_NOT_FOUND if isinstance(exc, ImageMissing)
+                        else "ContainerPoolNeeded")))
+            return False
         failure = None if outcome.exit_code == 0 else FailureInfo(
             category="usererror", code="FailureExitCode",
             message=f"the StartTask exited with code {outcome.exit_code}")

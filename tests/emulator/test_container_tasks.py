@@ -347,3 +347,19 @@ def test_on_process_nodes_container_settings_are_400_unsupported_property(azurit
         values = {v["key"]: v["value"] for v in task.value.response.json()["values"]}
         assert values["PropertyName"] == "containerSettings"
         client.close()
+
+
+def test_a_start_task_whose_image_is_missing_fails_the_node_naming_it(batch_client):
+    pool_id = new_id("ctstartmiss")
+    options = pool_options(batch_client, pool_id, [IMAGE])
+    options.start_task = bm.BatchStartTask(
+        command_line="true", wait_for_success=True,
+        container_settings=bm.BatchTaskContainerSettings(image_name=MISSING))
+    batch_client.create_pool(options)
+    try:
+        [node] = wait_for_nodes(batch_client, pool_id, bm.BatchNodeState.START_TASK_FAILED)
+        failure = node.start_task_info.failure_info
+        assert failure.code == "ContainerImageNotFound" and MISSING in failure.message
+        assert node.start_task_info.state == bm.BatchStartTaskState.COMPLETED
+    finally:
+        batch_client.begin_delete_pool(pool_id, polling_interval=1).result()
