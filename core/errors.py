@@ -31,6 +31,7 @@ __all__ = [
     "TaskFailed",
     "TaskNotFound",
     "TopwordsError",
+    "UnsupportedSetting",
     "WaitTimeout",
     "redact_url",
 ]
@@ -50,6 +51,18 @@ class TopwordsError(Exception):
 
 class ConfigError(TopwordsError, ValueError):
     """Invalid configuration: a bad option, setting or environment variable."""
+
+
+class UnsupportedSetting(ConfigError):
+    """A real Batch setting that this backend cannot honour.
+
+    Attributes:
+        setting: its name, as Batch spells it (``containerSettings``).
+    """
+
+    def __init__(self, setting: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.setting = setting
 
 
 class InputError(ConfigError):

@@ -36,6 +36,7 @@ from topwords.core.model import (
 
 from topwords.core import nofollow
 
+from . import container_run
 from . import pool_resize
 from .autoscale_support import AutoScaleSupport
 from .autoscaler import AutoScaler
@@ -96,14 +97,21 @@ class LocalBatchEngine(ChangeOperations, AutoScaleSupport, Compute):
     # -- pools ------------------------------------------------------------
 
     def validate_pool(self, spec: PoolSpec) -> None:
-        """Raises ConfigError if Docker does not have the node image."""
+        """Raises ConfigError if Docker does not have the node image or one
+        of the container images (``create_pool`` takes a missing container
+        image, as Batch does: its nodes become ``unusable``);
+        UnsupportedSetting if the runtime runs no containers and the pool
+        asks for them."""
         try:
             self._check_image(spec)
         except PoolError as exc:
             raise ConfigError(str(exc), hint=exc.hint) from None
+        container_run.check_pool(self.runtime, spec, images=True)
 
     def _check_image(self, spec: PoolSpec) -> str:
-        """The pool's image; raises PoolError if its nodes could not start."""
+        """The pool's image; raises PoolError if its nodes could not start,
+        UnsupportedSetting if it wants containers the runtime cannot run."""
+        container_run.check_pool(self.runtime, spec, images=False)
         image = spec.image or self.image
         self.runtime.check_image(image)
         return image
@@ -335,6 +343,9 @@ class LocalBatchEngine(ChangeOperations, AutoScaleSupport, Compute):
                 raise ResourceExists(f"task {sorted(clash)[0]} already exists in job {job_id}")
             for spec in tasks:
                 _validate_task(job.spec, spec)
+                if spec.container_settings is not None:
+                    container_run.check_runs_containers(self.runtime, "containerSettings",
+                                                        f"task {spec.id}")
             for spec in tasks:
                 job.add(Task(spec=spec, job_id=job_id))
             self._dispatch()
@@ -546,5 +557,5 @@ def _validate_task(job: JobSpec, spec: TaskSpec) -> None:
         argv = shlex.split(spec.command_line)
     except ValueError as exc:
         raise ConfigError(f"task {spec.id}: cannot parse its command line ({exc})") from None
-    if not argv:
+    if not argv and spec.container_settings is None:  # a container runs its image's command
         raise ConfigError(f"task {spec.id}: empty command line")

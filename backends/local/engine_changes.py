@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from topwords.core.errors import ConfigError
 
-from . import pool_resize
+from . import container_run, pool_resize
 from .jobs import StateConflict
 
 __all__ = ["KEEP", "ChangeOperations"]
@@ -59,7 +59,8 @@ class ChangeOperations:
         now on, not on those the pool has.
 
         Raises:
-            PoolNotFound; StateConflict: ``PoolBeingDeleted``.
+            PoolNotFound; StateConflict: ``PoolBeingDeleted``;
+            UnsupportedSetting: a container StartTask on nodes that run none.
         """
         with self._lock:
             pool = self._pool(pool_id)
@@ -68,7 +69,9 @@ class ChangeOperations:
             changes = {} if start_task is KEEP else {"start_task": start_task}
             if metadata is not None:
                 changes["metadata"] = dict(metadata)
-            pool.spec = replace(pool.spec, **changes)
+            updated = replace(pool.spec, **changes)
+            container_run.check_pool(self.runtime, updated, images=False)
+            pool.spec = updated
 
     def update_job(self, job_id: str, *, metadata=None,
                    terminate_when_tasks_complete: bool | None = None) -> None:

@@ -17,8 +17,8 @@ from topwords.core.model import (
     FailureInfo, JobSpec, NodeInfo, PoolInfo, TaskInfo, TaskSpec, TaskState,
 )
 
-__all__ = ["FileEntry", "JobRecord", "JobState", "NodeRecord", "PoolRecord", "StartTaskRun",
-           "StateHistory", "StateStamps", "TaskRecord", "utc_now"]
+__all__ = ["FileEntry", "JobRecord", "JobState", "NodeErrorRecord", "NodeRecord", "PoolRecord",
+           "StartTaskRun", "StateHistory", "StateStamps", "TaskRecord", "utc_now"]
 
 
 def utc_now() -> datetime:
@@ -101,6 +101,18 @@ class StartTaskRun:
 
 
 @dataclass(frozen=True, kw_only=True)
+class NodeErrorRecord:
+    """One of a node's ``errors`` (what made it unusable)."""
+
+    code: str
+    message: str
+    details: tuple[tuple[str, str], ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class NodeRecord:
     """A node: its info, when it was allocated, what it has run."""
 
@@ -111,6 +123,7 @@ class NodeRecord:
     tasks_succeeded: int = 0
     start_task: StartTaskRun | None = None
     dedicated: bool = True
+    errors: tuple[NodeErrorRecord, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,6 +145,7 @@ class TaskRecord(StateStamps):
     Attributes:
         task_dir: the task directory below its node's root, ``/``-separated
             (None until placed).
+        container_id: the container of a container task's last run.
     """
 
     spec: TaskSpec
@@ -139,6 +153,7 @@ class TaskRecord(StateStamps):
     job_id: str
     pool_id: str
     task_dir: str | None = None
+    container_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

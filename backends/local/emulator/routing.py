@@ -20,10 +20,11 @@ from urllib.parse import quote
 from topwords.backends.local.engine import LocalBatchEngine, StateConflict
 from topwords.core.errors import (
     ConfigError, JobNotFound, PoolError, PoolNotFound, ResourceExists, TaskNotFound,
+    UnsupportedSetting,
 )
 
 from . import odata
-from .errors import BatchApiError, bad_value, not_found
+from .errors import BatchApiError, bad_value, not_found, unsupported
 from .limits import check_json_depth
 from .versions import check_api_version
 
@@ -154,6 +155,8 @@ def engine_errors(kind: str, ident: str, job_id: str | None = None) -> Iterator[
                             "exists.", {f"{kind}Id": ident}) from None
     except StateConflict as exc:
         raise BatchApiError(409, exc.code, str(exc), {f"{kind}Id": ident}) from None
+    except UnsupportedSetting as exc:  # e.g. container settings on process nodes
+        raise unsupported(exc.setting, str(exc)) from None
     except ConfigError as exc:
         raise bad_value(kind.lower(), str(exc)) from None
     except PoolError as exc:  # e.g. the node image went missing: a 5xx would be retried
