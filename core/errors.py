@@ -28,6 +28,7 @@ __all__ = [
     "StartTaskFailed",
     "StorageAuthError",
     "StorageError",
+    "StorageTimeout",
     "TaskFailed",
     "TaskNotFound",
     "TopwordsError",
@@ -87,6 +88,11 @@ class BlobNotFound(StorageError, FileNotFoundError):
 
 class StorageAuthError(StorageError, PermissionError):
     """Storage refused the credentials or the SAS (403/401)."""
+
+
+class StorageTimeout(StorageError, TimeoutError):
+    """Storage took the connection but gave no answer in time: it may be
+    busy rather than gone."""
 
 
 class ComputeError(TopwordsError, RuntimeError):
