@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="node image (local: a Docker image with python3; azure: "
                           "publisher:offer:sku[:version], default: the newest verified "
                           "Ubuntu LTS)")
+    run.add_argument("--task-image", type=non_empty, metavar="IMAGE",
+                     help="run each task in a container of IMAGE (it needs bash and python3; "
+                          "local: an image Docker has, e.g. topwords-node:local; azure: one "
+                          "the nodes can pull, on a container-capable --image)")
     run.add_argument("--keep-pool", action="store_true", help="leave the pool running")
     run.add_argument("--keep-containers", action="store_true",
                      help="leave the blob containers in storage")
@@ -141,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
         keep_containers=args.keep_containers, pool=PoolSettings(
             node_count=args.nodes, spot_node_count=args.spot_nodes,
             task_slots_per_node=args.slots, image=args.image, vm_size=args.vm_size,
-            pool_name=args.pool_id, keep_pool=args.keep_pool))
+            pool_name=args.pool_id, keep_pool=args.keep_pool, task_image=args.task_image))
     options = registry.commands(args.backend).run_options(args)
     progress = TerminalProgress(quiet=args.quiet)
     progress.stage(f"starting the {args.backend} backend")

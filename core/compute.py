@@ -198,6 +198,11 @@ class Compute(abc.ABC):
         failed = [n for n in nodes if n.state in (NodeState.START_TASK_FAILED, NodeState.UNUSABLE)]
         if nodes and len(failed) == len(nodes):
             node = failed[0]
+            if node.errors:
+                raise PoolError(f"no node of pool {pool_id} can run tasks: node {node.id} is "
+                                f"{node.state.value}: {node.errors[0]}",
+                                hint="see the node's errors; a container image must be one "
+                                     "the nodes can get")
             tail = node.start_task_stderr.strip()
             detail = f": {tail.splitlines()[-1]}" if tail else ""
             raise StartTaskFailed(

@@ -28,9 +28,11 @@ __all__ = [
     "StartTaskFailed",
     "StorageAuthError",
     "StorageError",
+    "StorageTimeout",
     "TaskFailed",
     "TaskNotFound",
     "TopwordsError",
+    "UnsupportedSetting",
     "WaitTimeout",
     "redact_url",
 ]
@@ -50,6 +52,18 @@ class TopwordsError(Exception):
 
 class ConfigError(TopwordsError, ValueError):
     """Invalid configuration: a bad option, setting or environment variable."""
+
+
+class UnsupportedSetting(ConfigError):
+    """A real Batch setting that this backend cannot honour.
+
+    Attributes:
+        setting: its name, as Batch spells it (``containerSettings``).
+    """
+
+    def __init__(self, setting: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.setting = setting
 
 
 class InputError(ConfigError):
@@ -74,6 +88,11 @@ class BlobNotFound(StorageError, FileNotFoundError):
 
 class StorageAuthError(StorageError, PermissionError):
     """Storage refused the credentials or the SAS (403/401)."""
+
+
+class StorageTimeout(StorageError, TimeoutError):
+    """Storage took the connection but gave no answer in time: it may be
+    busy rather than gone."""
 
 
 class ComputeError(TopwordsError, RuntimeError):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Mapping
 
+from .containers import ContainerConfiguration, ContainerSettings
 from .errors import ConfigError
 
 __all__ = [
@@ -176,6 +177,8 @@ class StartTask:
         user_scope: ``pool`` (the pool's shared auto-user, Batch's default
             for a StartTask) or ``task``.
         max_task_retry_count: re-runs after a non-zero exit.
+        container_settings: run it in a container of that image (the pool
+            needs a ``container_configuration``).
     """
 
     command_line: str
@@ -185,6 +188,11 @@ class StartTask:
     run_elevated: bool = True
     user_scope: str = "pool"
     max_task_retry_count: int = 0
+    container_settings: ContainerSettings | None = None
+
+    def __post_init__(self) -> None:
+        if self.container_settings is not None:
+            self.container_settings.check_user(self.run_elevated, "the StartTask")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,6 +213,8 @@ class PoolSpec:
         task_slots_per_node: tasks that may run at once on one node.
         start_task: optional StartTask.
         metadata: name/value tags (e.g. the run id) kept with the pool.
+        container_configuration: its nodes run container tasks (None: tasks
+            run on the node only).
     """
 
     id: str
@@ -215,6 +225,7 @@ class PoolSpec:
     task_slots_per_node: int = 1
     start_task: StartTask | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    container_configuration: ContainerConfiguration | None = None
 
     def __post_init__(self) -> None:
         _check_id(self.id, "pool id")
@@ -251,7 +262,18 @@ class PoolInfo:
                 and have.vm_size.lower() == wanted.vm_size.lower()
                 and (wanted.image is None or _same_image(have.image, wanted.image))
                 and have.task_slots_per_node == wanted.task_slots_per_node
-                and _start_command(have) == _start_command(wanted))
+                and _start_command(have) == _start_command(wanted)
+                and _runs_containers_of(have, wanted))
+
+
+def _runs_containers_of(have: PoolSpec, wanted: PoolSpec) -> bool:
+    """A pool for container tasks fits if it prefetches at least their images."""
+    if wanted.container_configuration is None:
+        return True
+    if have.container_configuration is None:
+        return False
+    return set(wanted.container_configuration.image_names) <= set(
+        have.container_configuration.image_names)
 
 
 def _same_image(have: str | None, wanted: str) -> bool:
@@ -307,6 +329,8 @@ class TaskSpec:
             auto-user.
         user_scope: ``task`` (an auto-user of its own) or ``pool`` (one
             auto-user shared by the pool's tasks).
+        container_settings: run it in a container of that image (the pool
+            needs a ``container_configuration``).
     """
 
     id: str
@@ -318,11 +342,14 @@ class TaskSpec:
     depends_on: tuple[str, ...] = ()
     run_elevated: bool = False
     user_scope: str = "task"
+    container_settings: ContainerSettings | None = None
 
     def __post_init__(self) -> None:
         _check_id(self.id, "task id")
         if self.user_scope not in ("task", "pool"):
             raise ConfigError(f"user_scope must be 'task' or 'pool', got {self.user_scope!r}")
+        if self.container_settings is not None:
+            self.container_settings.check_user(self.run_elevated, f"task {self.id}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -390,12 +417,15 @@ class TaskCounts:
 
 @dataclass(frozen=True, kw_only=True)
 class NodeInfo:
-    """A compute node and, if it ran one, its StartTask's outcome."""
+    """A compute node and, if it ran one, its StartTask's outcome;
+    ``errors``: ``"Code: message"`` of each error that made it unusable
+    (Batch's node ``errors``, e.g. a container image it could not get)."""
 
     id: str
     state: NodeState
     start_task_exit_code: int | None = None
     start_task_stderr: str = ""
+    errors: tuple[str, ...] = ()
 
 
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")

@@ -19,12 +19,13 @@ from __future__ import annotations
 import shlex
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 from .backend import Backend
+from .containers import ContainerConfiguration, ContainerSettings
 from .download import Staging, download_results
 from .errors import ConfigError, PoolError, TopwordsError
 from .inputs import InputFile
@@ -56,6 +57,9 @@ class PoolSettings:
         pool_name: reuse (if compatible) or create the pool of this id,
             instead of a new pool named after the run.
         keep_pool: leave it when the run ends.
+        task_image: run every task in a container of this image (the pool
+            gets a container configuration that prefetches it, each task
+            the same container settings); None: tasks run on the node.
     """
 
     node_count: int = 2
@@ -65,8 +69,11 @@ class PoolSettings:
     vm_size: str = "standard_d2s_v3"
     pool_name: str | None = None
     keep_pool: bool = False
+    task_image: str | None = None
 
     def __post_init__(self) -> None:
+        if self.task_image is not None and not self.task_image.strip():
+            raise ConfigError("the task image must not be empty")
         if self.node_count < 0 or self.spot_node_count < 0 \
                 or self.node_count + self.spot_node_count < 1:
             raise ConfigError("the pool needs at least one node")
@@ -281,10 +288,12 @@ class _Run:
                               resource_files=tuple(ResourceFile(http_url=url, file_path=name)
                                                    for name, url in app_urls),
                               wait_for_success=True, run_elevated=True)
+        containers = None if p.task_image is None else ContainerConfiguration(
+            type="dockerCompatible", image_names=(p.task_image,))
         return PoolSpec(id=self.s.pool_id, node_count=p.node_count,
                         spot_node_count=p.spot_node_count, vm_size=p.vm_size, image=p.image,
                         task_slots_per_node=p.task_slots_per_node, start_task=start,
-                        metadata=self.s.tags)
+                        metadata=self.s.tags, container_configuration=containers)
 
     def create_pool(self, stack: ExitStack, app_urls: list[tuple[str, str]]) -> None:
         s = self.s
@@ -328,6 +337,11 @@ class _Run:
         s = self.s
         plan = self.workload.plan(inputs, urls, TaskDefaults(
             max_task_retries=s.max_task_retries, timeout=s.timeout))
+        if s.pool.task_image is not None:  # the same settings on every backend
+            settings = ContainerSettings(image_name=s.pool.task_image)
+            plan = replace(plan, tasks=[task if task.container_settings else
+                                        replace(task, container_settings=settings)
+                                        for task in plan.tasks])
         self.storage.upload_blobs(s.container("work"), plan.work_blobs)
         self.tracker.track(stack, "job", s.job_id, lambda: self.compute.delete_job(s.job_id))
         self.compute.create_job(JobSpec(id=s.job_id, pool_id=s.pool_id, metadata=s.tags,

@@ -15,6 +15,7 @@ from typing import Iterable, Mapping
 
 from azure.batch import models as bm
 
+from topwords.core.containers import ContainerConfiguration, ContainerSettings
 from topwords.core.errors import PoolError, redact_url
 from topwords.core.model import (
     FailureInfo, JobSpec, NodeInfo, NodeState, OutputFile, PoolInfo, PoolSpec, ResourceFile,
@@ -23,6 +24,7 @@ from topwords.core.model import (
 
 __all__ = [
     "choose_image",
+    "container_settings",
     "image_name",
     "job_options",
     "node_info",
@@ -120,7 +122,16 @@ def _version_key(version: str | None) -> tuple[float, ...]:
 
 def pool_options(spec: PoolSpec, *, vm_size: str,
                  vm_config: bm.VirtualMachineConfiguration) -> bm.BatchPoolCreateOptions:
-    """``vm_config``: what :func:`choose_image` picked for ``spec.image``."""
+    """``vm_config``: what :func:`choose_image` picked for ``spec.image``
+    (the pool's container configuration is added to it)."""
+    config = spec.container_configuration
+    if config is not None:
+        vm_config = bm.VirtualMachineConfiguration(
+            image_reference=vm_config.image_reference,
+            node_agent_sku_id=vm_config.node_agent_sku_id,
+            container_configuration=bm.BatchContainerConfiguration(
+                type=bm.ContainerType(config.type),
+                container_image_names=list(config.image_names) or None))
     return bm.BatchPoolCreateOptions(
         id=spec.id, vm_size=vm_size, virtual_machine_configuration=vm_config,
         target_dedicated_nodes=spec.node_count,
@@ -146,7 +157,23 @@ def _start_task(start: StartTask) -> bm.BatchStartTask:
         environment_settings=_environment(start.environment),
         user_identity=identity,
         max_task_retry_count=start.max_task_retry_count,
-        wait_for_success=start.wait_for_success)
+        wait_for_success=start.wait_for_success,
+        container_settings=container_settings(start.container_settings))
+
+
+def container_settings(
+        settings: ContainerSettings | None) -> bm.BatchTaskContainerSettings | None:
+    """Core container settings as the SDK's (None stays None)."""
+    if settings is None:
+        return None
+    mounts = None if settings.bind_mounts is None else [
+        bm.ContainerHostBatchBindMountEntry(source=bm.ContainerHostDataPath(m.source),
+                                            is_read_only=m.read_only)
+        for m in settings.bind_mounts]
+    return bm.BatchTaskContainerSettings(
+        image_name=settings.image_name, container_run_options=settings.run_options or None,
+        working_directory=bm.ContainerWorkingDirectory(settings.working_directory),
+        container_host_batch_bind_mounts=mounts)
 
 
 def job_options(spec: JobSpec) -> bm.BatchJobCreateOptions:
@@ -172,7 +199,8 @@ def task_options(spec: TaskSpec) -> bm.BatchTaskCreateOptions:
             max_task_retry_count=spec.constraints.max_task_retry_count),
         depends_on=(bm.BatchTaskDependencies(task_ids=list(spec.depends_on))
                     if spec.depends_on else None),
-        user_identity=_identity(spec.run_elevated, spec.user_scope))
+        user_identity=_identity(spec.run_elevated, spec.user_scope),
+        container_settings=container_settings(spec.container_settings))
 
 
 def _resource_files(files: Iterable[ResourceFile]) -> list[bm.ResourceFile] | None:
@@ -212,13 +240,24 @@ def pool_info(pool: bm.BatchPool) -> PoolInfo:
         image=image_name(vm_config.image_reference) if vm_config else None,
         task_slots_per_node=pool.task_slots_per_node or 1,
         start_task=_core_start_task(pool.start_task) if pool.start_task else None,
-        metadata={m.name: m.value for m in pool.metadata or ()})
+        metadata={m.name: m.value for m in pool.metadata or ()},
+        container_configuration=_core_containers(vm_config))
     return PoolInfo(
         spec=spec, state=_value(pool.state) or "active",
         allocation_state=_value(pool.allocation_state) or "steady",
         current_node_count=(pool.current_dedicated_nodes or 0)
         + (pool.current_low_priority_nodes or 0),
         resize_errors=tuple(redact_url(f"{e.code}: {e.message}") for e in pool.resize_errors or ()))
+
+
+def _core_containers(vm_config) -> ContainerConfiguration | None:
+    config = vm_config.container_configuration if vm_config else None
+    if config is None:
+        return None
+    kind = _value(config.type) or "dockercompatible"
+    return ContainerConfiguration(
+        type="criCompatible" if kind == "cricompatible" else "dockerCompatible",
+        image_names=tuple(config.container_image_names or ()))
 
 
 def _core_start_task(start: bm.BatchStartTask) -> StartTask:

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import requests
 from azure.core.exceptions import (AzureError, ClientAuthenticationError,
                                    HttpResponseError, ResourceExistsError,
-                                   ResourceNotFoundError)
+                                   ResourceNotFoundError, ServiceResponseTimeoutError)
 from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import (BlobSasPermissions, BlobServiceClient,
                                 ContainerSasPermissions, ExponentialRetry,
@@ -39,7 +39,8 @@ from azure.storage.blob import (BlobSasPermissions, BlobServiceClient,
 from urllib3.util.retry import Retry
 
 from topwords.core.errors import (BackendUnavailable, BlobNotFound, ConfigError,
-                                  StorageAuthError, StorageError, TopwordsError,
+                                  StorageAuthError, StorageError, StorageTimeout,
+                                  TopwordsError,
                                   redact_url)
 from topwords.core.settings import merge_settings
 from topwords.core.storage import Storage
@@ -155,6 +156,8 @@ def _translate(what: str) -> Iterator[None]:
         raise StorageError(message) from exc
     except AzureError as exc:
         reason = _clean(f"{type(exc).__name__}: {exc.message}")
+        if isinstance(exc, ServiceResponseTimeoutError):  # connected, no answer in time
+            raise StorageTimeout(f"{_clean(what)} failed: {reason}") from exc
         raise StorageError(f"{_clean(what)} failed: {reason}",
                            hint="check the storage URL and that the service is reachable"
                            ) from exc

@@ -17,7 +17,8 @@ capabilities a node agent needs to run tasks as their users (no
 ``MKNOD``, ``SYS_CHROOT``, ...).
 
 Docker SDK exceptions are translated here, at this one boundary, into
-``NodeError``; nothing else in the local backend imports ``docker``.
+``NodeError``; nothing else in the local backend imports ``docker`` but
+``container_task`` (the containers of container tasks, beside their node).
 """
 
 from __future__ import annotations
@@ -32,10 +33,12 @@ import docker.errors
 
 from topwords.core.errors import ConfigError, NodeError, PoolError
 
+from . import container_task
+from .container_run import ContainerRun
 from .agent_client import (
     AGENT_MOUNT, LIFELINE_MOUNT, AgentClient, AgentDir, agent_command, parse_greeting,
 )
-from .labels import LIFELINE_LABEL, LOCAL_LABEL, POOL_LABEL
+from .labels import CONTAINER_TASK_LABEL, LIFELINE_LABEL, LOCAL_LABEL, POOL_LABEL
 from .lifeline import lifeline
 from .docker_exec import ExecRunner
 from .layout import NODE_ROOT
@@ -50,6 +53,9 @@ __all__ = ["ContainerRuntime", "DockerNode", "ExecOutcome", "connect", "docker_e
 #: SETGID), reach and own their files (DAC_OVERRIDE, CHOWN, FOWNER, FSETID)
 #: and signal them (KILL); everything else of Docker's default set is dropped
 NODE_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID"]
+#: what node containers and container tasks are started with
+_SECURITY = {"cap_drop": ["ALL"], "cap_add": NODE_CAPABILITIES,
+             "security_opt": ["no-new-privileges"]}
 
 
 @contextmanager
@@ -118,6 +124,7 @@ class ContainerRuntime(NodeRuntime):
     name = "container"
     isolated = True
     node_root = NODE_ROOT
+    runs_containers = True
 
     def __init__(self, client: docker.DockerClient) -> None:
         self.client = client
@@ -130,6 +137,10 @@ class ContainerRuntime(NodeRuntime):
             raise PoolError(f"node image {image!r} is not available to Docker",
                             hint="build it offline with `topwords local build-image`, "
                                  "or choose one with --image / TOPWORDS_LOCAL_IMAGE")
+
+    def image_available(self, image: str) -> bool:
+        with docker_errors(f"checking container image {image}"):
+            return image_exists(self.client, image)
 
     def node(self, *, name: str, image: str, host_root: Path, agent_dir: Path,
              labels: Mapping[str, str]) -> "DockerNode":
@@ -180,8 +191,7 @@ class DockerNode:
             container = self._client.containers.create(
                 self.image, agent_command(AGENT_MOUNT, LIFELINE_MOUNT), name=self.name,
                 init=True, network_mode="host", labels={**self._labels, LIFELINE_LABEL: owner},
-                cap_drop=["ALL"], cap_add=NODE_CAPABILITIES,
-                security_opt=["no-new-privileges"], auto_remove=True,
+                **_SECURITY, auto_remove=True,
                 volumes={str(self.host_root): {"bind": str(NODE_ROOT), "mode": "rw"},
                          str(self._agent_dir.path): {"bind": AGENT_MOUNT, "mode": "rw"},
                          owner: {"bind": LIFELINE_MOUNT, "mode": "ro"}})
@@ -213,8 +223,10 @@ class DockerNode:
 
     def run(self, argv: Sequence[str], *, env: Mapping[str, str], workdir: str,
             stdout: int, stderr: int, user: NodeUser, timeout: float | None = None,
-            on_start: Callable[[int | str], None] | None = None) -> ExecOutcome:
-        """Run ``argv`` (no shell) on the node as ``user``.
+            on_start: Callable[[int | str], None] | None = None,
+            container: ContainerRun | None = None) -> ExecOutcome:
+        """Run ``argv`` (no shell) on the node as ``user``, or in a container
+        beside it (``container``: see ``container_task``).
 
         Args:
             workdir: its working directory, as the node sees it.
@@ -222,11 +234,20 @@ class DockerNode:
             timeout: seconds before the process tree is killed (None: never).
             on_start: called with the command's handle once it runs (see ``kill``).
         Raises:
-            NodeError: the node is not running or lost its agent.
+            NodeError: the node is not running or lost its agent;
+                ``container_run.ImageMissing``: no such container image.
         """
         runner = self._runner
         if runner is None:
             raise NodeError(f"node {self.name} is not running")
+        if container is not None:
+            return container_task.run_container(
+                self._client, settings=container.settings, argv=argv, env=env,
+                workdir=workdir, mounts=container.mounts, stdout=stdout, stderr=stderr,
+                user=user, node_container=self._container_id, security=_SECURITY,
+                labels={**self._labels, LIFELINE_LABEL: str(lifeline().path),
+                        CONTAINER_TASK_LABEL: "1", **container.labels}, timeout=timeout,
+                on_start=on_start)
         exit_code, timed_out = runner.run(argv, env=env, cwd=workdir, stdout=stdout,
                                           stderr=stderr, user=(user.uid, user.gid),
                                           timeout=timeout, on_start=on_start)
@@ -265,7 +286,9 @@ class DockerNode:
         Raises:
             NodeError: the node's agent cannot be reached.
         """
-        if self._runner is not None:
+        if isinstance(handle, container_task.ContainerHandle):
+            container_task.kill(self._client, handle)
+        elif self._runner is not None:
             self._runner.kill(handle)
 
     def remove(self) -> None:

@@ -37,6 +37,7 @@ from topwords.core.model import (
 
 from topwords.core import nofollow
 
+from . import container_run
 from . import pool_resize
 from .autoscale_support import AutoScaleSupport
 from .autoscaler import AutoScaler
@@ -98,14 +99,21 @@ class LocalBatchEngine(ChangeOperations, AutoScaleSupport, BatchEngine):
     # -- pools ------------------------------------------------------------
 
     def validate_pool(self, spec: PoolSpec) -> None:
-        """Raises ConfigError if Docker does not have the node image."""
+        """Raises ConfigError if Docker does not have the node image or one
+        of the container images (``create_pool`` takes a missing container
+        image, as Batch does: its nodes become ``unusable``);
+        UnsupportedSetting if the runtime runs no containers and the pool
+        asks for them."""
         try:
             self._check_image(spec)
         except PoolError as exc:
             raise ConfigError(str(exc), hint=exc.hint) from None
+        container_run.check_pool(self.runtime, spec, images=True)
 
     def _check_image(self, spec: PoolSpec) -> str:
-        """The pool's image; raises PoolError if its nodes could not start."""
+        """The pool's image; raises PoolError if its nodes could not start,
+        UnsupportedSetting if it wants containers the runtime cannot run."""
+        container_run.check_pool(self.runtime, spec, images=False)
         image = spec.image or self.image
         self.runtime.check_image(image)
         return image
@@ -333,7 +341,7 @@ class LocalBatchEngine(ChangeOperations, AutoScaleSupport, BatchEngine):
             if clash:
                 raise ResourceExists(f"task {sorted(clash)[0]} already exists in job {job_id}")
             for spec in tasks:
-                _validate_task(job.spec, spec)
+                self._validate_task(job.spec, spec)
             for spec in tasks:
                 job.add(_new_task(job, spec))
             self._dispatch()
@@ -351,7 +359,7 @@ class LocalBatchEngine(ChangeOperations, AutoScaleSupport, BatchEngine):
                                                    f"{job_id}"))
                     continue
                 try:
-                    _validate_task(job.spec, spec)
+                    self._validate_task(job.spec, spec)
                 except ConfigError as exc:
                     outcomes.append(exc)
                     continue
@@ -360,6 +368,15 @@ class LocalBatchEngine(ChangeOperations, AutoScaleSupport, BatchEngine):
                 outcomes.append(task.record(job.spec.pool_id))
             self._dispatch()
         return outcomes
+
+    def _validate_task(self, job: JobSpec, spec: TaskSpec) -> None:
+        """Raises ConfigError for a task the job cannot take (each rule here,
+        once, for every way of adding tasks); UnsupportedSetting for
+        container settings on a runtime that runs no containers."""
+        _validate_task(job, spec)
+        if spec.container_settings is not None:
+            container_run.check_runs_containers(self.runtime, "containerSettings",
+                                                f"task {spec.id}")
 
     def list_tasks(self, job_id: str) -> list[TaskInfo]:
         with self._lock:
@@ -598,5 +615,5 @@ def _validate_task(job: JobSpec, spec: TaskSpec) -> None:
         argv = shlex.split(spec.command_line)
     except ValueError as exc:
         raise ConfigError(f"task {spec.id}: cannot parse its command line ({exc})") from None
-    if not argv:
+    if not argv and spec.container_settings is None:  # a container runs its image's command
         raise ConfigError(f"task {spec.id}: empty command line")

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from topwords.core.errors import ConfigError
 
-from . import pool_resize
+from . import container_run, pool_resize
 from .batch_engine import KEEP, Extras, StateConflict
 
 __all__ = ["ChangeOperations", "merge_extras"]
@@ -50,7 +50,9 @@ class ChangeOperations:
             changes = {} if start_task is KEEP else {"start_task": start_task}
             if metadata is not None:
                 changes["metadata"] = dict(metadata)
-            pool.spec = replace(pool.spec, **changes)
+            updated = replace(pool.spec, **changes)
+            container_run.check_pool(self.runtime, updated, images=False)
+            pool.spec = updated
             if extras:
                 pool.extras = merge_extras(pool.extras, extras)
             return self.pool_record(pool_id)

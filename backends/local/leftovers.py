@@ -128,7 +128,8 @@ def sweep(client, *, dirs: Iterable[Path], say: Callable[[str], None] | None = N
                     try:
                         client.api.remove_container(container["Id"], force=True)
                     except Exception as exc:  # noqa: BLE001 (gone meanwhile: fine)
-                        if "No such container" not in str(exc):
+                        # another sweep (a run starting at the same time) got there first
+                        if "No such container" not in str(exc) and "in progress" not in str(exc):
                             raise
     for pid, owner in _watchdogs():
         if everything or not is_alive(owner):

@@ -30,7 +30,10 @@ from .runtime import NodeRuntime
 from .layout import NodeLayout
 from .labels import NODE_LABEL, OWNER_LABEL, POOL_LABEL
 from .leftovers import KEPT, OWNER_FILE, claim_dir, owner_label
-from .records import NodeRecord, StartTaskRun, Tracked, utc_now
+from .container_run import (
+    IMAGE_NOT_FOUND, ContainerPoolNeeded, ImageMissing, container_kwargs, image_missing_message,
+)
+from .records import NodeErrorRecord, NodeRecord, StartTaskRun, Tracked, utc_now
 from .transfer import TransferError, download_resource_file
 
 __all__ = ["Node", "NodePool"]
@@ -60,6 +63,8 @@ class Node:
     generation: int = 0  # times it was restarted
     dedicated: bool = True
     switch_users: bool = True  # its runtime runs commands as auto-users
+    runs_containers: bool = False  # its pool has a container configuration
+    errors: list = field(default_factory=list)  # NodeErrorRecord: why it is unusable
     booting: bool = False  # its boot thread has not ended
     evicted: bool = False  # a resize removes it now: its commands' ends are its own
 
@@ -75,13 +80,14 @@ class Node:
     def info(self) -> NodeInfo:
         return NodeInfo(id=self.id, state=self.state,
                         start_task_exit_code=self.start_task_exit_code,
-                        start_task_stderr=self.start_task_stderr)
+                        start_task_stderr=self.start_task_stderr,
+                        errors=tuple(str(e) for e in self.errors))
 
     def record(self) -> NodeRecord:
         return NodeRecord(info=self.info(), allocated=self.allocated,
                           running_tasks=len(self.running), tasks_run=self.tasks_run,
                           tasks_succeeded=self.tasks_succeeded, start_task=self.start_task_run,
-                          dedicated=self.dedicated)
+                          dedicated=self.dedicated, errors=tuple(self.errors))
 
 
 class NodePool(Tracked):
@@ -129,7 +135,9 @@ class NodePool(Tracked):
                             node_root=self._runtime.node_root)
         return Node(id=node_id, handle=self._handle(node_id, layout), layout=layout,
                     free_slots=self.spec.task_slots_per_node,
-                    switch_users=self._runtime.switches_users)
+                    switch_users=self._runtime.switches_users,
+                    runs_containers=self.spec.container_configuration is not None
+                    and self._runtime.runs_containers)
 
     def _handle(self, node_id: str, layout: NodeLayout, generation: int = 0):
         """A node's container or process; a restarted node's gets a new name
@@ -215,6 +223,7 @@ class NodePool(Tracked):
                 node.generation += 1
                 node.handle = self._handle(node.id, node.layout, node.generation)
                 node.free_slots, node.start_task_exit_code = self.spec.task_slots_per_node, None
+                node.errors = []  # a reboot fetches the images again
                 node.state, node.booting = NodeState.CREATING, True
             self._boot(node)
         self._in_background(again, node, "restart")
@@ -251,6 +260,8 @@ class NodePool(Tracked):
             if self.deleting or node.state is NodeState.LEAVING_POOL:
                 node.handle.remove()  # deleted, or resized away, while it started
                 return
+            if not self._prefetch(node):
+                return
             start = self.spec.start_task
             if start is not None:
                 self._set(node, NodeState.WAITING_FOR_START_TASK)
@@ -265,6 +276,24 @@ class NodePool(Tracked):
             with self._lock:
                 node.start_task_stderr = str(exc)
             self._set(node, NodeState.UNUSABLE)
+
+    def _prefetch(self, node: Node) -> bool:
+        """Batch pulls a container pool's ``containerImageNames`` before a
+        node takes tasks; here each must be one Docker has (nothing is
+        pulled). A node missing one is ``unusable``, its error naming it."""
+        config = self.spec.container_configuration
+        missing = [image for image in (config.image_names if config else ())
+                   if not self._runtime.image_available(image)]
+        if not missing:
+            return True
+        with self._lock:
+            node.errors = [NodeErrorRecord(code=IMAGE_NOT_FOUND,
+                                           message=image_missing_message(image),
+                                           details=(("ImageName", image),))
+                           for image in missing]
+            node.start_task_stderr = str(node.errors[0])
+        self._set(node, NodeState.UNUSABLE)
+        return False
 
     def _run_start_task(self, node: Node) -> bool:
         start, layout = self.spec.start_task, node.layout
@@ -284,10 +313,20 @@ class NodePool(Tracked):
                                         message=str(exc)))
             return False
         env = {**layout.start_task_env(), **start.environment}
-        for attempt in range(start.max_task_retry_count + 1):
-            outcome = self._start_task_attempt(node, dirs, user, env)
-            if outcome.exit_code == 0:
-                break
+        try:
+            for attempt in range(start.max_task_retry_count + 1):
+                outcome = self._start_task_attempt(node, dirs, user, env)
+                if outcome.exit_code == 0:
+                    break
+        except (ImageMissing, ContainerPoolNeeded) as exc:  # its container cannot run
+            with self._lock:
+                node.start_task_stderr = str(exc)
+                node.start_task_run = replace(
+                    node.start_task_run, state="completed", end_time=utc_now(),
+                    failure=FailureInfo(category="usererror", message=str(exc), code=(
+                        IMAGE_NOT_FOUND if isinstance(exc, ImageMissing)
+                        else "ContainerPoolNeeded")))
+            return False
         failure = None if outcome.exit_code == 0 else FailureInfo(
             category="usererror", code="FailureExitCode",
             message=f"the StartTask exited with code {outcome.exit_code}")
@@ -313,9 +352,10 @@ class NodePool(Tracked):
             for name in ("stdout.txt", "stderr.txt"):
                 nofollow.replace_file(root, dirs.file(name), (), mode=0o644)
                 fds.append(nofollow.open_file(root, dirs.file(name), os.O_WRONLY | os.O_APPEND))
-            return node.handle.run(shlex.split(self.spec.start_task.command_line), env=env,
+            start = self.spec.start_task
+            return node.handle.run(shlex.split(start.command_line), env=env,
                                    workdir=str(dirs.node_wd), stdout=fds[0], stderr=fds[1],
-                                   user=user)
+                                   user=user, **container_kwargs(node, start, dirs, None))
         finally:
             for fd in fds:
                 os.close(fd)

@@ -77,10 +77,13 @@ class ProcessNode:
 
     def run(self, argv: Sequence[str], *, env: Mapping[str, str], workdir: str,
             stdout: int, stderr: int, user: NodeUser, timeout: float | None = None,
-            on_start: Callable[[int | str], None] | None = None) -> ExecOutcome:
+            on_start: Callable[[int | str], None] | None = None,
+            container=None) -> ExecOutcome:
         runner = self._runner
         if runner is None:
             raise NodeError(f"node {self.name} is not running")
+        if container is not None:  # the engine refuses them first; never run one on the host
+            raise NodeError(f"node {self.name}: process nodes run no container tasks")
         exit_code, timed_out = runner.run(argv, env=env, cwd=workdir, stdout=stdout,
                                           stderr=stderr, user=(user.uid, user.gid),
                                           timeout=timeout, on_start=on_start)

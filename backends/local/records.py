@@ -22,8 +22,8 @@ from topwords.core.model import (
     FailureInfo, JobSpec, NodeInfo, PoolInfo, TaskInfo, TaskSpec, TaskState,
 )
 
-__all__ = ["FileEntry", "JobRecord", "JobState", "NodeRecord", "PoolRecord", "StartTaskRun",
-           "StateHistory", "StateStamps", "TaskRecord", "Tracked", "utc_now"]
+__all__ = ["FileEntry", "JobRecord", "JobState", "NodeErrorRecord", "NodeRecord", "PoolRecord",
+           "StartTaskRun", "StateHistory", "StateStamps", "TaskRecord", "Tracked", "utc_now"]
 
 _clock = threading.Lock()
 _last = datetime.min.replace(tzinfo=timezone.utc)
@@ -153,6 +153,18 @@ class StartTaskRun:
 
 
 @dataclass(frozen=True, kw_only=True)
+class NodeErrorRecord:
+    """One of a node's ``errors`` (what made it unusable)."""
+
+    code: str
+    message: str
+    details: tuple[tuple[str, str], ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class NodeRecord:
     """A node: its info, when it was allocated, what it has run."""
 
@@ -163,6 +175,7 @@ class NodeRecord:
     tasks_succeeded: int = 0
     start_task: StartTaskRun | None = None
     dedicated: bool = True
+    errors: tuple[NodeErrorRecord, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -186,6 +199,7 @@ class TaskRecord(StateStamps):
     Attributes:
         task_dir: the task directory below its node's root, ``/``-separated
             (None until placed).
+        container_id: the container of a container task's last run.
         extras: properties of its create body kept as given.
     """
 
@@ -194,6 +208,7 @@ class TaskRecord(StateStamps):
     job_id: str
     pool_id: str
     task_dir: str | None = None
+    container_id: str | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -54,6 +54,8 @@ class NodeRuntime(abc.ABC):
         node_root: where a node sees its own directory (None: at its host
             path, as plain processes do).
         switches_users: commands run as Batch's auto-users.
+        runs_containers: tasks may have container settings (process nodes
+            have no Docker to run them: they are refused).
     """
 
     name: str = "runtime"
@@ -63,6 +65,8 @@ class NodeRuntime(abc.ABC):
     switches_users: bool = False
     #: a Docker client, if the runtime has one (the leftover sweeps use it)
     client = None
+    #: tasks with container settings can run (in containers beside their node)
+    runs_containers: bool = False
 
     @abc.abstractmethod
     def check_image(self, image: str) -> None:
@@ -70,6 +74,14 @@ class NodeRuntime(abc.ABC):
 
         Idempotent: yes (read-only).
         """
+
+    def image_available(self, image: str) -> bool:
+        """Whether a container task's ``image`` is there (only asked of
+        runtimes that ``runs_containers``).
+
+        Idempotent: yes (read-only; nothing is pulled).
+        """
+        return False
 
     @abc.abstractmethod
     def node(self, *, name: str, image: str, host_root: Path, agent_dir: Path,

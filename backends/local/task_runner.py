@@ -27,6 +27,7 @@ from topwords.core.model import (
 )
 
 from topwords.core import nofollow
+from .container_run import IMAGE_NOT_FOUND, ContainerPoolNeeded, ImageMissing, container_kwargs
 from .node_pool import Node
 from .records import StateHistory, TaskRecord
 from .transfer import TransferError, download_resource_file, upload_output_files
@@ -54,6 +55,7 @@ class Task(StateHistory):
     start_time: datetime | None = None
     end_time: datetime | None = None
     process: int | str | None = None  # the running command's handle on its node
+    container_id: str | None = None  # a container task's container (its last run)
     killed: bool = field(default=False)
     extras: Mapping[str, Any] = field(default_factory=dict)
 
@@ -76,7 +78,8 @@ class Task(StateHistory):
             task_dir = "/".join(self.node.layout.task(self.job_id, self.spec.id).rel)
         return TaskRecord(spec=self.spec, info=self.info(), job_id=self.job_id,
                           pool_id=self.node.layout.pool_id if self.node else pool_id,
-                          **self.stamps(), task_dir=task_dir, extras=self.extras)
+                          **self.stamps(), task_dir=task_dir, container_id=self.container_id,
+                          extras=self.extras)
 
 
 def ended_by_user() -> FailureInfo:
@@ -158,6 +161,11 @@ class TaskRunner:
             task.move(TaskState.RUNNING)
             task.start_time = task.state_changed
         argv = shlex.split(spec.command_line)
+        try:
+            container = container_kwargs(node, spec, dirs, task.job_id)
+        except ContainerPoolNeeded as exc:
+            return None, FailureInfo(category="usererror", code="ContainerPoolNeeded",
+                                     message=str(exc))
         with _output_fds(node.layout.host_root, dirs) as (out, err):
             while True:
                 env = {**node.layout.task_env(task.job_id, spec.id, task.retry_count),
@@ -167,7 +175,11 @@ class TaskRunner:
                     outcome = node.handle.run(
                         argv, env=env, workdir=str(dirs.node_wd), stdout=out, stderr=err,
                         user=user, timeout=remaining,
-                        on_start=lambda handle: self._started(task, handle))
+                        on_start=lambda handle: self._started(task, handle), **container)
+                except ImageMissing as exc:
+                    _append(node.layout.host_root, dirs.file("stderr.txt"), f"{exc}\n")
+                    return None, FailureInfo(category="usererror", code=IMAGE_NOT_FOUND,
+                                             message=str(exc))
                 except NodeError as exc:
                     self._check_node(node)
                     return None, FailureInfo(category="servererror", code="NodeError",
@@ -219,6 +231,7 @@ class TaskRunner:
     def _started(self, task: Task, handle: int | str) -> None:
         with self._lock:
             task.process = handle
+            task.container_id = getattr(handle, "container_id", task.container_id)
             kill_now = task.killed
         if kill_now:
             task.node.handle.kill(handle)

@@ -386,8 +386,9 @@ def test_unsupported_operations_and_properties_answer_batch_errors(batch_client,
     with pytest.raises(HttpResponseError) as reactivate:
         batch_client.reactivate_task(job, "no-such-task")
     assert error_of(reactivate) == (501, "NotSupported")
-    with pytest.raises(HttpResponseError) as container:
+    with pytest.raises(HttpResponseError) as multi:
         batch_client.create_task(job, bm.BatchTaskCreateOptions(
-            id="in-docker", command_line="true",
-            container_settings=bm.BatchTaskContainerSettings(image_name="busybox")))
-    assert error_of(container) == (400, "UnsupportedProperty")
+            id="mpi", command_line="true",
+            multi_instance_settings=bm.MultiInstanceSettings(coordination_command_line="true",
+                                                             number_of_instances=2)))
+    assert error_of(multi) == (400, "UnsupportedProperty")

@@ -164,7 +164,6 @@ def test_task_spec_from_what_the_sdk_sends():
 
 
 @pytest.mark.parametrize("changes,name", [
-    ({"containerSettings": {"imageName": "busybox"}}, "containerSettings"),
     ({"multiInstanceSettings": {"numberOfInstances": 2}}, "multiInstanceSettings"),
     ({"exitConditions": {"default": {"jobAction": "terminate"}}}, "exitConditions"),
     ({"requiredSlots": 2}, "requiredSlots"),

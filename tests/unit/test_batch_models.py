@@ -289,3 +289,33 @@ def test_task_info_not_completed_has_no_result(state):
     assert info.state is TaskState(state)
     assert (info.exit_code, info.result, info.failure, info.retry_count, info.node_id) == (
         None, None, None, 0, None)
+
+
+def test_container_settings_and_configuration_map_onto_the_sdk_and_back():
+    from topwords.core.containers import BindMount, ContainerConfiguration, ContainerSettings
+    from topwords.core.model import PoolSpec, TaskSpec
+    from topwords.backends.azure.batch_models import pool_info, pool_options, task_options
+    settings = ContainerSettings(image_name="img:1", run_options="--rm -e A=1",
+                                 working_directory="containerImageDefault",
+                                 bind_mounts=(BindMount(source="Task", read_only=True),))
+    task = task_options(TaskSpec(id="t", command_line="", container_settings=settings))
+    got = task.container_settings
+    assert (got.image_name, got.container_run_options, got.working_directory) == (
+        "img:1", "--rm -e A=1", bm.ContainerWorkingDirectory.CONTAINER_IMAGE_DEFAULT)
+    assert [(m.source, m.is_read_only) for m in got.container_host_batch_bind_mounts] == [
+        (bm.ContainerHostDataPath.TASK, True)]
+    assert task_options(TaskSpec(id="u", command_line="x")).container_settings is None
+    vm = bm.VirtualMachineConfiguration(
+        image_reference=bm.BatchVmImageReference(publisher="canonical", offer="o", sku="s"),
+        node_agent_sku_id="batch.node.ubuntu 22.04")
+    spec = PoolSpec(id="p", container_configuration=ContainerConfiguration(
+        type="criCompatible", image_names=("img:1",)))
+    options = pool_options(spec, vm_size="standard_d2s_v3", vm_config=vm)
+    config = options.virtual_machine_configuration.container_configuration
+    assert (config.type, config.container_image_names) == (bm.ContainerType.CRI_COMPATIBLE,
+                                                           ["img:1"])
+    assert options.virtual_machine_configuration.image_reference.sku == "s"
+    back = pool_info(bm.BatchPool(id="p", vm_size="standard_d2s_v3", target_dedicated_nodes=1,
+                                  virtual_machine_configuration=options
+                                  .virtual_machine_configuration))
+    assert back.spec.container_configuration == spec.container_configuration

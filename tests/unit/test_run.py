@@ -20,7 +20,7 @@ from topwords.workloads import topn
 
 OUTPUT_URL_ENV = node_task.OUTPUT_URL_ENV
 _POOL = {"node_count", "spot_node_count", "task_slots_per_node", "image", "vm_size",
-         "pool_name", "keep_pool"}
+         "pool_name", "keep_pool", "task_image"}
 _SHAPE = {"top", "ignore_case", "split_size"}
 
 
@@ -123,6 +123,26 @@ def test_tasks_carry_quoted_paths_read_sas_and_write_sas_in_env(tmp_path, inputs
     assert "sp=cw&" in spec.environment[OUTPUT_URL_ENV]
     assert "/tw-r1-output/a/my%20notes%20%C3%BC_OUTPUT.txt?" in spec.environment[OUTPUT_URL_ENV]
     assert "SECRET" not in spec.command_line
+
+
+def test_task_image_puts_every_task_in_that_container_and_the_pool_prefetches_it(
+        tmp_path, inputs):
+    backend = fake_backend(ok)
+    run_top_words(backend, inputs, settings(tmp_path, keep_pool=True, task_image="img:1"))
+    pool = backend.compute.pools["topwords-r1"]
+    assert pool.container_configuration.image_names == ("img:1",)
+    assert pool.container_configuration.type == "dockerCompatible"
+    assert pool.start_task.container_settings is None  # it copies task.py on the node
+    assert {s.id for s in backend.compute.specs.values()} == {
+        "topNtask0", "topNtask1", "topNtask2", "reduce"}
+    assert {s.container_settings.image_name for s in backend.compute.specs.values()} == {"img:1"}
+
+
+def test_without_task_image_tasks_run_on_the_node(tmp_path, inputs):
+    backend = fake_backend(ok)
+    run_top_words(backend, inputs, settings(tmp_path, keep_pool=True))
+    assert backend.compute.pools["topwords-r1"].container_configuration is None
+    assert {s.container_settings for s in backend.compute.specs.values()} == {None}
 
 
 def test_pool_start_task_copies_script_to_shared_dir(tmp_path, inputs):

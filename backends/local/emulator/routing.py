@@ -29,10 +29,11 @@ from topwords.backends.local.batch_engine import (
 )
 from topwords.core.errors import (
     ConfigError, JobNotFound, PoolError, PoolNotFound, ResourceExists, TaskNotFound,
+    UnsupportedSetting,
 )
 
 from . import odata
-from .errors import BatchApiError, bad_value, not_found
+from .errors import BatchApiError, bad_value, not_found, unsupported
 from .limits import check_json_depth
 from .shapes import stamps
 
@@ -164,6 +165,8 @@ def batch_error(exc: Exception, kind: str, ident: str,
                              "The specified job does not have task dependencies enabled; "
                              "create it with usesTaskDependencies.",
                              {"JobId": exc.job_id, "TaskId": exc.task_id})
+    if isinstance(exc, UnsupportedSetting):  # e.g. container settings on process nodes
+        return unsupported(exc.setting, str(exc))
     if isinstance(exc, ConfigError):
         return bad_value(kind.lower(), str(exc))
     if isinstance(exc, PoolError):  # e.g. the node image went missing: a 5xx would be retried

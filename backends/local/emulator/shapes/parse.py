@@ -21,6 +21,7 @@ from topwords.core.model import (
 
 from ..images import retired_image
 from ..errors import BatchApiError, bad_value, missing, unsupported
+from .containers import container_configuration, container_settings, without_passwords
 from .wire import parse_duration
 
 __all__ = ["integer_value", "job_spec", "metadata_pairs", "pool_spec",
@@ -55,7 +56,9 @@ def pool_spec(body: Json, *, images: Mapping[tuple[str, str, str], str],
     """
     _refuse(body, {"applicationPackageReferences": "there are no application packages",
                    "mountConfiguration": "nodes mount no file systems"})
-    _check_image(_object(body, "virtualMachineConfiguration", required=True), images)
+    vm = _object(body, "virtualMachineConfiguration", required=True)
+    _check_image(vm, images)
+    containers = container_configuration(vm)
     _string(body, "vmSize", required=True)
     dedicated = _integer(body, "targetDedicatedNodes", 0)
     spot = _integer(body, "targetLowPriorityNodes", 0)
@@ -67,7 +70,9 @@ def pool_spec(body: Json, *, images: Mapping[tuple[str, str, str], str],
         id=_string(body, "id", required=True), node_count=dedicated, spot_node_count=spot,
         vm_size=body["vmSize"], task_slots_per_node=_integer(body, "taskSlotsPerNode", 1),
         start_task=_start_task(start) if start is not None else None,
-        metadata=_pairs(body, "metadata")))
+        metadata=_pairs(body, "metadata"), container_configuration=containers))
+    body = without_passwords(body)
+    start = body.get("startTask")
     echo = _rest(body, _POOL_MODEL)
     if isinstance(start, dict):
         echo["startTask"] = _rest(start, _START_MODEL)
@@ -111,15 +116,24 @@ def _check_image(vm: Json, images: Mapping[tuple[str, str, str], str]) -> None:
 def _start_task(body: Any) -> StartTask:
     if not isinstance(body, dict):
         raise bad_value("startTask", "must be an object")
-    _refuse(body, {"containerSettings": "tasks run on the node, not in containers"})
     elevated, scope = _auto_user(body, "startTask.")
-    return StartTask(
-        command_line=_string(body, "commandLine", required=True, where="startTask."),
+    settings = container_settings(body, "startTask.")
+    return _build(lambda: StartTask(
+        command_line=_command_line(body, settings, "startTask."),
         resource_files=_resource_files(body, "startTask."),
         environment=_pairs(body, "environmentSettings", "startTask."),
         wait_for_success=bool(body.get("waitForSuccess", False)),
         run_elevated=elevated, user_scope=scope or "pool",
-        max_task_retry_count=_retries(body, "startTask."))
+        max_task_retry_count=_retries(body, "startTask."), container_settings=settings),
+        "startTask")
+
+
+def _command_line(body: Json, settings, where: str = "") -> str:
+    """``commandLine``: required; with container settings it may be empty
+    (the image's own command runs)."""
+    if settings is not None and body.get("commandLine") == "":
+        return ""
+    return _string(body, "commandLine", required=True, where=where)
 
 
 def _auto_user(body: Json, where: str = "") -> tuple[bool, str | None]:
@@ -182,8 +196,7 @@ def task_spec(body: Json) -> tuple[TaskSpec, Json]:
     """
     if not isinstance(body, dict):
         raise bad_value("value", "each task must be an object")
-    _refuse(body, {"containerSettings": "tasks run on the node, not in containers",
-                   "multiInstanceSettings": "multi-instance (MPI) tasks are not run",
+    _refuse(body, {"multiInstanceSettings": "multi-instance (MPI) tasks are not run",
                    "exitConditions": "exit conditions are not evaluated",
                    "applicationPackageReferences": "there are no application packages"})
     if _integer(body, "requiredSlots", 1) != 1:
@@ -193,9 +206,10 @@ def task_spec(body: Json) -> tuple[TaskSpec, Json]:
     constraints = _object(body, "constraints")
     limit = constraints.get("maxWallClockTime")
     elevated, scope = _auto_user(body)
+    settings = container_settings(body)
     spec = _build(lambda: TaskSpec(
         id=_string(body, "id", required=True),
-        command_line=_string(body, "commandLine", required=True),
+        command_line=_command_line(body, settings),
         resource_files=_resource_files(body),
         output_files=_output_files(body),
         environment=_pairs(body, "environmentSettings"),
@@ -204,8 +218,8 @@ def task_spec(body: Json) -> tuple[TaskSpec, Json]:
             max_wall_clock_time=parse_duration(limit, "constraints.maxWallClockTime")
             if limit else None),
         depends_on=tuple(_strings(depends, "taskIds", "dependsOn.")),
-        run_elevated=elevated, user_scope=scope or "task"))
-    return spec, _rest(body, _TASK_MODEL)
+        run_elevated=elevated, user_scope=scope or "task", container_settings=settings))
+    return spec, _rest(without_passwords(body), _TASK_MODEL)
 
 
 def _resource_files(body: Json, where: str = "") -> tuple[ResourceFile, ...]:

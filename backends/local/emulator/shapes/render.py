@@ -97,6 +97,8 @@ def node_json(record: NodeRecord, *, url: str, vm_size: str, is_dedicated: bool,
         "runningTaskSlotsCount": record.running_tasks,
         "totalTasksSucceeded": record.tasks_succeeded, "isDedicated": is_dedicated,
         "startTask": start_task, "startTaskInfo": start_info,
+        "errors": [_without_none({"code": e.code, "message": e.message, "errorDetails": [
+            {"name": k, "value": v} for k, v in e.details]}) for e in record.errors],
         "nodeAgentInfo": {"version": "emulator", "lastUpdateTime": allocated}})
 
 
@@ -147,6 +149,10 @@ def task_json(record: TaskRecord, echo: Json, url: str, node_url: str | None) ->
         "exitCode": info.exit_code, "failureInfo": _failure_json(info.failure),
         "result": info.result.value if info.result else None})
     execution.update(retryCount=info.retry_count, requeueCount=info.requeue_count)
+    if record.container_id:  # a container task: the container of its last run
+        execution["containerInfo"] = {
+            "containerId": record.container_id,
+            "state": "running" if info.state is TaskState.RUNNING else "exited"}
     node = None
     if info.node_id and record.task_dir:
         root = record.task_dir
