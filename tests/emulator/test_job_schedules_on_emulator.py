@@ -254,3 +254,17 @@ def test_the_emulator_holds_no_schedule_state(emulator, client, pool_id):
     assert not [m.__name__ for m in modules if hasattr(m, "JobSchedules")]
     client.begin_delete_job_schedule(schedule_id, polling_interval=0.1).result()
     assert schedule_id not in {r.id for r in emulator.engine.job_schedule_records()}
+
+
+def test_deleting_a_schedule_answers_once_it_is_gone_not_after_the_whole_grace(
+        emulator, client, pool_id):
+    import time
+    schedule_id = create(client, pool_id, do_not_run_until=emulator.clock.now()
+                         + timedelta(days=1))  # no job: nothing to wait for
+    emulator._server.service.delete_grace = 5.0
+    try:
+        started = time.monotonic()
+        client.begin_delete_job_schedule(schedule_id, polling_interval=0.1).result()
+        assert time.monotonic() - started < 2.5
+    finally:
+        emulator._server.service.delete_grace = 0.5

@@ -145,26 +145,25 @@ def enable_schedule(service: Service, request: Request, job_schedule_id: str) ->
 def terminate_schedule(service: Service, request: Request, job_schedule_id: str) -> Response:
     with engine_errors(_KIND, job_schedule_id):
         service.engine.terminate_job_schedule(job_schedule_id)
-    _wait(service, lambda: service.engine.job_schedule_record(job_schedule_id).state
-          != "terminating")
+    _wait(service, job_schedule_id, lambda record: record.state != "terminating")
     return Response(202)
 
 
 def delete_schedule(service: Service, request: Request, job_schedule_id: str) -> Response:
     with engine_errors(_KIND, job_schedule_id):
         service.engine.start_deleting_job_schedule(job_schedule_id)
-    _wait(service, lambda: False)  # until the record is gone (JobScheduleNotFound)
+    _wait(service, job_schedule_id, lambda record: False)  # until it is gone
     return Response(202)
 
 
-def _wait(service: Service, done) -> None:
-    """Wait up to ``service.delete_grace`` for ``done()`` or for the
+def _wait(service: Service, job_schedule_id: str, done) -> None:
+    """Wait up to ``service.delete_grace`` for ``done(record)`` or for the
     schedule to be gone (as pool and job deletes do), so that the SDK's
     poller usually finds it on its first look."""
     deadline = time.monotonic() + service.delete_grace
     while time.monotonic() < deadline:
         try:
-            if done():
+            if done(service.engine.job_schedule_record(job_schedule_id)):
                 return
         except JobScheduleNotFound:
             return
