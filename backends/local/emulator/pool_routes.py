@@ -10,6 +10,7 @@ from topwords.core.errors import PoolNotFound
 from . import shapes
 from .errors import BatchApiError, not_found
 from .images import image_index, supported_images_json
+from .resources import node_changed
 from .routing import Request, Response, Service, engine_errors, wait_until_gone
 
 
@@ -102,7 +103,7 @@ def node(service: Service, request: Request, pool_id: str, node_id: str):
     pool, records = _nodes(service, pool_id)
     for record in records:
         if record.info.id == node_id:
-            return _node_json(request, pool_id, record, pool), None
+            return _node_json(request, pool_id, record, pool), node_changed(record)
     raise not_found("Node", node_id)
 
 

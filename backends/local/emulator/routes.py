@@ -15,6 +15,7 @@ of ``NOT_EMULATED``.
 from __future__ import annotations
 
 from . import account_routes as account
+from . import conditions
 from . import autoscale_routes as autoscale
 from . import job_replace_routes as job_replace
 from . import job_routes as jobs
@@ -125,14 +126,16 @@ NOT_EMULATED: tuple[str, ...] = (
 
 
 def dispatch(service: Service, request: Request) -> Response:
-    """Answer a request with its route's handler, or a Batch-style error
-    (501 NotSupported for a method and path no route serves)."""
+    """Answer a request with its route's handler (after the conditional
+    headers its operation declares, with the response headers it declares:
+    see ``conditions``), or a Batch-style error (501 NotSupported for a
+    method and path no route serves)."""
     check_api_version(request.query.get("api-version"))
     path = "/".join(request.segments)
     for route in ROUTES:
         params = route.match(request.method, path)
         if params is not None:
-            return route.handler(service, request, **params)
+            return conditions.serve(service, request, route, params)
     raise BatchApiError(501, "NotSupported",
                         f"The Batch emulator does not support {request.method} /{path}.",
                         {"Reason": "operation not emulated; see the README's list of what "

@@ -107,6 +107,8 @@ class Service:
             404 on its first check instead of sleeping its interval (5 s).
         schedules: the job schedules (``schedules.JobSchedules``), made on
             first use (under ``lock``).
+        conditional: held while a conditional request is checked and
+            answered (see ``conditions``).
     """
 
     engine: BatchEngine
@@ -115,6 +117,7 @@ class Service:
     delete_grace: float = 2.0
     lock: threading.Lock = field(default_factory=threading.Lock)
     schedules: Any = None
+    conditional: threading.Lock = field(default_factory=threading.Lock)
 
 
 Handler = Callable[..., Response]
