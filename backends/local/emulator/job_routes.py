@@ -88,9 +88,13 @@ def delete_job(service: Service, request: Request, job_id: str) -> Response:
 
 
 def task_counts(service: Service, request: Request, job_id: str) -> Response:
+    """Its ``ETag`` and ``Last-Modified``: the latest change of the job or
+    of any of its tasks (the counts change with the tasks)."""
     with engine_errors("Job", job_id):
+        job_changed = service.engine.job_record(job_id).modified
         records = service.engine.task_records(job_id)
-    return json_response(200, shapes.task_counts_json(records))
+    changed = max([job_changed] + [r.modified for r in records])
+    return json_response(200, shapes.task_counts_json(records), shapes.stamps(changed))
 
 
 # -- adding tasks ------------------------------------------------------------------

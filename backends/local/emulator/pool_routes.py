@@ -141,6 +141,7 @@ def file_response(request: Request, root: FileRoot | None, rel_path: str) -> Res
                "ocp-batch-file-url": request.base_url + "/" + "/".join(request.segments),
                "ocp-batch-file-mode": shapes.file_mode(entry),
                "Last-Modified": shapes.http_date(entry.modified),
+               "ETag": shapes.etag(entry.modified),
                "Content-Type": "application/octet-stream"}
     if request.method == "HEAD":
         headers["Content-Length"] = str(entry.size)

@@ -19,7 +19,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import quote
@@ -107,6 +107,8 @@ class Service:
             404 on its first check instead of sleeping its interval (5 s).
         schedules: the job schedules (``schedules.JobSchedules``), made on
             first use (under ``lock``).
+        started: when the service started (the ``Last-Modified`` of a list
+            whose items say nothing of their changes).
         conditional: held while a conditional request is checked and
             answered (see ``conditions``).
     """
@@ -117,6 +119,7 @@ class Service:
     delete_grace: float = 2.0
     lock: threading.Lock = field(default_factory=threading.Lock)
     schedules: Any = None
+    started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     conditional: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -213,7 +216,24 @@ def list_response(request: Request, service: Service, items: Sequence[dict],
                       url=request.base_url + "/" + "/".join(request.segments),
                       metadata=f"{request.base_url}/$metadata#{metadata}")
     body["value"] = [odata.select(item, request.query.get("$select")) for item in body["value"]]
-    return json_response(200, body)
+    return json_response(200, body, stamps(_latest_change(items, service.started)))
+
+
+def _latest_change(items: Sequence[dict], since: datetime) -> datetime:
+    """A list's last change, for its ``ETag`` and ``Last-Modified``: the
+    latest ``lastModified`` (or ``properties.lastModified``, for files) of
+    its items, and never before ``since`` (the emulator's start: a list
+    of items without one, or of none)."""
+    latest = since
+    for item in items:
+        stamp = item.get("lastModified") or (item.get("properties") or {}).get("lastModified")
+        if isinstance(stamp, str):
+            try:
+                when = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ")
+            except ValueError:
+                continue
+            latest = max(latest, when.replace(tzinfo=timezone.utc))
+    return latest
 
 
 def list_handler(items: Callable[..., Sequence[dict]], metadata: str) -> Handler:
