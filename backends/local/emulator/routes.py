@@ -36,7 +36,7 @@ ROUTES: tuple[Route, ...] = (
     # pools
     Route("POST", "pools", "Pools_CreatePool", pools.create_pool),
     Route("GET", "pools", "Pools_ListPools", list_handler(pools.pools, "pools")),
-    Route("GET", "pools/{pool_id}", "Pools_GetPool", get_handler(pools.pool)),
+    Route("GET", "pools/{pool_id}", "Pools_GetPool", get_handler(pools.pool, "pools")),
     Route("HEAD", "pools/{pool_id}", "Pools_PoolExists", pools.pool_exists),
     Route("DELETE", "pools/{pool_id}", "Pools_DeletePool", pools.delete_pool),
     Route("PATCH", "pools/{pool_id}", "Pools_UpdatePool", pool_admin.update_pool),
@@ -55,7 +55,7 @@ ROUTES: tuple[Route, ...] = (
           autoscale.evaluate_autoscale),
     # nodes and their files
     Route("GET", "pools/{pool_id}/nodes", "Nodes_ListNodes", list_handler(pools.nodes, "nodes")),
-    Route("GET", "pools/{pool_id}/nodes/{node_id}", "Nodes_GetNode", get_handler(pools.node)),
+    Route("GET", "pools/{pool_id}/nodes/{node_id}", "Nodes_GetNode", get_handler(pools.node, "nodes")),
     Route("GET", "pools/{pool_id}/nodes/{node_id}/files", "Nodes_ListNodeFiles",
           list_handler(pools.node_files, "files")),
     Route("GET", "pools/{pool_id}/nodes/{node_id}/files/{path*}", "Nodes_GetNodeFile",
@@ -65,7 +65,7 @@ ROUTES: tuple[Route, ...] = (
     # jobs
     Route("POST", "jobs", "Jobs_CreateJob", jobs.create_job),
     Route("GET", "jobs", "Jobs_ListJobs", list_handler(jobs.jobs, "jobs")),
-    Route("GET", "jobs/{job_id}", "Jobs_GetJob", get_handler(jobs.job)),
+    Route("GET", "jobs/{job_id}", "Jobs_GetJob", get_handler(jobs.job, "jobs")),
     Route("PATCH", "jobs/{job_id}", "Jobs_UpdateJob", jobs.update_job),
     Route("PUT", "jobs/{job_id}", "Jobs_ReplaceJob", job_replace.replace_job),
     Route("POST", "jobs/{job_id}/terminate", "Jobs_TerminateJob", jobs.terminate_job),
@@ -76,7 +76,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "jobs/{job_id}/addtaskcollection", "Tasks_CreateTaskCollection",
           jobs.create_task_collection),
     Route("GET", "jobs/{job_id}/tasks", "Tasks_ListTasks", list_handler(jobs.tasks, "tasks")),
-    Route("GET", "jobs/{job_id}/tasks/{task_id}", "Tasks_GetTask", get_handler(jobs.task)),
+    Route("GET", "jobs/{job_id}/tasks/{task_id}", "Tasks_GetTask", get_handler(jobs.task, "tasks")),
     Route("POST", "jobs/{job_id}/tasks/{task_id}/terminate", "Tasks_TerminateTask",
           jobs.terminate_task),
     Route("GET", "jobs/{job_id}/tasks/{task_id}/files", "Tasks_ListTaskFiles",
@@ -89,7 +89,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "jobschedules", "JobSchedules_CreateJobSchedule", schedules.create_schedule),
     Route("GET", "jobschedules", "JobSchedules_ListJobSchedules",
           list_handler(schedules.schedules, "jobschedules")),
-    Route("GET", _SCHEDULE, "JobSchedules_GetJobSchedule", get_handler(schedules.schedule)),
+    Route("GET", _SCHEDULE, "JobSchedules_GetJobSchedule", get_handler(schedules.schedule, "jobschedules")),
     Route("HEAD", _SCHEDULE, "JobSchedules_JobScheduleExists", schedules.schedule_exists),
     Route("PUT", _SCHEDULE, "JobSchedules_ReplaceJobSchedule", schedules.replace_schedule),
     Route("PATCH", _SCHEDULE, "JobSchedules_UpdateJobSchedule", schedules.patch_schedule),
@@ -106,7 +106,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "applications", "Applications_ListApplications",
           list_handler(account.applications, "applications")),
     Route("GET", "applications/{application_id}", "Applications_GetApplication",
-          get_handler(account.application)),
+          get_handler(account.application, "applications")),
     Route("GET", "poolusagemetrics", "Pools_ListPoolUsageMetrics",
           list_handler(account.pool_usage_metrics, "poolusagemetrics")),
 )

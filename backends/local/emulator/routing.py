@@ -63,13 +63,19 @@ class Request:
 
     def json(self) -> Any:
         """The body as JSON (400 InvalidRequestBody if it is not, or if it
-        nests deeper than ``limits.MAX_JSON_DEPTH``)."""
+        nests deeper than ``limits.MAX_JSON_DEPTH``), without the OData
+        annotations (``odata.metadata``, ...) of an object: a client that
+        sends back what it got (azure-batch's replace) sends them too, and
+        Batch ignores them."""
         check_json_depth(self.body)
         try:
-            return json.loads(self.body or b"null")
+            body = json.loads(self.body or b"null")
         except ValueError:
             raise BatchApiError(400, "InvalidRequestBody",
                                 "The request body is not valid JSON.") from None
+        if isinstance(body, dict):
+            body = {k: v for k, v in body.items() if not k.startswith("odata.")}
+        return body
 
     def url(self, *segments: str) -> str:
         """The absolute URL of a resource path."""
@@ -248,15 +254,17 @@ def list_handler(items: Callable[..., Sequence[dict]], metadata: str) -> Handler
     return handler
 
 
-def get_handler(one: Callable[..., tuple[dict, datetime | None]]) -> Handler:
+def get_handler(one: Callable[..., tuple[dict, datetime | None]], metadata: str) -> Handler:
     """A get operation: ``one(service, request, **path_parameters)``
     renders the resource and says when it last changed (for its ``ETag``
     and ``Last-Modified``; None: no such headers); ``$select`` is applied
-    here."""
+    here. ``metadata``: the odata.metadata entity set (``pools``, ...),
+    answered as ``<the address the client used>/$metadata#<set>/@Element``."""
     def handler(service: Service, request: Request, **path: str) -> Response:
         body, changed = one(service, request, **path)
-        return json_response(200, odata.select(body, request.query.get("$select")),
-                             stamps(changed) if changed is not None else None)
+        body = {"odata.metadata": f"{request.base_url}/$metadata#{metadata}/@Element",
+                **odata.select(body, request.query.get("$select"))}
+        return json_response(200, body, stamps(changed) if changed is not None else None)
     handler.__name__ = handler.__qualname__ = f"get_{one.__name__.strip('_')}"
     handler.__doc__, handler.__wrapped__ = one.__doc__, one  # its signature is one's
     return handler
