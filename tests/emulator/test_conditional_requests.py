@@ -15,7 +15,7 @@ from azure.batch import models as bm
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError
 
-from emulator_rig import client_of, new_id, start_emulator, vm_configuration
+from emulator_rig import client_of, new_id, start_emulator, vm_configuration, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +179,36 @@ def test_a_condition_on_a_missing_job_is_404(client):
         client.get_job(new_id("absent"), etag="0x1",
                        match_condition=MatchConditions.IfNotModified)
     assert caught.value.status_code == 404
+
+
+@pytest.fixture(scope="module")
+def ran_task(client):
+    """A task that has run on a one-node pool: its files are there."""
+    pool_id, job_id = new_id("cond"), new_id("cond")
+    client.create_pool(bm.BatchPoolCreateOptions(
+        id=pool_id, vm_size="standard_d2s_v3", target_dedicated_nodes=1,
+        virtual_machine_configuration=vm_configuration(client)))
+    client.create_job(bm.BatchJobCreateOptions(id=job_id,
+                                               pool_info=bm.BatchPoolInfo(pool_id=pool_id)))
+    client.create_task(job_id, bm.BatchTaskCreateOptions(
+        id="ran", command_line="/bin/sh -c 'echo hello'"))
+    wait_for(lambda: client.get_task(job_id, "ran").state == bm.BatchTaskState.COMPLETED,
+             "the task to complete")
+    yield job_id, "ran"
+    client.begin_delete_pool(pool_id, polling_interval=0).result()
+
+
+def test_file_properties_follow_if_modified_since(client, ran_task):
+    job_id, task_id = ran_task
+    props = client.get_task_file_properties(job_id, task_id, "stdout.txt")
+    changed = props.last_modified
+    assert status_of(client.get_task_file_properties, job_id, task_id, "stdout.txt",
+                     if_modified_since=changed) == 304
+    earlier = changed - timedelta(seconds=1)
+    assert client.get_task_file_properties(job_id, task_id, "stdout.txt",
+                                           if_modified_since=earlier).content_length == 6
+    assert status_of(client.get_task_file_properties, job_id, task_id, "stdout.txt",
+                     if_unmodified_since=earlier) == 412
+    data = b"".join(client.download_task_file(job_id, task_id, "stdout.txt",
+                                              if_unmodified_since=changed))
+    assert data == b"hello\n"
