@@ -1,8 +1,12 @@
 """``conditions.check``, the rules of Batch's conditional request headers,
-on one resource (no HTTP, no engine)."""
+on one resource (no HTTP, no engine), and ``conditions.serve``'s one step
+of check and change (the dispatcher on an engine with no nodes)."""
 
 from __future__ import annotations
 
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -11,7 +15,11 @@ from topwords.backends.local.emulator import declared
 from topwords.backends.local.emulator.conditions import check
 from topwords.backends.local.emulator.errors import BatchApiError
 from topwords.backends.local.emulator.resources import Resource
-from topwords.backends.local.emulator.routing import Request
+from topwords.backends.local.emulator.routes import dispatch
+from topwords.backends.local.emulator.routing import Request, Service
+from topwords.backends.local.emulator.versions import LATEST_API_VERSION
+from topwords.backends.local.engine import LocalBatchEngine
+from topwords.backends.local.runtime import make_runtime
 from topwords.backends.local.emulator.shapes import etag, http_date
 
 CHANGED = datetime(2026, 5, 1, 12, 0, 0, 500000, tzinfo=timezone.utc)
@@ -71,3 +79,45 @@ def test_declared_conditions_are_the_specs():
                                                         "if-unmodified-since"}
     assert declared.conditions("Nodes_GetNode") == set()
     assert "DataServiceId" in declared.response_headers("Tasks_GetTask", 200)
+
+
+class SlowUpdates:
+    """An engine whose job updates take a while (a wide window between a
+    writer's check and its change)."""
+
+    def __init__(self, engine) -> None:
+        self._engine = engine
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+    def update_job(self, *args, **kwargs):
+        time.sleep(0.3)
+        return self._engine.update_job(*args, **kwargs)
+
+
+def test_concurrent_writers_with_one_etag_exactly_one_wins(tmp_path):
+    """Check and change are one step: of two writers that send the same
+    If-Match at once, the second is checked after the first has changed
+    the job."""
+    engine = LocalBatchEngine(runtime=make_runtime("process"), image="unused",
+                              work_dir=tmp_path)
+    service = Service(engine=SlowUpdates(engine))  # type: ignore[arg-type]
+    try:
+        def send(method: str, path: str, body=None, **headers: str):
+            request = Request(method=method, segments=tuple(path.split("/")),
+                              query={"api-version": LATEST_API_VERSION}, headers=headers,
+                              body=json.dumps(body).encode() if body is not None else b"",
+                              base_url="http://h")
+            try:
+                return dispatch(service, request)
+            except BatchApiError as exc:
+                return exc
+        assert send("POST", "jobs", {"id": "j", "poolInfo": {"poolId": "p"}}).status == 201
+        tag = send("GET", "jobs/j").headers["ETag"]
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda n: send("PATCH", "jobs/j", {"priority": n},
+                                                   **{"if-match": tag}), [1, 2]))
+        assert sorted(a.status for a in answers) == [200, 412]
+    finally:
+        engine.close()
