@@ -9,7 +9,9 @@ from it, and ``tests/emulator/test_catalogue.py`` checks it against every
 spec's operationIds (``backends/local/emulator/spec/``). To emulate an
 operation: write its handler (for a list or a get, a renderer passed to
 ``list_handler``/``get_handler``), add its row here and take its name out
-of ``NOT_EMULATED``.
+of ``NOT_EMULATED``; its conditional request headers and the response
+headers its spec declares are then handled by ``conditions`` (and checked
+by ``tests/emulator/test_declared_headers.py``, which needs a recipe for it).
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ ROUTES: tuple[Route, ...] = (
           autoscale.evaluate_autoscale),
     # nodes and their files
     Route("GET", "pools/{pool_id}/nodes", "Nodes_ListNodes", list_handler(pools.nodes, "nodes")),
-    Route("GET", "pools/{pool_id}/nodes/{node_id}", "Nodes_GetNode", get_handler(pools.node, "nodes")),
+    Route("GET", "pools/{pool_id}/nodes/{node_id}", "Nodes_GetNode",
+          get_handler(pools.node, "nodes")),
     Route("GET", "pools/{pool_id}/nodes/{node_id}/files", "Nodes_ListNodeFiles",
           list_handler(pools.node_files, "files")),
     Route("GET", "pools/{pool_id}/nodes/{node_id}/files/{path*}", "Nodes_GetNodeFile",
@@ -89,7 +92,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "jobschedules", "JobSchedules_CreateJobSchedule", schedules.create_schedule),
     Route("GET", "jobschedules", "JobSchedules_ListJobSchedules",
           list_handler(schedules.schedules, "jobschedules")),
-    Route("GET", _SCHEDULE, "JobSchedules_GetJobSchedule", get_handler(schedules.schedule, "jobschedules")),
+    Route("GET", _SCHEDULE, "JobSchedules_GetJobSchedule",
+          get_handler(schedules.schedule, "jobschedules")),
     Route("HEAD", _SCHEDULE, "JobSchedules_JobScheduleExists", schedules.schedule_exists),
     Route("PUT", _SCHEDULE, "JobSchedules_ReplaceJobSchedule", schedules.replace_schedule),
     Route("PATCH", _SCHEDULE, "JobSchedules_UpdateJobSchedule", schedules.patch_schedule),
