@@ -67,6 +67,9 @@ RESPONSES = [
      {"value": [{"poolId": "p", "dedicated": {"upgradingOS": 0, "deallocated": 0,
                                               "deallocating": 0}}]},
      {"value": [{"poolId": "p", "dedicated": {"upgradingOS": 0}}]}),
+    ("Pools_ListPoolNodeCounts", "2024-07-01.20.0",
+     {"value": [{"poolId": "p", "dedicated": {"deallocated": 0, "deallocating": 0}}]},
+     {"value": [{"poolId": "p", "dedicated": {"deallocated": 0, "deallocating": 0}}]}),
 ]
 
 

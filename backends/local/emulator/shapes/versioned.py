@@ -12,9 +12,10 @@ dispatcher (``routes.dispatch``).
 
 The table was read off the specs in Azure/azure-rest-api-specs
 (``specification/batch/data-plane/Microsoft.Batch/stable/<version>/BatchService.json``)
-through the models generated from them for each msrest azure-batch release
-(6.0.0 = 2018-12-01.8.0 ... 14.2.0 = 2024-02-01.19.0) and the vendored
-2025-06-01 spec (``../spec``). Properties that 2025-06-01 removed
+through the models generated from them (each msrest azure-batch release,
+6.0.0 = 2018-12-01.8.0 ... 14.2.0 = 2024-02-01.19.0; azure-batch 15.0.0b2
+= 2024-07-01.20.0) and the vendored 2025-06-01 spec (``../spec``).
+Properties that 2025-06-01 removed
 (``cloudServiceConfiguration``, ``certificateReferences``,
 ``applicationLicenses``, ``resourceTags``, ``targetNodeCommunicationMode``)
 are not in the table: they are refused or echoed where the routes handle
@@ -67,8 +68,8 @@ ADDED: tuple[Added, ...] = (
     Added("job", "allowTaskPreemption", since="2022-01-01.15.0"),
     Added("nodeCounts", "upgradingOS", since="2024-02-01.19.0"),
     # with the node deallocate and start operations
-    Added("nodeCounts", "deallocated", since="2025-06-01"),
-    Added("nodeCounts", "deallocating", since="2025-06-01"),
+    Added("nodeCounts", "deallocated", since="2024-07-01.20.0"),
+    Added("nodeCounts", "deallocating", since="2024-07-01.20.0"),
 )
 
 #: before this version, Jobs_GetJobTaskCounts answers a bare TaskCounts
