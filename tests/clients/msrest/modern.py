@@ -11,34 +11,18 @@ local Docker image with /bin/sh).
 from __future__ import annotations
 
 import os
-import time
 from datetime import timedelta
 
 import azure.batch.models as batchmodels
 from azure.batch import BatchServiceClient
 from azure.batch.batch_auth import SharedKeyCredentials
 
+from steps import CHECKS, step, until  # beside this file
+
 ENV = os.environ
 RUN = ENV["RUN_ID"]
 POOL_ID, JOB_ID, SCHEDULE_ID = f"modern-pool-{RUN}", f"modern-job-{RUN}", f"modern-sched-{RUN}"
 IMAGE = ENV["TASK_IMAGE"]
-CHECKS: list[str] = []
-
-
-def step(name: str) -> None:
-    CHECKS.append(name)
-    print(f"ok {len(CHECKS)} {name}", flush=True)
-
-
-def until(what: str, check, seconds: float = 60.0):
-    deadline = time.monotonic() + seconds
-    while not (value := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen in {seconds:g} s")
-        time.sleep(0.1)
-    return value
-
-
 def container_pool(client: BatchServiceClient) -> None:
     image = max((i for i in client.account.list_supported_images()
                  if i.node_agent_sku_id.startswith("batch.node.ubuntu")),
