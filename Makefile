@@ -3,8 +3,9 @@
 #   make test   set everything up, then run the whole test suite
 #   make dist   build the sdist and the wheel into dist/
 #   make client-envs  the other Batch clients the tests drive the emulator with:
-#               azure-batch 14.2.0 (msrest) in .venv-msrest, @azure/batch in
-#               tests/clients/node/node_modules (both pinned; `make test` builds them)
+#               azure-batch 14.2.0 (msrest) in .venv-msrest, azure-batch 11.0.0 in
+#               .venv-msrest11, @azure/batch in tests/clients/node/node_modules
+#               (all pinned; `make test` builds them)
 # Set-up is idempotent: each step only does what is missing. Azurite is
 # pinned by backends/local/azurite_npm/package-lock.json (shipped in the
 # wheel too); `topwords local setup` runs npm ci on it into ~/.cache/topwords/.
@@ -14,6 +15,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 MSREST_VENV ?= .venv-msrest
+MSREST11_VENV ?= .venv-msrest11
 NODE_CLIENT := tests/clients/node
 
 .PHONY: demo test setup system-deps venv client-envs bench dist clean
@@ -38,12 +40,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# azure-batch 14 and 15 cannot share a virtualenv: 14.2.0 gets its own
-client-envs: $(MSREST_VENV)/.installed-stamp $(NODE_CLIENT)/node_modules/.installed-stamp
+# azure-batch 11, 14 and 15 cannot share a virtualenv: each msrest one gets its own
+client-envs: $(MSREST_VENV)/.installed-stamp $(MSREST11_VENV)/.installed-stamp \
+	$(NODE_CLIENT)/node_modules/.installed-stamp
 
 $(MSREST_VENV)/.installed-stamp: tests/clients/msrest/requirements.txt
 	$(PYTHON) -m venv $(MSREST_VENV)
 	$(MSREST_VENV)/bin/pip install --quiet -r tests/clients/msrest/requirements.txt
+	touch $@
+
+$(MSREST11_VENV)/.installed-stamp: tests/clients/msrest/requirements-11.txt
+	$(PYTHON) -m venv $(MSREST11_VENV)
+	$(MSREST11_VENV)/bin/pip install --quiet -r tests/clients/msrest/requirements-11.txt
 	touch $@
 
 $(NODE_CLIENT)/node_modules/.installed-stamp: $(NODE_CLIENT)/package-lock.json

@@ -3,7 +3,7 @@ into, a blob to download, and running a client's program against the
 emulator with its settings in the environment.
 
 The programs (tests/clients/msrest/scenario.py, tests/clients/node/scenario.js)
-run in their own environments (a second virtualenv with azure-batch 14.2.0,
+run in their own environments (virtualenvs with azure-batch 14.2.0 and 11.0.0,
 node_modules with @azure/batch) that ``make client-envs`` builds; without
 one the test skips on a developer machine and fails in CI.
 """
@@ -25,7 +25,8 @@ from conftest import service_unavailable
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-HINT = "run `make client-envs` (builds .venv-msrest and tests/clients/node/node_modules)"
+HINT = ("run `make client-envs` (builds .venv-msrest, .venv-msrest11 and "
+        "tests/clients/node/node_modules)")
 TIMEOUT = 300
 
 

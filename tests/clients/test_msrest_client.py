@@ -1,11 +1,12 @@
-"""azure-batch 14.2.0, the msrest API most existing Batch code and samples
-use (api-version 2024-02-01.19.0), runs a program written for Azure Batch
+"""azure-batch 14.2.0 and 11.0.0, the msrest API most existing Batch code
+and samples use (api-versions 2024-02-01.19.0 and 2021-06-01.14.0; 11.0.0 is
+what the official Python quickstart pins), each run a program written for Azure Batch
 against the emulator unchanged: pools with a StartTask, jobs, tasks with a
 dependency and retries, output files after success and after failure, task
 files, job patch and update (PUT), pool resize / stop resize / patch /
 update properties, node counts, errors, deletes
-(tests/clients/msrest/scenario.py, in its own virtualenv); and one for
-container tasks, autoscale and job schedules (modern.py)."""
+(tests/clients/msrest/scenario.py, in each SDK's own virtualenv); and one
+for container tasks, autoscale and job schedules (modern.py)."""
 
 from __future__ import annotations
 
@@ -19,14 +20,27 @@ from client_rig import HERE, REPO, Storage, program_environment, require, run_pr
 pytestmark = [pytest.mark.docker, pytest.mark.azurite]
 
 
-def msrest_python() -> Path:
-    """TOPWORDS_MSREST_PYTHON, or the python of .venv-msrest in the checkout."""
-    given = os.environ.get("TOPWORDS_MSREST_PYTHON")
-    return Path(given) if given else REPO / ".venv-msrest" / "bin" / "python"
+#: each msrest SDK tested: its version, virtualenv in the checkout, and the
+#: variable that points elsewhere (both built by `make client-envs`)
+SDKS = {"14.2.0": (".venv-msrest", "TOPWORDS_MSREST_PYTHON"),
+        "11.0.0": (".venv-msrest11", "TOPWORDS_MSREST11_PYTHON")}
 
 
-def test_msrest_sdk_program_runs_unchanged_on_the_emulator(batch_emulator):
-    python = require(msrest_python(), "the azure-batch 14.2.0 virtualenv")
+def msrest_python(version: str) -> Path:
+    """The python of that SDK's virtualenv (or of its variable)."""
+    venv, variable = SDKS[version]
+    given = os.environ.get(variable)
+    return require(Path(given) if given else REPO / venv / "bin" / "python",
+                   f"the azure-batch {version} virtualenv")
+
+
+@pytest.fixture(params=sorted(SDKS), ids=lambda v: f"azure-batch-{v}")
+def sdk(request) -> str:
+    return request.param
+
+
+def test_msrest_sdk_program_runs_unchanged_on_the_emulator(batch_emulator, sdk):
+    python = msrest_python(sdk)
     storage = Storage(batch_emulator)
     try:
         env = program_environment(batch_emulator, storage, "alpha beta gamma")
@@ -41,21 +55,20 @@ def test_msrest_sdk_program_runs_unchanged_on_the_emulator(batch_emulator):
     assert not [p for p in pools if p.startswith("msrest-pool-")], pools
 
 
-def test_the_msrest_virtualenv_has_the_pinned_sdk():
-    python = require(msrest_python(), "the azure-batch 14.2.0 virtualenv")
-    out = run_program([str(python), "-c", "import azure.batch, msrest; "
+def test_the_msrest_virtualenv_has_the_pinned_sdk(sdk):
+    out = run_program([str(msrest_python(sdk)), "-c", "import azure.batch, msrest; "
                        "print(azure.batch.__version__, msrest.__version__)"],
                       dict(os.environ), HERE)
-    assert out.split() == ["14.2.0", "0.7.1"]
+    assert out.split() == [sdk, "0.7.1"]
 
 
 def test_an_msrest_program_of_container_tasks_autoscale_and_schedules_runs_unchanged(
-        batch_emulator):
-    """azure-batch 14.2.0 for what modern workloads use (modern.py): a
+        batch_emulator, sdk):
+    """Each msrest SDK for what modern workloads use (modern.py): a
     container pool and a task in its image, autoscale evaluated, enabled and
     disabled, a job schedule making its job."""
     from topwords.backends.local.config import LocalConfig
-    python = require(msrest_python(), "the azure-batch 14.2.0 virtualenv")
+    python = msrest_python(sdk)
     env = {**os.environ, "BATCH_URL": batch_emulator.batch_url,
            "BATCH_ACCOUNT": batch_emulator.account_name,
            "BATCH_KEY": batch_emulator.account_key, "RUN_ID": os.urandom(4).hex(),
