@@ -33,7 +33,7 @@ from topwords.core.model import JobSpec, PoolSpec, TaskSpec
 from .files import FileRoot
 from .records import FileEntry, JobRecord, NodeRecord, PoolRecord, TaskRecord
 
-__all__ = ["DEALLOCATION_OPTIONS", "KEEP", "BatchEngine", "Extras", "StateConflict",
+__all__ = ["DEALLOCATION_OPTIONS", "DISABLE_TASKS", "KEEP", "BatchEngine", "Extras", "StateConflict",
            "TaskDependenciesNotEnabled"]
 
 #: properties of a create or update body kept with the resource as given
@@ -47,6 +47,10 @@ KEEP: Any = object()
 #: what a resize does with the tasks of the nodes that leave (Batch's
 #: ``nodeDeallocationOption``; see ``pool_resize``)
 DEALLOCATION_OPTIONS = ("requeue", "terminate", "taskcompletion", "retaineddata")
+
+#: what disabling a job does with its running tasks (Batch's ``disableTasks``;
+#: see ``engine_job_ops``)
+DISABLE_TASKS = ("requeue", "terminate", "wait")
 
 
 class StateConflict(ComputeError):
@@ -266,6 +270,35 @@ class BatchEngine(Compute):
         """
 
     @abc.abstractmethod
+    def disable_job(self, job_id: str, disable_tasks: str = "requeue") -> JobRecord:
+        """Stop placing a job's tasks: it is ``disabling`` while tasks of it
+        run, then ``disabled``; its running tasks per ``disable_tasks``, one
+        of :data:`DISABLE_TASKS` (requeued, terminated, or left to finish).
+
+        Returns:
+            the job's record (``disabling`` or ``disabled``).
+        Raises:
+            JobNotFound; ConfigError: an unknown ``disable_tasks``;
+            StateConflict: the job is completed, terminating, being deleted
+            (their codes) or enabling (``OperationInvalidForCurrentState``).
+        Idempotent: yes (a disabling or disabled job stays as it is).
+        """
+
+    @abc.abstractmethod
+    def enable_job(self, job_id: str) -> JobRecord:
+        """Place a disabled (or disabling) job's tasks again: ``enabling``,
+        then ``active``.
+
+        Returns:
+            the job's record.
+        Raises:
+            JobNotFound; StateConflict: the job is completed, terminating or
+            being deleted (their codes), or active
+            (``OperationInvalidForCurrentState``).
+        Idempotent: no (enabling an active job is a StateConflict).
+        """
+
+    @abc.abstractmethod
     def start_deleting_job(self, job_id: str) -> bool:
         """Begin deleting a job (its running tasks are killed) and return at
         once; it stays listed as ``deleting`` until they are gone, then its
@@ -325,6 +358,48 @@ class BatchEngine(Compute):
         Raises:
             JobNotFound, TaskNotFound; StateConflict: it is completed.
         Idempotent: no (a second call is a StateConflict).
+        """
+
+    @abc.abstractmethod
+    def update_task(self, job_id: str, task_id: str, *, max_task_retry_count: int | None = None,
+                    max_wall_clock_time: Any = KEEP, extras: Extras | None = None
+                    ) -> TaskRecord:
+        """Change a task's constraints: ``max_task_retry_count`` (None:
+        unchanged; a running task's further retries follow it) and
+        ``max_wall_clock_time`` (seconds, None: unlimited, :data:`KEEP`:
+        unchanged; from its next run on), and its extras (the keys given).
+
+        Returns:
+            the task's record after the change.
+        Raises:
+            JobNotFound, TaskNotFound; StateConflict: ``TaskCompleted``;
+            ConfigError: a negative count or a limit <= 0.
+        Idempotent: yes.
+        """
+
+    @abc.abstractmethod
+    def delete_task(self, job_id: str, task_id: str) -> None:
+        """Delete a task in any state: it is gone from its job at once (a
+        running one is killed) and its directory on its node is removed
+        (in the background once it no longer runs).
+
+        Raises:
+            JobNotFound, TaskNotFound.
+        Idempotent: no (a second call is TaskNotFound).
+        """
+
+    @abc.abstractmethod
+    def reactivate_task(self, job_id: str, task_id: str) -> TaskRecord:
+        """Make a completed, failed task ``active`` again, its retry count
+        and execution results reset; it runs again up to its retry count.
+
+        Returns:
+            the task's record after the change.
+        Raises:
+            JobNotFound, TaskNotFound; StateConflict: the job is not active
+            (its code), or the task is not completed or it succeeded
+            (``OperationInvalidForCurrentState``).
+        Idempotent: no.
         """
 
     @abc.abstractmethod

@@ -12,8 +12,9 @@ states, update and termination, task termination, file listings, and
 deletes that return at once while the pool or job stays visible as
 ``deleting``. There is one delete path: ``Compute.delete_pool`` and
 ``delete_job`` start the same delete and wait for it. The changes after
-creation (resize, pool updates) are in ``engine_changes``, pool resizing in
-``pool_resize``.
+creation (resize, pool updates) are in ``engine_changes``, those of jobs and
+tasks (disable, enable, task update, delete, reactivate) in
+``engine_job_ops``, pool resizing in ``pool_resize``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from .autoscale_support import AutoScaleSupport
 from .autoscaler import AutoScaler
 from .clock import Clock
 from .engine_changes import ChangeOperations, merge_extras
+from .engine_job_ops import JobOperations
 from .files import FileRoot
 from .health import Heartbeat, HeartbeatSettings
 from .node_pool import Node, NodePool
@@ -54,7 +56,7 @@ from .task_runner import Task, TaskRunner, ended_by_user
 
 __all__ = ["LocalBatchEngine", "StateConflict", "TaskDependenciesNotEnabled"]
 
-class LocalBatchEngine(ChangeOperations, AutoScaleSupport, BatchEngine):
+class LocalBatchEngine(ChangeOperations, JobOperations, AutoScaleSupport, BatchEngine):
     """Pools of local nodes running Batch jobs and tasks.
 
     Args:
@@ -510,6 +512,8 @@ class LocalBatchEngine(ChangeOperations, AutoScaleSupport, BatchEngine):
         completed (an empty one only with ``allow_empty``)."""
         if job.state == JobState.TERMINATING and not job.running:
             job.move(JobState.COMPLETED, job.terminate_reason)
+        elif job.state == JobState.DISABLING and not job.running:
+            job.move(JobState.DISABLED)
         elif (job.state == JobState.ACTIVE and job.spec.terminate_when_tasks_complete
               and (job.tasks or allow_empty) and job.all_completed):
             job.move(JobState.COMPLETED, "AllTasksComplete")
@@ -541,8 +545,15 @@ class LocalBatchEngine(ChangeOperations, AutoScaleSupport, BatchEngine):
         (called under the lock). Returns False if it must end instead (its
         job is no longer active, or it was terminated)."""
         job = self._jobs.get(task.job_id)
-        if job is None or job.state != JobState.ACTIVE or task.killed \
-                or job.tasks.get(task.spec.id) is not task:
+        if job is None or job.tasks.get(task.spec.id) is not task:
+            return False
+        if task.requeue_on_kill and job.state in (JobState.DISABLING, JobState.DISABLED):
+            task.killed = task.requeue_on_kill = False  # it runs again once enabled
+            job.requeued(task)
+            self._complete_if_done(job)
+            self._lock.notify_all()
+            return True
+        if job.state != JobState.ACTIVE or task.killed:
             return False
         job.requeued(task)
         self._dispatch()

@@ -173,6 +173,23 @@ class Job(StateHistory):
         else:
             self.failed += 1
 
+    def reactivated(self, task: Task) -> None:
+        """A completed, failed task is active again (and pending)."""
+        self.completed -= 1
+        self.failed -= 1
+        self.pending.add(task, self._succeeded)
+
+    def removed(self, task: Task) -> None:
+        """Forget a task (it was deleted): whatever its state, it no longer
+        counts. A running one is off ``running`` here; its runner's end is
+        then ignored (the task is no longer the job's)."""
+        del self.tasks[task.spec.id]
+        self.pending.remove(task)
+        self.running.pop(task, None)
+        if task.state is TaskState.COMPLETED:
+            self.completed -= 1
+            self.failed -= task.result is not TaskResult.SUCCESS
+
     @property
     def all_completed(self) -> bool:
         return self.completed == len(self.tasks)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from . import account_routes as account
 from . import autoscale_routes as autoscale
+from . import job_ops_routes as job_ops
 from . import job_replace_routes as job_replace
 from . import job_routes as jobs
 from . import pool_admin_routes as pool_admin
@@ -68,6 +69,8 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "jobs/{job_id}", "Jobs_UpdateJob", jobs.update_job),
     Route("PUT", "jobs/{job_id}", "Jobs_ReplaceJob", job_replace.replace_job),
     Route("POST", "jobs/{job_id}/terminate", "Jobs_TerminateJob", jobs.terminate_job),
+    Route("POST", "jobs/{job_id}/disable", "Jobs_DisableJob", job_ops.disable_job),
+    Route("POST", "jobs/{job_id}/enable", "Jobs_EnableJob", job_ops.enable_job),
     Route("DELETE", "jobs/{job_id}", "Jobs_DeleteJob", jobs.delete_job),
     Route("GET", "jobs/{job_id}/taskcounts", "Jobs_GetJobTaskCounts", jobs.task_counts),
     # tasks and their files
@@ -76,8 +79,12 @@ ROUTES: tuple[Route, ...] = (
           jobs.create_task_collection),
     Route("GET", "jobs/{job_id}/tasks", "Tasks_ListTasks", list_handler(jobs.tasks, "tasks")),
     Route("GET", "jobs/{job_id}/tasks/{task_id}", "Tasks_GetTask", get_handler(jobs.task)),
+    Route("PUT", "jobs/{job_id}/tasks/{task_id}", "Tasks_ReplaceTask", job_ops.replace_task),
+    Route("DELETE", "jobs/{job_id}/tasks/{task_id}", "Tasks_DeleteTask", job_ops.delete_task),
     Route("POST", "jobs/{job_id}/tasks/{task_id}/terminate", "Tasks_TerminateTask",
           jobs.terminate_task),
+    Route("POST", "jobs/{job_id}/tasks/{task_id}/reactivate", "Tasks_ReactivateTask",
+          job_ops.reactivate_task),
     Route("GET", "jobs/{job_id}/tasks/{task_id}/files", "Tasks_ListTaskFiles",
           list_handler(jobs.task_files, "files")),
     Route("GET", "jobs/{job_id}/tasks/{task_id}/files/{path*}", "Tasks_GetTaskFile",
@@ -112,15 +119,14 @@ ROUTES: tuple[Route, ...] = (
 
 #: the Batch operations (spec operationIds) that answer 501 NotSupported
 NOT_EMULATED: tuple[str, ...] = (
-    "Jobs_DisableJob", "Jobs_EnableJob", "Jobs_ListJobPreparationAndReleaseTaskStatus",
+    "Jobs_ListJobPreparationAndReleaseTaskStatus",
     "Nodes_CreateNodeUser", "Nodes_DeallocateNode", "Nodes_DeleteNodeFile",
     "Nodes_DeleteNodeUser", "Nodes_DisableNodeScheduling", "Nodes_EnableNodeScheduling",
     "Nodes_GetNodeExtension", "Nodes_GetNodeRemoteLoginSettings", "Nodes_ListNodeExtensions",
     "Nodes_RebootNode", "Nodes_ReimageNode", "Nodes_ReplaceNodeUser", "Nodes_StartNode",
     "Nodes_UploadNodeLogs",
     "Pools_RemoveNodes",
-    "Tasks_DeleteTask", "Tasks_DeleteTaskFile", "Tasks_ListSubTasks", "Tasks_ReactivateTask",
-    "Tasks_ReplaceTask",
+    "Tasks_DeleteTaskFile", "Tasks_ListSubTasks",
 )
 
 

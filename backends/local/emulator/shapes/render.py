@@ -172,7 +172,8 @@ def task_json(record: TaskRecord, echo: Json, url: str, node_url: str | None) ->
         "outputFiles": [_output_file_json(o) for o in spec.output_files],
         "environmentSettings": _named(spec.environment),
         "constraints": {"maxWallClockTime": format_duration(limit),
-                        "retentionTime": _RETENTION,
+                        "retentionTime": (echo.get("constraints") or {}).get(
+                            "retentionTime", _RETENTION),
                         "maxTaskRetryCount": spec.constraints.max_task_retry_count},
         "requiredSlots": 1,
         "dependsOn": {"taskIds": list(spec.depends_on)} if spec.depends_on else None,
