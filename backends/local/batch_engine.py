@@ -178,6 +178,21 @@ class BatchEngine(Compute):
         """
 
     @abc.abstractmethod
+    def remove_nodes(self, pool_id: str, node_ids: Sequence[str], *,
+                     deallocation: str = "requeue") -> None:
+        """Take the nodes ``node_ids`` out of a pool and return at once: they
+        leave as in :meth:`resize_pool` (their tasks per ``deallocation``)
+        and the pool's targets go down by as many; it is ``resizing`` until
+        they have gone.
+
+        Raises:
+            PoolNotFound; StateConflict: ``PoolBeingDeleted``,
+            ``PoolBeingResized``; ConfigError: an unknown ``deallocation`` or
+            a node that is not the pool's (nothing is removed).
+        Idempotent: no (a removed node is no longer the pool's).
+        """
+
+    @abc.abstractmethod
     def stop_resizing_pool(self, pool_id: str) -> None:
         """Stop a resize: nodes still to join or leave do not; returns at once.
 

@@ -1,6 +1,6 @@
 """The local engine's operations that change a pool after it was created
-(what the Batch emulator's resize, stop resize, pool update and
-update-properties call; see ``batch_engine``), as a mixin of
+(what the Batch emulator's resize, remove nodes, stop resize, pool update
+and update-properties call; see ``batch_engine``), as a mixin of
 ``LocalBatchEngine``: they work on its lock and pools.
 """
 
@@ -32,6 +32,14 @@ class ChangeOperations:
         with self._lock:
             try:
                 pool_resize.resize(self._pool(pool_id), dedicated, spot, deallocation)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+            self._lock.notify_all()
+
+    def remove_nodes(self, pool_id: str, node_ids, *, deallocation: str = "requeue") -> None:
+        with self._lock:
+            try:
+                pool_resize.remove_nodes(self._pool(pool_id), list(node_ids), deallocation)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
             self._lock.notify_all()

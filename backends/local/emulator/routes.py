@@ -19,6 +19,7 @@ from . import autoscale_routes as autoscale
 from . import job_ops_routes as job_ops
 from . import job_replace_routes as job_replace
 from . import job_routes as jobs
+from . import node_ops_routes as node_ops
 from . import pool_admin_routes as pool_admin
 from . import pool_routes as pools
 from . import schedule_routes as schedules
@@ -43,6 +44,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "pools/{pool_id}/updateproperties", "Pools_ReplacePoolProperties",
           pool_admin.replace_pool_properties),
     Route("POST", "pools/{pool_id}/resize", "Pools_ResizePool", pool_admin.resize_pool),
+    Route("POST", "pools/{pool_id}/removenodes", "Pools_RemoveNodes", node_ops.remove_nodes),
     Route("POST", "pools/{pool_id}/stopresize", "Pools_StopPoolResize",
           pool_admin.stop_resize_pool),
     Route("GET", "nodecounts", "Pools_ListPoolNodeCounts",
@@ -62,6 +64,8 @@ ROUTES: tuple[Route, ...] = (
           pools.node_file),
     Route("HEAD", "pools/{pool_id}/nodes/{node_id}/files/{path*}",
           "Nodes_GetNodeFileProperties", pools.node_file),
+    Route("DELETE", "pools/{pool_id}/nodes/{node_id}/files/{path*}", "Nodes_DeleteNodeFile",
+          node_ops.delete_node_file),
     # jobs
     Route("POST", "jobs", "Jobs_CreateJob", jobs.create_job),
     Route("GET", "jobs", "Jobs_ListJobs", list_handler(jobs.jobs, "jobs")),
@@ -91,6 +95,8 @@ ROUTES: tuple[Route, ...] = (
           jobs.task_file),
     Route("HEAD", "jobs/{job_id}/tasks/{task_id}/files/{path*}", "Tasks_GetTaskFileProperties",
           jobs.task_file),
+    Route("DELETE", "jobs/{job_id}/tasks/{task_id}/files/{path*}", "Tasks_DeleteTaskFile",
+          node_ops.delete_task_file),
     # job schedules (the emulator's own: see schedules)
     Route("POST", "jobschedules", "JobSchedules_CreateJobSchedule", schedules.create_schedule),
     Route("GET", "jobschedules", "JobSchedules_ListJobSchedules",
@@ -120,13 +126,12 @@ ROUTES: tuple[Route, ...] = (
 #: the Batch operations (spec operationIds) that answer 501 NotSupported
 NOT_EMULATED: tuple[str, ...] = (
     "Jobs_ListJobPreparationAndReleaseTaskStatus",
-    "Nodes_CreateNodeUser", "Nodes_DeallocateNode", "Nodes_DeleteNodeFile",
+    "Nodes_CreateNodeUser", "Nodes_DeallocateNode",
     "Nodes_DeleteNodeUser", "Nodes_DisableNodeScheduling", "Nodes_EnableNodeScheduling",
     "Nodes_GetNodeExtension", "Nodes_GetNodeRemoteLoginSettings", "Nodes_ListNodeExtensions",
     "Nodes_RebootNode", "Nodes_ReimageNode", "Nodes_ReplaceNodeUser", "Nodes_StartNode",
     "Nodes_UploadNodeLogs",
-    "Pools_RemoveNodes",
-    "Tasks_DeleteTaskFile", "Tasks_ListSubTasks",
+    "Tasks_ListSubTasks",
 )
 
 
