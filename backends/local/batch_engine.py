@@ -193,6 +193,23 @@ class BatchEngine(Compute):
         """
 
     @abc.abstractmethod
+    def restart_node(self, pool_id: str, node_id: str, *, option: str = "requeue",
+                     reimage: bool = False) -> None:
+        """Reboot (or, with ``reimage``, reimage: its directory starts empty)
+        an idle or running node and return at once: it is ``rebooting`` (or
+        ``reimaging``), its container or process restarts, then it boots as
+        a new node does, StartTask included. Its running tasks per
+        ``option`` (one of :data:`DEALLOCATION_OPTIONS`: requeued, ended, or
+        left to finish before it restarts).
+
+        Raises:
+            PoolNotFound; ConfigError: an unknown ``option`` or a node that is
+            not the pool's; StateConflict: ``PoolBeingDeleted``, or the node
+            is not idle or running (``OperationInvalidForCurrentState``).
+        Idempotent: no.
+        """
+
+    @abc.abstractmethod
     def stop_resizing_pool(self, pool_id: str) -> None:
         """Stop a resize: nodes still to join or leave do not; returns at once.
 

@@ -12,6 +12,10 @@ from emulator_rig import client_of, new_id, start_emulator, vm_configuration, wa
 
 T = bm.BatchTaskState
 
+#: reboot options as a dict: azure-batch 15 exports no BatchNodeRebootOptions
+#: and sends no Content-Type (which it then fails to serialise) for an empty one
+REQUEUE = {"nodeRebootOption": "requeue"}
+
 
 @pytest.fixture(scope="module")
 def emulator():
@@ -144,6 +148,62 @@ def test_remove_nodes_lowers_the_target_and_requeues_their_tasks(client):
                         and t, "the requeued task")
         assert done.execution_info.requeue_count == 1 and done.execution_info.exit_code == 0
         assert done.node_info.node_id != node_id
+    finally:
+        client.begin_delete_job(job_id, polling_interval=0.2).result()
+        client.begin_delete_pool(pool_id, polling_interval=0.2).result()
+
+
+def test_reboot_and_reimage_restart_the_node_and_run_its_start_task_again(client):
+    pool_id = new_id("boot")
+    client.create_pool(bm.BatchPoolCreateOptions(
+        id=pool_id, vm_size="standard_d2s_v3", target_dedicated_nodes=1,
+        virtual_machine_configuration=vm_configuration(client),
+        start_task=bm.BatchStartTask(
+            command_line="/bin/sh -c 'echo start >> $AZ_BATCH_NODE_SHARED_DIR/starts'",
+            wait_for_success=True)))
+    job_id = new_id("job")
+    client.create_job(bm.BatchJobCreateOptions(id=job_id,
+                                               pool_info=bm.BatchPoolInfo(pool_id=pool_id)))
+
+    def idle() -> str:
+        [node] = wait_for(lambda: (n := list(client.list_nodes(pool_id)))
+                          and n[0].state == bm.BatchNodeState.IDLE and n, "an idle node")
+        return node.id
+
+    def starts(node_id: str) -> bytes:
+        return b"".join(client.download_node_file(pool_id, node_id, "shared/starts"))
+    try:
+        node_id = idle()
+        assert starts(node_id) == b"start\n"
+        client.create_task(job_id, bm.BatchTaskCreateOptions(
+            id="long", command_line="/bin/sh -c 'sleep 2; echo ok'"))
+        wait_for(lambda: client.get_task(job_id, "long").state == T.RUNNING, "the task to run")
+        client.begin_reboot_node(pool_id, node_id, REQUEUE, polling_interval=0.1).result()
+        assert client.get_node(pool_id, node_id).state != bm.BatchNodeState.REBOOTING
+        assert idle() == node_id
+        assert starts(node_id) == b"start\nstart\n"  # its directory stays; StartTask again
+        done = wait_for(lambda: (t := client.get_task(job_id, "long")).state == T.COMPLETED
+                        and t, "the requeued task")
+        assert (done.execution_info.requeue_count, done.execution_info.exit_code) == (1, 0)
+
+        client.create_task(job_id, bm.BatchTaskCreateOptions(id="ended",
+                                                             command_line="sleep 30"))
+        wait_for(lambda: client.get_task(job_id, "ended").state == T.RUNNING, "the task to run")
+        client.begin_reimage_node(pool_id, node_id, {"nodeReimageOption": "terminate"}, polling_interval=0.1).result()
+        assert idle() == node_id
+        assert starts(node_id) == b"start\n"  # a fresh disk
+        ended = client.get_task(job_id, "ended")
+        assert ended.state == T.COMPLETED
+        assert ended.execution_info.failure_info.code == "TaskEnded"
+
+        with pytest.raises(ResourceNotFoundError) as missing:
+            client.begin_reboot_node(pool_id, "node-999", REQUEUE, polling_interval=0.1).result()
+        assert missing.value.error.code == "NodeNotFound"
+        client.begin_reboot_node(pool_id, node_id, REQUEUE, polling_interval=0.1)  # not waited for
+        with pytest.raises(HttpResponseError) as busy:
+            client.begin_reboot_node(pool_id, node_id, REQUEUE, polling_interval=0.1).result()
+        assert code_of(busy) == (409, "OperationInvalidForCurrentState")
+        idle()
     finally:
         client.begin_delete_job(job_id, polling_interval=0.2).result()
         client.begin_delete_pool(pool_id, polling_interval=0.2).result()

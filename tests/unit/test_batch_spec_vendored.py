@@ -78,6 +78,8 @@ SERVED = {
     ("DELETE", "jobs/{}/tasks/{}/files/{}"): ("Tasks_DeleteTaskFile", 200),
     ("DELETE", "pools/{}/nodes/{}/files/{}"): ("Nodes_DeleteNodeFile", 200),
     ("POST", "pools/{}/removenodes"): ("Pools_RemoveNodes", 202),
+    ("POST", "pools/{}/nodes/{}/reboot"): ("Nodes_RebootNode", 202),
+    ("POST", "pools/{}/nodes/{}/reimage"): ("Nodes_ReimageNode", 202),
 }
 
 
@@ -156,7 +158,7 @@ def test_vendored_spec_keeps_only_reachable_definitions_without_prose(path):
 def test_emulator_routes_are_exactly_the_served_table():
     served = {(r.method, route_key(r.template)): r.operation for r in ROUTES}
     assert served == {key: op_id for key, (op_id, _) in SERVED.items()}
-    assert len(SERVED) == 57
+    assert len(SERVED) == 59
 
 
 @pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.stem)

@@ -1,11 +1,13 @@
-"""Batch REST operations that delete a task's or a node's files and take
-nodes out of a pool. Files are deleted below the directory the engine
+"""Batch REST operations that delete a task's or a node's files, take
+nodes out of a pool, and reboot or reimage a node. Files are deleted below the directory the engine
 names (``FileRoot.delete``: no link is followed; task code may have planted
 them)."""
 
 from __future__ import annotations
 
-from topwords.backends.local.batch_engine import DEALLOCATION_OPTIONS
+from datetime import datetime, timezone
+
+from topwords.backends.local.batch_engine import DEALLOCATION_OPTIONS, StateConflict
 from topwords.backends.local.files import FileRoot
 
 from . import shapes
@@ -66,3 +68,37 @@ def remove_nodes(service: Service, request: Request, pool_id: str) -> Response:
         record = service.engine.pool_record(pool_id)
     return Response(202, headers={**shapes.stamps(record.modified),
                                   "DataServiceId": request.url("pools", pool_id)})
+
+
+def _restart(service: Service, request: Request, pool_id: str, node_id: str, *,
+             option_name: str, reimage: bool) -> Response:
+    body = request.json() or {}
+    if not isinstance(body, dict):
+        raise bad_value("value", "the body must be an object")
+    option = str(body.get(option_name) or "requeue").lower()
+    if option not in DEALLOCATION_OPTIONS:
+        raise bad_value(option_name, "must be one of " + ", ".join(DEALLOCATION_OPTIONS),
+                        option)
+    with engine_errors("Pool", pool_id):
+        if node_id not in {r.info.id for r in service.engine.node_records(pool_id)}:
+            raise not_found("Node", node_id)
+        try:
+            service.engine.restart_node(pool_id, node_id, option=option, reimage=reimage)
+        except StateConflict as exc:
+            raise BatchApiError(409, exc.code, str(exc), {"NodeId": node_id}) from None
+    return Response(202, headers={**shapes.stamps(datetime.now(timezone.utc)),
+                                  "DataServiceId": request.url("pools", pool_id, "nodes",
+                                                               node_id)})
+
+
+def reboot_node(service: Service, request: Request, pool_id: str, node_id: str) -> Response:
+    """The node's container (or process) restarts and its StartTask runs
+    again; ``nodeRebootOption`` says what becomes of its running tasks."""
+    return _restart(service, request, pool_id, node_id, option_name="nodeRebootOption",
+                    reimage=False)
+
+
+def reimage_node(service: Service, request: Request, pool_id: str, node_id: str) -> Response:
+    """A reboot on an empty node directory (``nodeReimageOption``)."""
+    return _restart(service, request, pool_id, node_id, option_name="nodeReimageOption",
+                    reimage=True)

@@ -58,6 +58,10 @@ ROUTES: tuple[Route, ...] = (
     # nodes and their files
     Route("GET", "pools/{pool_id}/nodes", "Nodes_ListNodes", list_handler(pools.nodes, "nodes")),
     Route("GET", "pools/{pool_id}/nodes/{node_id}", "Nodes_GetNode", get_handler(pools.node)),
+    Route("POST", "pools/{pool_id}/nodes/{node_id}/reboot", "Nodes_RebootNode",
+          node_ops.reboot_node),
+    Route("POST", "pools/{pool_id}/nodes/{node_id}/reimage", "Nodes_ReimageNode",
+          node_ops.reimage_node),
     Route("GET", "pools/{pool_id}/nodes/{node_id}/files", "Nodes_ListNodeFiles",
           list_handler(pools.node_files, "files")),
     Route("GET", "pools/{pool_id}/nodes/{node_id}/files/{path*}", "Nodes_GetNodeFile",
@@ -129,7 +133,7 @@ NOT_EMULATED: tuple[str, ...] = (
     "Nodes_CreateNodeUser", "Nodes_DeallocateNode",
     "Nodes_DeleteNodeUser", "Nodes_DisableNodeScheduling", "Nodes_EnableNodeScheduling",
     "Nodes_GetNodeExtension", "Nodes_GetNodeRemoteLoginSettings", "Nodes_ListNodeExtensions",
-    "Nodes_RebootNode", "Nodes_ReimageNode", "Nodes_ReplaceNodeUser", "Nodes_StartNode",
+    "Nodes_ReplaceNodeUser", "Nodes_StartNode",
     "Nodes_UploadNodeLogs",
     "Tasks_ListSubTasks",
 )
