@@ -246,10 +246,13 @@ class BatchEngine(Compute):
 
     @abc.abstractmethod
     def create_job(self, spec: JobSpec, *, pool_must_exist: bool = True,
-                   extras: Extras | None = None) -> None:
+                   extras: Extras | None = None, exit_job_actions: bool = False) -> None:
         """``Compute.create_job``; with ``pool_must_exist=False`` a job for a
         pool that does not exist (yet) is accepted, as Batch does (its tasks
-        wait for the pool). ``extras`` are kept in the job's record.
+        wait for the pool). ``extras`` are kept in the job's record. With
+        ``exit_job_actions`` (Batch's ``onTaskFailure``
+        ``performexitoptionsjobaction``) its tasks' exit conditions may
+        disable or terminate it (see ``exit_conditions``).
 
         Raises:
             ResourceExists: a job with this id exists.
@@ -348,12 +351,16 @@ class BatchEngine(Compute):
 
     @abc.abstractmethod
     def add_task_collection(self, job_id: str, tasks: Sequence[TaskSpec],
-                            extras: Sequence[Extras] | None = None
+                            extras: Sequence[Extras] | None = None,
+                            exit_conditions: Sequence[Any] | None = None
                             ) -> list[TaskRecord | ResourceExists | ConfigError]:
         """Add each task on its own, as Batch's add-task-collection does: a
         task whose id is taken (by the job, or by an earlier one of
         ``tasks``) or that is invalid is refused, the others are added, in
-        one step. ``extras[i]`` is kept in the record of ``tasks[i]``.
+        one step. ``extras[i]`` is kept in the record of ``tasks[i]``;
+        ``exit_conditions[i]`` (an ``exit_conditions.ExitConditions`` or
+        None) is what its completion does to the job and its dependents; a
+        job action in a job without ``exit_job_actions`` is a ConfigError.
 
         Returns:
             per task, in order: its record, or the error that refused it

@@ -45,6 +45,7 @@ from .autoscaler import AutoScaler
 from .clock import Clock
 from .engine_changes import ChangeOperations, merge_extras
 from .engine_job_ops import JobOperations
+from .exit_conditions import ExitConditions, options_for
 from .files import FileRoot
 from .health import Heartbeat, HeartbeatSettings
 from .node_pool import Node, NodePool
@@ -238,13 +239,14 @@ class LocalBatchEngine(ChangeOperations, JobOperations, AutoScaleSupport, BatchE
     # -- jobs -------------------------------------------------------------
 
     def create_job(self, spec: JobSpec, *, pool_must_exist: bool = True,
-                   extras: Extras | None = None) -> None:
+                   extras: Extras | None = None, exit_job_actions: bool = False) -> None:
         with self._lock:
             if spec.id in self._jobs:
                 raise ResourceExists(f"job {spec.id} already exists")
             if pool_must_exist:
                 self._pool(spec.pool_id)
-            self._jobs[spec.id] = Job(spec, extras)
+            job = self._jobs[spec.id] = Job(spec, extras)
+            job.exit_job_actions = exit_job_actions
 
     def job_records(self) -> list[JobRecord]:
         """Every job (deleting ones included), in creation order."""
@@ -288,14 +290,20 @@ class LocalBatchEngine(ChangeOperations, JobOperations, AutoScaleSupport, BatchE
         with self._lock:
             job = self._job(job_id)
             job.refuse_changes("terminate it")
-            job.move(JobState.TERMINATING)
-            job.terminate_reason = reason
-            job.pending.clear()
-            running = job.placed()
-            if not running:
-                job.move(JobState.COMPLETED, reason)
+            running = self._terminate(job, reason)
         for task in running:
             self._runner.kill(task)
+
+    def _terminate(self, job: Job, reason: str) -> list[Task]:
+        """(Under the lock.) Move a job to terminating (completed at once
+        if nothing of it runs); its running tasks, for the caller to kill."""
+        job.move(JobState.TERMINATING)
+        job.terminate_reason = reason
+        job.pending.clear()
+        running = job.placed()
+        if not running:
+            job.move(JobState.COMPLETED, reason)
+        return running
 
     def start_deleting_job(self, job_id: str) -> bool:
         def delete(job: Job, running: list[Task]) -> None:
@@ -349,7 +357,8 @@ class LocalBatchEngine(ChangeOperations, JobOperations, AutoScaleSupport, BatchE
             self._dispatch()
 
     def add_task_collection(self, job_id: str, tasks: Sequence[TaskSpec],
-                            extras: Sequence[Extras] | None = None
+                            extras: Sequence[Extras] | None = None,
+                            exit_conditions: Sequence[ExitConditions | None] | None = None
                             ) -> list[TaskRecord | ResourceExists | ConfigError]:
         outcomes: list[TaskRecord | ResourceExists | ConfigError] = []
         with self._lock:
@@ -360,12 +369,19 @@ class LocalBatchEngine(ChangeOperations, JobOperations, AutoScaleSupport, BatchE
                     outcomes.append(ResourceExists(f"task {spec.id} already exists in job "
                                                    f"{job_id}"))
                     continue
+                conditions = exit_conditions[n] if exit_conditions else None
                 try:
                     self._validate_task(job.spec, spec)
+                    if conditions is not None and conditions.uses_job_actions() \
+                            and not job.exit_job_actions:
+                        raise ConfigError(f"task {spec.id}: exitConditions with a jobAction "
+                                          f"need job {job_id} to be created with onTaskFailure "
+                                          "performexitoptionsjobaction")
                 except ConfigError as exc:
                     outcomes.append(exc)
                     continue
                 task = _new_task(job, spec, extras[n] if extras else None)
+                task.exit_conditions = conditions
                 job.add(task)
                 outcomes.append(task.record(job.spec.pool_id))
             self._dispatch()
@@ -501,10 +517,30 @@ class LocalBatchEngine(ChangeOperations, JobOperations, AutoScaleSupport, BatchE
             node.state = NodeState.IDLE
         job = self._jobs.get(task.job_id)
         if job is not None and job.tasks.get(task.spec.id) is task:
+            action, dependency = options_for(
+                task.exit_conditions, succeeded=task.result is TaskResult.SUCCESS,
+                exit_code=task.exit_code, failure=task.failure)
+            task.satisfies = dependency == "satisfy"
             job.task_completed(task)
+            if job.exit_job_actions and action != "none" and job.state == JobState.ACTIVE:
+                self._job_action(job, action)
             self._complete_if_done(job)
         self._dispatch()
         self._lock.notify_all()
+
+    def _job_action(self, job: Job, action: str) -> None:
+        """(Under the lock.) An exit condition's ``jobAction``: disable the
+        job (as ``disableTasks=requeue``) or terminate it (``TaskFailed``);
+        the tasks to stop are killed by the executor, not under the lock."""
+        if action == "terminate":
+            stop = self._terminate(job, "TaskFailed")
+        else:
+            job.move(JobState.DISABLING)
+            stop = job.placed()
+            for other in stop:
+                other.requeue_on_kill = True
+        for other in stop:
+            self._executor.submit(self._runner.kill, other)
 
     def _complete_if_done(self, job: Job, allow_empty: bool = False) -> None:
         """Move a terminating job without running tasks to completed, and an

@@ -131,6 +131,7 @@ class JobOperations:
             task.node = task.exit_code = task.result = task.failure = None
             task.start_time = task.end_time = task.container_id = None
             task.retry_count, task.killed, task.requeue_on_kill = 0, False, False
+            task.satisfies = None
             job.reactivated(task)
             self._dispatch()
             self._lock.notify_all()

@@ -58,12 +58,22 @@ class Task(StateHistory):
     container_id: str | None = None  # a container task's container (its last run)
     killed: bool = field(default=False)
     requeue_on_kill: bool = False  # its job was disabled with requeue: back to the queue
+    exit_conditions: Any = None  # its ExitConditions (see exit_conditions); None: none
+    satisfies: bool | None = None  # its completion lets dependents run (None: if it succeeded)
     extras: Mapping[str, Any] = field(default_factory=dict)
 
     def place(self, node: Node) -> None:
         self.node = node
         self.move(TaskState.PREPARING)
         node.running.add(self)
+
+    @property
+    def dependents_may_run(self) -> bool:
+        """Completed, and its dependents may run (a success, or its exit
+        conditions' ``dependencyAction`` said ``satisfy``)."""
+        if self.state is not TaskState.COMPLETED:
+            return False
+        return self.result is TaskResult.SUCCESS if self.satisfies is None else self.satisfies
 
     def info(self) -> TaskInfo:
         return TaskInfo(id=self.spec.id, state=self.state, depends_on=self.spec.depends_on,

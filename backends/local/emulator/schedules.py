@@ -254,7 +254,8 @@ class JobSchedules:
         spec, echo = job_spec_of(record.job_specification, job_id)
         service = self.service
         try:
-            service.engine.create_job(spec, pool_must_exist=False, extras=echo)
+            service.engine.create_job(spec, pool_must_exist=False, extras=echo, exit_job_actions=(
+                str(echo.get("onTaskFailure", "")).lower() == "performexitoptionsjobaction"))
         except (ResourceExists, ConfigError) as exc:
             log.error("job schedule %s could not make job %s: %s", record.id, job_id, exc)
             return

@@ -129,7 +129,7 @@ def job_json(record: JobRecord, echo: Json, url: str) -> Json:
         "poolInfo": {"poolId": spec.pool_id},
         "onAllTasksComplete": "terminatejob" if spec.terminate_when_tasks_complete
         else "noaction",
-        "onTaskFailure": "noaction", "metadata": _named(spec.metadata),
+        "onTaskFailure": str(echo.get("onTaskFailure") or "noaction").lower(), "metadata": _named(spec.metadata),
         "commonEnvironmentSettings": _named(spec.common_environment),
         "executionInfo": _without_none({
             "startTime": created, "poolId": spec.pool_id,
