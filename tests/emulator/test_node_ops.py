@@ -207,3 +207,29 @@ def test_reboot_and_reimage_restart_the_node_and_run_its_start_task_again(client
     finally:
         client.begin_delete_job(job_id, polling_interval=0.2).result()
         client.begin_delete_pool(pool_id, polling_interval=0.2).result()
+
+
+def test_node_users_and_remote_login_are_refused_as_not_emulated(client, pool_id):
+    [node] = list(client.list_nodes(pool_id))
+    with pytest.raises(HttpResponseError) as create:
+        client.create_node_user(pool_id, node.id, bm.BatchNodeUserCreateOptions(
+            name="alice", password="not-used-1!"))
+    assert code_of(create) == (409, "OperationInvalidForCurrentState")
+    assert "no remote logins" in create.value.error.message
+    assert "not-used-1!" not in str(create.value)
+    with pytest.raises(HttpResponseError) as login:
+        client.get_node_remote_login_settings(pool_id, node.id)
+    assert code_of(login) == (409, "OperationInvalidForCurrentState")
+    for call in (lambda: client.delete_node_user(pool_id, node.id, "alice"),
+                 lambda: client.replace_node_user(pool_id, node.id, "alice",
+                                                  bm.BatchNodeUserReplaceOptions(
+                                                      password="x-2!"))):
+        with pytest.raises(ResourceNotFoundError) as user:
+            call()
+        assert user.value.error.code == "NodeUserNotFound"
+    with pytest.raises(ResourceNotFoundError) as no_node:
+        client.get_node_remote_login_settings(pool_id, "node-999")
+    assert no_node.value.error.code == "NodeNotFound"
+    with pytest.raises(ResourceNotFoundError) as no_pool:
+        client.delete_node_user("no-such-pool", node.id, "alice")
+    assert no_pool.value.error.code == "PoolNotFound"

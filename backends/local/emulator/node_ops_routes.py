@@ -102,3 +102,39 @@ def reimage_node(service: Service, request: Request, pool_id: str, node_id: str)
     """A reboot on an empty node directory (``nodeReimageOption``)."""
     return _restart(service, request, pool_id, node_id, option_name="nodeReimageOption",
                     reimage=True)
+
+
+# -- what the emulator's nodes cannot do: remote logins --------------------------
+
+_NO_REMOTE_LOGIN = ("The emulator's nodes take no remote logins: they are local containers "
+                    "or processes with no SSH or RDP endpoint, so node user accounts and "
+                    "remote login settings do not exist.")
+
+
+def _refuse_remote_login(service: Service, pool_id: str, node_id: str) -> Response:
+    """404 for a pool or node that does not exist, as the service; else the
+    409 the service gives when the node cannot take the request."""
+    _node_root(service, pool_id, node_id)
+    raise BatchApiError(409, "OperationInvalidForCurrentState", _NO_REMOTE_LOGIN,
+                        {"NodeId": node_id, "Reason": "remote login is not emulated"})
+
+
+def create_node_user(service: Service, request: Request, pool_id: str,
+                     node_id: str) -> Response:
+    body = shapes.require_object(request.json())
+    if not body.get("name"):
+        raise missing("name")
+    return _refuse_remote_login(service, pool_id, node_id)
+
+
+def change_node_user(service: Service, request: Request, pool_id: str, node_id: str,
+                     user_name: str) -> Response:
+    """Replace (PUT) or delete a node user: none exists here."""
+    _node_root(service, pool_id, node_id)
+    raise BatchApiError(404, "NodeUserNotFound", "The specified node user does not exist. "
+                        + _NO_REMOTE_LOGIN, {"UserName": user_name})
+
+
+def remote_login_settings(service: Service, request: Request, pool_id: str,
+                          node_id: str) -> Response:
+    return _refuse_remote_login(service, pool_id, node_id)

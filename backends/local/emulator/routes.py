@@ -62,6 +62,14 @@ ROUTES: tuple[Route, ...] = (
           node_ops.reboot_node),
     Route("POST", "pools/{pool_id}/nodes/{node_id}/reimage", "Nodes_ReimageNode",
           node_ops.reimage_node),
+    Route("POST", "pools/{pool_id}/nodes/{node_id}/users", "Nodes_CreateNodeUser",
+          node_ops.create_node_user),
+    Route("PUT", "pools/{pool_id}/nodes/{node_id}/users/{user_name}", "Nodes_ReplaceNodeUser",
+          node_ops.change_node_user),
+    Route("DELETE", "pools/{pool_id}/nodes/{node_id}/users/{user_name}",
+          "Nodes_DeleteNodeUser", node_ops.change_node_user),
+    Route("GET", "pools/{pool_id}/nodes/{node_id}/remoteloginsettings",
+          "Nodes_GetNodeRemoteLoginSettings", node_ops.remote_login_settings),
     Route("GET", "pools/{pool_id}/nodes/{node_id}/files", "Nodes_ListNodeFiles",
           list_handler(pools.node_files, "files")),
     Route("GET", "pools/{pool_id}/nodes/{node_id}/files/{path*}", "Nodes_GetNodeFile",
@@ -130,10 +138,8 @@ ROUTES: tuple[Route, ...] = (
 #: the Batch operations (spec operationIds) that answer 501 NotSupported
 NOT_EMULATED: tuple[str, ...] = (
     "Jobs_ListJobPreparationAndReleaseTaskStatus",
-    "Nodes_CreateNodeUser", "Nodes_DeallocateNode",
-    "Nodes_DeleteNodeUser", "Nodes_DisableNodeScheduling", "Nodes_EnableNodeScheduling",
-    "Nodes_GetNodeExtension", "Nodes_GetNodeRemoteLoginSettings", "Nodes_ListNodeExtensions",
-    "Nodes_ReplaceNodeUser", "Nodes_StartNode",
+    "Nodes_DeallocateNode", "Nodes_DisableNodeScheduling", "Nodes_EnableNodeScheduling",
+    "Nodes_GetNodeExtension", "Nodes_ListNodeExtensions", "Nodes_StartNode",
     "Nodes_UploadNodeLogs",
     "Tasks_ListSubTasks",
 )
