@@ -21,8 +21,9 @@ STORAGE_CHECK = 2.0
 #: seconds a storage may keep taking connections without answering in time
 #: (each check waits 5 s) before it counts as gone: one that refuses them, or
 #: whose process died, is gone at once. A 10,000-file job's Azurite on a
-#: loaded 2-core machine was seen to miss one 5 s check and answer the next.
-SLOW_LIMIT = 30.0
+#: 2-core machine loaded by other work was seen to miss checks for over 30 s
+#: and the job to complete, unwatched, in a quieter run.
+SLOW_LIMIT = 60.0
 
 
 class StorageWatch:

@@ -65,6 +65,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "compute_target" in metafunc.fixturenames:
         metafunc.parametrize("compute_target", rigs.compute_params(metafunc.function),
                              indirect=True, scope="class")
+    marker = metafunc.definition.get_closest_marker("node_runtimes")
+    if marker is not None and "batch_emulator" in metafunc.fixturenames:
+        metafunc.parametrize("batch_emulator", rigs.emulator_params(marker.args),
+                             indirect=True, scope="session")
 
 
 @pytest.fixture(scope="class")
@@ -161,18 +165,40 @@ def module_compute(request: pytest.FixtureRequest, rig_cache, tmp_path_factory):
 EMULATOR_PAGE_SIZE = 5
 
 
-@pytest.fixture(scope="session")
-def batch_emulator(azurite, docker_client):
-    """One Batch emulator for the session, on the session's Azurite."""
+def _start_emulator(azurite, runtime: str):
     try:
         from topwords.backends.local.emulator import BatchEmulator
         emulator = BatchEmulator(storage_url=azurite.blob_url, storage_key=azurite.account_key,
-                                 page_size=EMULATOR_PAGE_SIZE)
+                                 page_size=EMULATOR_PAGE_SIZE, node_runtime=runtime)
         emulator.start()
     except (ImportError, TopwordsError) as exc:
         service_unavailable(f"the Batch emulator cannot start: {exc}")
+    return emulator
+
+
+@pytest.fixture(scope="session")
+def container_emulator(azurite, docker_client):
+    """The session's Batch emulator on container nodes (Docker)."""
+    emulator = _start_emulator(azurite, "container")
     yield emulator
     emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def process_emulator(azurite):
+    """The session's Batch emulator on process nodes (no Docker)."""
+    emulator = _start_emulator(azurite, "process")
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def batch_emulator(request: pytest.FixtureRequest):
+    """One Batch emulator per node runtime for the session, on the session's
+    Azurite: on ``request.param`` when the test is marked ``node_runtimes``
+    (see ``pytest_generate_tests`` and ``rigs.EMULATOR_RUNTIMES``), else on
+    containers."""
+    return request.getfixturevalue(f"{getattr(request, 'param', 'container')}_emulator")
 
 
 @pytest.fixture(scope="session")

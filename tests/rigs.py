@@ -151,7 +151,7 @@ def _azure_cloud_compute(request, cache, work_dir):
 def emulator_azure_config(request: pytest.FixtureRequest):
     """AzureConfig for the session's emulator (as `topwords emulator` prints it)."""
     from topwords.backends.azure.config import AzureConfig
-    env = request.getfixturevalue("batch_emulator").environment()
+    env = request.getfixturevalue("container_emulator").environment()
     return AzureConfig(batch_url=env["TOPWORDS_BATCH_URL"],
                        batch_account=env["TOPWORDS_BATCH_ACCOUNT"],
                        batch_key=env["TOPWORDS_BATCH_KEY"],
@@ -181,7 +181,24 @@ COMPUTE_RIGS = {rig.name: rig for rig in [
 ]}
 
 
+#: the node runtimes the session's Batch emulator (``batch_emulator``) runs on,
+#: with the marks of the services each needs: a test (or module) marked
+#: ``node_runtimes("process", "container")`` runs on both, in the fast tier
+#: and in the Docker tier; one not marked runs on ``container`` only (the
+#: session starts at most one emulator per runtime: ``container_emulator``,
+#: ``process_emulator``)
+EMULATOR_RUNTIMES = {"process": (pytest.mark.azurite,), "container": SERVICES}
+
 # -- what conftest.py uses -------------------------------------------------------
+
+def emulator_params(runtimes) -> list:
+    """pytest params of the session emulator on each of ``runtimes``."""
+    unknown = [name for name in runtimes if name not in EMULATOR_RUNTIMES]
+    if unknown:
+        raise ValueError(f"node_runtimes: unknown runtime(s) {unknown}; choose from "
+                         f"{', '.join(EMULATOR_RUNTIMES)}")
+    return [pytest.param(name, marks=EMULATOR_RUNTIMES[name], id=name) for name in runtimes]
+
 
 def storage_params(function) -> list:
     """pytest params of the storage rigs that claim what ``function`` requires."""

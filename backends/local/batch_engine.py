@@ -7,18 +7,19 @@ bookkeeping for every resource (creation and last-change times, state
 history, the properties it was given that the engine does not act on) and
 Batch's own operations (delete that returns at once while the resource is
 listed as ``deleting``, job update and termination, task termination, file
-listings, and the changes after creation: resize, pool and job updates).
+listings, the changes after creation: resize, pool and job updates) and
+Batch's job schedules, which make jobs on the engine's clock.
 ``LocalBatchEngine`` implements both; the emulator depends on
 this class only.
 
-Every resource's state, its ``extras`` included, lives in the engine's
-records (``records``): a front end keeps nothing per resource, and a deleted
+Every resource's state (a job schedule's too), its ``extras`` included,
+lives in the engine's records (``records``): a front end keeps nothing per resource, and a deleted
 resource leaves nothing behind. A record's ``modified`` changes on every
 change of its resource (a front end makes ``ETag`` and ``Last-Modified``
 from it).
 
 Errors: the core ones (``PoolNotFound``, ``JobNotFound``, ``TaskNotFound``,
-``ResourceExists``, ``ConfigError``, ``PoolError``) and the two below.
+``ResourceExists``, ``ConfigError``, ``PoolError``) and the three below.
 """
 
 from __future__ import annotations
@@ -31,10 +32,13 @@ from topwords.core.errors import ComputeError, ConfigError, ResourceExists
 from topwords.core.model import JobSpec, PoolSpec, TaskSpec
 
 from .files import FileRoot
-from .records import FileEntry, JobRecord, NodeRecord, PoolRecord, TaskRecord
+from .records import (
+    FileEntry, JobRecord, JobScheduleRecord, JobTemplate, NodeRecord, PoolRecord, ScheduleConfig,
+    TaskRecord,
+)
 
-__all__ = ["DEALLOCATION_OPTIONS", "DISABLE_TASKS", "KEEP", "BatchEngine", "Extras", "StateConflict",
-           "TaskDependenciesNotEnabled"]
+__all__ = ["DEALLOCATION_OPTIONS", "DISABLE_TASKS", "KEEP", "BatchEngine", "Extras",
+           "JobScheduleNotFound", "StateConflict", "TaskDependenciesNotEnabled"]
 
 #: properties of a create or update body kept with the resource as given
 #: (JSON values); the engine never reads them. In an update, a value of
@@ -58,12 +62,27 @@ class StateConflict(ComputeError):
 
     Attributes:
         code: Batch's error code (``JobCompleted``, ``JobBeingTerminated``,
-            ``JobBeingDeleted``, ``PoolBeingDeleted``, ``TaskCompleted``).
+            ``JobBeingDeleted``, ``PoolBeingDeleted``, ``TaskCompleted``,
+            ``JobScheduleCompleted``, ``JobScheduleBeingTerminated``,
+            ``JobScheduleBeingDeleted``, ``JobWithSameIdExists``,
+            ``JobScheduleWithSameIdExists``).
     """
 
     def __init__(self, message: str, *, code: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class JobScheduleNotFound(ComputeError, LookupError):
+    """The job schedule does not exist (Batch: 404 JobScheduleNotFound).
+
+    Attributes:
+        schedule_id: the schedule asked for.
+    """
+
+    def __init__(self, schedule_id: str) -> None:
+        super().__init__(f"job schedule {schedule_id} does not exist")
+        self.schedule_id = schedule_id
 
 
 class TaskDependenciesNotEnabled(ConfigError):
@@ -256,6 +275,8 @@ class BatchEngine(Compute):
 
         Raises:
             ResourceExists: a job with this id exists.
+            StateConflict: ``JobScheduleWithSameIdExists`` (a job schedule
+                has this id).
             PoolNotFound: the pool does not exist (``pool_must_exist``).
         Idempotent: no.
         """
@@ -458,4 +479,99 @@ class BatchEngine(Compute):
         Raises:
             JobNotFound, TaskNotFound.
         Idempotent: yes (read-only).
+        """
+
+    # -- job schedules -------------------------------------------------------------
+    # A schedule makes jobs ``<schedule id>:job-<n>`` from its template on
+    # ``clock`` (see ``job_schedules`` for when); its record is all there is
+    # of it, and goes when it is deleted. Reads bring it up to now first.
+
+    @abc.abstractmethod
+    def create_job_schedule(self, schedule_id: str, config: ScheduleConfig,
+                            template: JobTemplate, *, metadata: Mapping[str, str] | None = None,
+                            extras: Extras | None = None) -> JobScheduleRecord:
+        """Keep a new schedule (``extras`` in its record) and make its first
+        job if one is due now.
+
+        Returns:
+            its record.
+        Raises:
+            ResourceExists: a schedule with this id exists.
+            StateConflict: ``JobWithSameIdExists`` (a job has this id).
+            ConfigError: the id is not valid.
+        Idempotent: no.
+        """
+
+    @abc.abstractmethod
+    def job_schedule_records(self) -> list[JobScheduleRecord]:
+        """Every schedule, ``deleting`` ones included, in creation order.
+
+        Idempotent: yes (read-only).
+        """
+
+    @abc.abstractmethod
+    def job_schedule_record(self, schedule_id: str) -> JobScheduleRecord:
+        """One schedule (``deleting`` until its jobs are gone).
+
+        Raises:
+            JobScheduleNotFound.
+        Idempotent: yes (read-only).
+        """
+
+    @abc.abstractmethod
+    def update_job_schedule(self, schedule_id: str, *, config: ScheduleConfig | None = None,
+                            template: JobTemplate | None = None,
+                            metadata: Mapping[str, str] | None = None,
+                            extras: Extras | None = None) -> JobScheduleRecord:
+        """Change what is given (None: unchanged; ``extras``: the keys
+        given, a value of None removes its key); the changes apply to the
+        jobs made from now on. ``modified`` changes even if no value does.
+
+        Returns:
+            the record after the change.
+        Raises:
+            JobScheduleNotFound; StateConflict: ``JobScheduleCompleted``,
+            ``JobScheduleBeingTerminated``, ``JobScheduleBeingDeleted``.
+        Idempotent: yes (but for ``modified``).
+        """
+
+    @abc.abstractmethod
+    def disable_job_schedule(self, schedule_id: str) -> None:
+        """Make no more jobs until enabled (its active job goes on).
+
+        Raises:
+            JobScheduleNotFound; StateConflict: as ``update_job_schedule``.
+        Idempotent: yes.
+        """
+
+    @abc.abstractmethod
+    def enable_job_schedule(self, schedule_id: str) -> None:
+        """Make jobs again (one that came due meanwhile now, if its start
+        window is still open).
+
+        Raises:
+            JobScheduleNotFound; StateConflict: as ``update_job_schedule``.
+        Idempotent: yes.
+        """
+
+    @abc.abstractmethod
+    def terminate_job_schedule(self, schedule_id: str) -> None:
+        """Terminate its active job and make no more; it is ``terminating``
+        until that job has completed, then ``completed``. Returns at once.
+
+        Raises:
+            JobScheduleNotFound; StateConflict: as ``update_job_schedule``.
+        Idempotent: no (a second call is a StateConflict).
+        """
+
+    @abc.abstractmethod
+    def start_deleting_job_schedule(self, schedule_id: str) -> bool:
+        """Begin deleting a schedule and its jobs and return at once; it is
+        listed as ``deleting`` until its jobs are gone, then its record goes.
+
+        Returns:
+            False if it was being deleted already.
+        Raises:
+            JobScheduleNotFound.
+        Idempotent: yes (a second call returns False).
         """

@@ -52,12 +52,14 @@ from .node_pool import Node, NodePool
 from .runtime import NodeRuntime
 from .batch_engine import BatchEngine, Extras, StateConflict, TaskDependenciesNotEnabled
 from .jobs import Job
+from .job_schedules import JobScheduleOperations, JobSchedules
 from .records import FileEntry, JobRecord, JobState, NodeRecord, PoolRecord, TaskRecord
 from .task_runner import Task, TaskRunner, ended_by_user
 
 __all__ = ["LocalBatchEngine", "StateConflict", "TaskDependenciesNotEnabled"]
 
-class LocalBatchEngine(ChangeOperations, JobOperations, AutoScaleSupport, BatchEngine):
+class LocalBatchEngine(ChangeOperations, JobOperations, AutoScaleSupport, JobScheduleOperations,
+                       BatchEngine):
     """Pools of local nodes running Batch jobs and tasks.
 
     Args:
@@ -98,6 +100,7 @@ class LocalBatchEngine(ChangeOperations, JobOperations, AutoScaleSupport, BatchE
         self._heartbeat: Heartbeat | None = None
         self.clock = clock or Clock()
         self.autoscaler = AutoScaler(self)
+        self._schedules = JobSchedules(self)
 
     # -- pools ------------------------------------------------------------
 
@@ -240,6 +243,10 @@ class LocalBatchEngine(ChangeOperations, JobOperations, AutoScaleSupport, BatchE
 
     def create_job(self, spec: JobSpec, *, pool_must_exist: bool = True,
                    extras: Extras | None = None, exit_job_actions: bool = False) -> None:
+        if self._schedules.has(spec.id):  # before our lock: see JobSchedules' lock order
+            raise StateConflict("A job schedule with the specified job id exists; a job and "
+                                "a job schedule cannot have the same id.",
+                                code="JobScheduleWithSameIdExists")
         with self._lock:
             if spec.id in self._jobs:
                 raise ResourceExists(f"job {spec.id} already exists")
@@ -600,6 +607,7 @@ class LocalBatchEngine(ChangeOperations, JobOperations, AutoScaleSupport, BatchE
         """Stop scheduling; pools that were not deleted stay (``--keep-pool``)
         and outlive this process."""
         self.autoscaler.stop()
+        self._schedules.stop()
         if self._heartbeat is not None:
             self._heartbeat.stop()
         with self._lock:

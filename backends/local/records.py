@@ -1,4 +1,5 @@
-"""Snapshots of the local engine's pools, nodes, jobs, tasks and files, with
+"""Snapshots of the local engine's pools, nodes, jobs, tasks, job schedules
+and files, with
 the Batch bookkeeping the core ``*Info`` classes leave out (creation,
 last-change and state-transition times, StartTask runs, job states) and the
 Batch properties a front end keeps with a resource without the engine
@@ -22,8 +23,8 @@ from topwords.core.model import (
     FailureInfo, JobSpec, NodeInfo, PoolInfo, TaskInfo, TaskSpec, TaskState,
 )
 
-__all__ = ["FileEntry", "JobRecord", "JobState", "NodeErrorRecord", "NodeRecord", "PoolRecord",
-           "StartTaskRun", "StateHistory", "StateStamps", "TaskRecord", "Tracked", "utc_now"]
+__all__ = ["FileEntry", "JobRecord", "JobScheduleRecord", "JobState", "JobTemplate", "NodeErrorRecord", "NodeRecord", "PoolRecord",
+           "ScheduleConfig", "StartTaskRun", "StateHistory", "StateStamps", "TaskRecord", "Tracked", "utc_now"]
 
 _clock = threading.Lock()
 _last = datetime.min.replace(tzinfo=timezone.utc)
@@ -230,3 +231,45 @@ class FileEntry:
     created: datetime
     modified: datetime
     mode: int
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """When a job schedule makes jobs (None: not given)."""
+
+    do_not_run_until: datetime | None = None
+    do_not_run_after: datetime | None = None
+    start_window: timedelta | None = None  # None: no limit
+    recurrence: timedelta | None = None  # None: one job only
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobTemplate:
+    """What each job a schedule makes is: ``spec`` with the job's own id
+    (the template's is the schedule's), and ``extras`` kept in its record."""
+
+    spec: JobSpec
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobScheduleRecord(StateStamps):
+    """A job schedule: when it makes jobs (``config``), what they are
+    (``template``), its metadata and extras (properties of its create and
+    update bodies kept as given), its state and state history, when its
+    next job is due (None: no more), the jobs it made (oldest first) and
+    when it completed."""
+
+    id: str
+    config: ScheduleConfig
+    template: JobTemplate
+    metadata: Mapping[str, str]
+    extras: Mapping[str, Any]
+    state: str
+    next_run: datetime | None = None
+    jobs: tuple[str, ...] = ()
+    end_time: datetime | None = None
+
+    @property
+    def recent_job(self) -> str | None:
+        return self.jobs[-1] if self.jobs else None

@@ -23,7 +23,9 @@ from azure.storage.blob import (
 
 from conftest import EMULATOR_PAGE_SIZE
 
-pytestmark = [pytest.mark.docker, pytest.mark.azurite]
+#: on process nodes in the fast tier, on containers in the Docker tier
+#: (each runtime brings its marks: see tests/rigs.py EMULATOR_RUNTIMES)
+pytestmark = [pytest.mark.node_runtimes("process", "container")]
 
 WAIT = 60.0
 
@@ -111,10 +113,25 @@ def pool_options(client: BatchClient, pool_id: str, nodes: int = 2,
         metadata=[bm.BatchMetadataItem(name="purpose", value="conformance")])
 
 
+def nodes_left(request: pytest.FixtureRequest, emulator):
+    """A function of a pool id: what is left of its nodes on this machine,
+    its containers (on the container runtime) or its node directories (on
+    process nodes). Call it before the fixture yields (it may need Docker)."""
+    if emulator.engine.runtime.name == "container":
+        client = request.getfixturevalue("docker_client")
+        return lambda pool_id: client.containers.list(
+            all=True, filters={"label": f"topwords.pool={pool_id}"})
+
+    def directories(pool_id: str) -> list:
+        pool_dir = emulator.engine.work_dir / pool_id
+        return sorted(pool_dir.iterdir()) if pool_dir.exists() else []
+    return directories
+
+
 @pytest.fixture(scope="module")
-def pool(batch_client, blobs, docker_client):
+def pool(request, batch_emulator, batch_client, blobs):
     """Two nodes whose StartTask copies a resource file to the shared dir."""
-    pool_id = new_id("pool")
+    pool_id, left = new_id("pool"), nodes_left(request, batch_emulator)
     tool = blobs.read_url(blobs.container(), "tool.sh", b"echo tool says $1\n")
     start = bm.BatchStartTask(
         command_line=bash('cp tool.sh "$AZ_BATCH_NODE_SHARED_DIR/" && echo ready'),
@@ -129,8 +146,7 @@ def pool(batch_client, blobs, docker_client):
         time.sleep(0.1)
     yield pool_id
     batch_client.begin_delete_pool(pool_id, polling_interval=1).result()
-    assert docker_client.containers.list(all=True, filters={"label": f"topwords.pool={pool_id}"}) \
-        == []
+    assert left(pool_id) == []
 
 
 @pytest.fixture

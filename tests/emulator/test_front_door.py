@@ -273,10 +273,9 @@ def test_request_signed_without_a_date_or_long_ago_is_403(serve, date, words):
     assert words in values["AuthenticationErrorDetail"]
 
 
-# -- the session's real emulator (Docker + Azurite) ---------------------------------------------
+# -- the session's real emulator (on process nodes + Azurite) ----------------------------------
 
-@pytest.mark.docker
-@pytest.mark.azurite
+@pytest.mark.node_runtimes("process")
 def test_real_emulator_serves_the_sdk_while_300_half_open_connections_wait(batch_emulator,
                                                                           batch_client):
     list(batch_client.list_supported_images())

@@ -5,6 +5,7 @@ and its conflicts."""
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 
 import pytest
@@ -212,3 +213,58 @@ def test_a_one_off_schedule_whose_window_passed_while_disabled_completes_without
     emulator.clock.advance(timedelta(hours=2))
     wait_for(lambda: _in_state(client, schedule_id, "completed"), "completion")
     assert jobs_of(client, schedule_id) == []
+
+
+# -- where a schedule's state lives: the engine's record, nowhere else -------------------
+
+def test_a_schedules_etag_and_last_modified_come_from_its_engine_record(emulator, client,
+                                                                        pool_id):
+    from topwords.backends.local.emulator.shapes.wire import etag
+    schedule_id = create(client, pool_id, do_not_run_until=emulator.clock.now()
+                         + timedelta(days=1))
+    record = emulator.engine.job_schedule_record(schedule_id)
+    got = client.get_job_schedule(schedule_id)
+    assert got.etag == etag(record.modified) and got.last_modified == record.modified
+    assert record.extras["displayName"] == "nightly" and dict(record.metadata) == {}
+    client.update_job_schedule(schedule_id, bm.BatchJobScheduleUpdateOptions(
+        metadata=[bm.BatchMetadataItem(name="owner", value="ops")]))
+    changed = emulator.engine.job_schedule_record(schedule_id)
+    assert changed.modified > record.modified and changed.metadata == {"owner": "ops"}
+    again = client.get_job_schedule(schedule_id)
+    assert again.etag == etag(changed.modified) != got.etag
+    client.begin_delete_job_schedule(schedule_id, polling_interval=0.1).result()
+    assert schedule_id not in {r.id for r in emulator.engine.job_schedule_records()}
+
+
+def test_the_emulator_holds_no_schedule_state(emulator, client, pool_id):
+    """The routing Service has settings and the engine only, before and after
+    schedules come and go; a schedule is found in the engine's records."""
+    import dataclasses
+    service = emulator._server.service
+    settings = {f.name for f in dataclasses.fields(service)}
+    assert settings == {"engine", "page_size", "max_nodes", "delete_grace", "lock"}
+    assert set(vars(service)) == settings
+    schedule_id = create(client, pool_id, recurrence_interval=timedelta(hours=1))
+    wait_for(lambda: jobs_of(client, schedule_id) == [f"{schedule_id}:job-1"], "its job")
+    assert set(vars(service)) == settings
+    assert schedule_id not in repr({k: v for k, v in vars(service).items() if k != "engine"})
+    assert emulator.engine.job_schedule_record(schedule_id).jobs == (f"{schedule_id}:job-1",)
+    from topwords.backends.local import emulator as package
+    modules = [m for name, m in sys.modules.items() if name.startswith(package.__name__)]
+    assert not [m.__name__ for m in modules if hasattr(m, "JobSchedules")]
+    client.begin_delete_job_schedule(schedule_id, polling_interval=0.1).result()
+    assert schedule_id not in {r.id for r in emulator.engine.job_schedule_records()}
+
+
+def test_deleting_a_schedule_answers_once_it_is_gone_not_after_the_whole_grace(
+        emulator, client, pool_id):
+    import time
+    schedule_id = create(client, pool_id, do_not_run_until=emulator.clock.now()
+                         + timedelta(days=1))  # no job: nothing to wait for
+    emulator._server.service.delete_grace = 5.0
+    try:
+        started = time.monotonic()
+        client.begin_delete_job_schedule(schedule_id, polling_interval=0.1).result()
+        assert time.monotonic() - started < 2.5
+    finally:
+        emulator._server.service.delete_grace = 0.5

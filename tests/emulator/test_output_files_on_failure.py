@@ -16,7 +16,7 @@ from test_batch_client_conformance import (  # noqa: F401  (fixtures)
     bash, blobs, job, new_id, pool, wait_for_tasks,
 )
 
-pytestmark = [pytest.mark.docker, pytest.mark.azurite]
+pytestmark = [pytest.mark.node_runtimes("process", "container")]  # see tests/rigs.py
 
 C = bm.OutputFileUploadCondition
 

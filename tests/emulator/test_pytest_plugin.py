@@ -233,8 +233,7 @@ def test_a_user_session_on_process_nodes_needs_no_docker(tmp_path):
     assert done.returncode == 0 and "3 passed" in done.stdout, done.stdout + done.stderr
 
 
-@pytest.mark.docker
-@pytest.mark.azurite
+@pytest.mark.node_runtimes("process")
 def test_repo_conftest_fixtures_override_the_plugins(request, batch_emulator, azurite):
     # The plugin is loaded in this repo's own session too; tests/conftest.py's
     # batch_emulator (on the session Azurite, small pages) wins over it.

@@ -131,8 +131,7 @@ def test_missing_api_version_is_still_400_missing_required_query_parameter(serve
     assert (status, doc["code"]) == (400, "MissingRequiredQueryParameter")
 
 
-@pytest.mark.docker
-@pytest.mark.azurite
+@pytest.mark.node_runtimes("process")
 @pytest.mark.parametrize("version", [API_VERSIONS[0], "2024-07-01.20.0"])
 def test_real_emulator_answers_the_sdk_at_an_older_api_version(batch_emulator, version):
     from azure.batch import BatchClient

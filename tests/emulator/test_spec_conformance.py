@@ -16,7 +16,8 @@ from azure.core.rest import HttpRequest
 
 from spec_check import problems
 
-pytestmark = [pytest.mark.docker, pytest.mark.azurite]
+#: the wire shapes do not depend on what a node is: process nodes (fast tier)
+pytestmark = [pytest.mark.node_runtimes("process")]
 
 API = "api-version=2025-06-01"
 WAIT = 60.0

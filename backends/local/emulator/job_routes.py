@@ -25,10 +25,6 @@ def _created(url: str, when) -> dict[str, str]:
 
 def create_job(service: Service, request: Request) -> Response:
     spec, echo = shapes.job_spec(shapes.require_object(request.json()))
-    if service.schedules is not None and service.schedules.has(spec.id):
-        raise BatchApiError(409, "JobScheduleWithSameIdExists", "A job schedule with the "
-                            "specified job id exists; a job and a job schedule cannot have "
-                            "the same id.", {"JobId": spec.id})
     with engine_errors("Job", spec.id):
         service.engine.create_job(spec, pool_must_exist=False, extras=echo, exit_job_actions=(
             str(echo.get("onTaskFailure", "")).lower() == "performexitoptionsjobaction"))

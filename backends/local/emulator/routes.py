@@ -109,7 +109,7 @@ ROUTES: tuple[Route, ...] = (
           jobs.task_file),
     Route("DELETE", "jobs/{job_id}/tasks/{task_id}/files/{path*}", "Tasks_DeleteTaskFile",
           node_ops.delete_task_file),
-    # job schedules (the emulator's own: see schedules)
+    # job schedules (kept and run by the engine: see backends.local.job_schedules)
     Route("POST", "jobschedules", "JobSchedules_CreateJobSchedule", schedules.create_schedule),
     Route("GET", "jobschedules", "JobSchedules_ListJobSchedules",
           list_handler(schedules.schedules, "jobschedules")),

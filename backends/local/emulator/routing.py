@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
 from topwords.backends.local.batch_engine import (
-    BatchEngine, StateConflict, TaskDependenciesNotEnabled,
+    BatchEngine, JobScheduleNotFound, StateConflict, TaskDependenciesNotEnabled,
 )
 from topwords.core.errors import (
     ConfigError, JobNotFound, PoolError, PoolNotFound, ResourceExists, TaskNotFound,
@@ -95,8 +95,7 @@ class Service:
     """What handlers share: the engine and the emulator's settings. It keeps
     nothing per pool, job or task: their state, the Batch properties the
     engine does not act on included (``extras``), is in the engine's
-    records. Job schedules, which the engine does not know, are the
-    emulator's own resources (``schedules``).
+    records, and so is every job schedule's.
 
     Attributes:
         engine: the ``BatchEngine`` behind the API.
@@ -105,8 +104,6 @@ class Service:
         delete_grace: seconds a DELETE waits for the pool or job to be gone
             before it answers 202, so that the SDK's poller usually finds a
             404 on its first check instead of sleeping its interval (5 s).
-        schedules: the job schedules (``schedules.JobSchedules``), made on
-            first use (under ``lock``).
     """
 
     engine: BatchEngine
@@ -114,7 +111,6 @@ class Service:
     max_nodes: int = 16
     delete_grace: float = 2.0
     lock: threading.Lock = field(default_factory=threading.Lock)
-    schedules: Any = None
 
 
 Handler = Callable[..., Response]
@@ -147,7 +143,7 @@ class Route:
 def batch_error(exc: Exception, kind: str, ident: str,
                 job_id: str | None = None) -> BatchApiError | None:
     """The Batch error for an engine (core) error of an operation on the
-    ``kind`` (Pool, Job, Task) called ``ident`` (of job ``job_id``); None
+    ``kind`` (Pool, Job, Task, JobSchedule) called ``ident`` (of job ``job_id``); None
     for an exception that is not an engine error (a bug)."""
     if isinstance(exc, PoolNotFound):
         return not_found("Pool", ident)
@@ -155,9 +151,13 @@ def batch_error(exc: Exception, kind: str, ident: str,
         return not_found("Job", job_id or ident)
     if isinstance(exc, TaskNotFound):
         return not_found("Task", ident)
+    if isinstance(exc, JobScheduleNotFound):
+        return BatchApiError(404, "JobScheduleNotFound", "The specified job schedule does not "
+                             "exist.", {"JobScheduleId": exc.schedule_id})
     if isinstance(exc, ResourceExists):
-        return BatchApiError(409, f"{kind}Exists", f"The specified {kind.lower()} already "
-                             "exists.", {f"{kind}Id": ident})
+        noun = "job schedule" if kind == "JobSchedule" else kind.lower()
+        return BatchApiError(409, f"{kind}Exists", f"The specified {noun} already exists.",
+                             {f"{kind}Id": ident})
     if isinstance(exc, StateConflict):
         return BatchApiError(409, exc.code, str(exc), {f"{kind}Id": ident})
     if isinstance(exc, TaskDependenciesNotEnabled):

@@ -1,6 +1,8 @@
 """Batch REST operations on job schedules (create, get, exists, list,
 replace, patch, disable, enable, terminate, delete) and the jobs of a
-schedule. What a schedule does over time is in ``schedules``.
+schedule. The schedules live in the engine (``BatchEngine``'s job schedule
+methods; what a schedule does over time is ``backends.local.job_schedules``):
+these handlers only parse, call one engine method and render.
 
 The route table (``routes``) names the handlers (and, for the list and get
 operations, the renderers)."""
@@ -8,12 +10,13 @@ operations, the renderers)."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+
+from topwords.backends.local.batch_engine import JobScheduleNotFound
+from topwords.backends.local.records import JobScheduleRecord, JobTemplate
 
 from . import shapes
-from .errors import BatchApiError, bad_value, missing, unsupported
-from .routing import Request, Response, Service
-from .schedules import JobScheduleRecord, JobSchedules, job_spec_of
+from .errors import bad_value, missing, unsupported
+from .routing import Request, Response, Service, engine_errors
 from .shapes.parse import require_object
 from .shapes.schedule import schedule_config, schedule_json
 
@@ -22,14 +25,7 @@ _CREATE = {"id", "displayName", "schedule", "jobSpecification", "metadata"}
 _READ_ONLY = {"url", "eTag", "lastModified", "creationTime", "state", "stateTransitionTime",
               "previousState", "previousStateTransitionTime", "executionInfo", "stats",
               "displayName", "id"}
-
-
-def schedules_of(service: Service) -> JobSchedules:
-    """The emulator's job schedules (made on first use)."""
-    with service.lock:
-        if service.schedules is None:
-            service.schedules = JobSchedules(service)
-        return service.schedules
+_KIND = "JobSchedule"
 
 
 def _metadata(body: dict) -> dict[str, str]:
@@ -39,15 +35,19 @@ def _metadata(body: dict) -> dict[str, str]:
     return {str(i.get("name")): str(i.get("value") or "") for i in items}
 
 
-def _job_specification(body: dict) -> dict:
-    spec = body.get("jobSpecification")
-    if spec is None:
+def _template(body: dict) -> tuple[JobTemplate, dict]:
+    """The job template of a body's ``jobSpecification`` (400 if it could
+    never make a job) and the specification as given."""
+    given = body.get("jobSpecification")
+    if given is None:
         raise missing("jobSpecification")
-    job_spec_of(spec, "check:job-1")  # refuse now what could never make a job
-    return spec
+    if not isinstance(given, dict):
+        raise bad_value("jobSpecification", "must be an object")
+    spec, echo = shapes.job_spec({**given, "id": "placeholder"})
+    return JobTemplate(spec=spec, extras=echo), given
 
 
-def _json(service: Service, request: Request, record: JobScheduleRecord) -> dict:
+def _json(request: Request, record: JobScheduleRecord) -> dict:
     return schedule_json(record, request.url("jobschedules", record.id),
                          lambda job_id: request.url("jobs", job_id))
 
@@ -67,35 +67,32 @@ def create_schedule(service: Service, request: Request) -> Response:
     shapes.job_spec({"id": job_schedule_id, "poolInfo": {"poolId": "p"}})  # a valid id
     if body.get("schedule") is None:
         raise missing("schedule")
-    schedules = schedules_of(service)
-    record = JobScheduleRecord(
-        id=job_schedule_id, config=schedule_config(body["schedule"]),
-        job_specification=_job_specification(body), created=_now(),
-        display_name=body.get("displayName"), metadata=_metadata(body))
-    schedules.add(record)
+    config = schedule_config(body["schedule"])
+    template, given = _template(body)
+    with engine_errors(_KIND, job_schedule_id):
+        record = service.engine.create_job_schedule(
+            job_schedule_id, config, template, metadata=_metadata(body),
+            extras={"jobSpecification": given, "displayName": body.get("displayName")})
     url = request.url("jobschedules", job_schedule_id)
     return Response(201, headers={**_headers(record), "Location": url, "DataServiceId": url})
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def schedules(service: Service, request: Request) -> list[dict]:
-    found = schedules_of(service)
-    with found.lock:
-        return [_json(service, request, r) for r in found.all()]
+    return [_json(request, r) for r in service.engine.job_schedule_records()]
+
+
+def _record(service: Service, job_schedule_id: str) -> JobScheduleRecord:
+    with engine_errors(_KIND, job_schedule_id):
+        return service.engine.job_schedule_record(job_schedule_id)
 
 
 def schedule(service: Service, request: Request, job_schedule_id: str):
-    found = schedules_of(service)
-    with found.lock:
-        record = found.get(job_schedule_id)
-        return _json(service, request, record), record.modified
+    record = _record(service, job_schedule_id)
+    return _json(request, record), record.modified
 
 
 def schedule_exists(service: Service, request: Request, job_schedule_id: str) -> Response:
-    return Response(200, headers=_headers(schedules_of(service).get(job_schedule_id)))
+    return Response(200, headers=_headers(_record(service, job_schedule_id)))
 
 
 def replace_schedule(service: Service, request: Request, job_schedule_id: str) -> Response:
@@ -105,8 +102,9 @@ def replace_schedule(service: Service, request: Request, job_schedule_id: str) -
     for name in body:
         if name not in _CREATE | _READ_ONLY:
             raise unsupported(name, "not a job schedule property")
-    return _update(service, job_schedule_id, schedule=body.get("schedule") or {},
-                   job_specification=_job_specification(body), metadata=_metadata(body))
+    template, given = _template(body)
+    return _update(service, job_schedule_id, config=schedule_config(body.get("schedule") or {}),
+                   template=template, given=given, metadata=_metadata(body))
 
 
 def patch_schedule(service: Service, request: Request, job_schedule_id: str) -> Response:
@@ -116,77 +114,63 @@ def patch_schedule(service: Service, request: Request, job_schedule_id: str) -> 
         if name not in ("schedule", "jobSpecification", "metadata"):
             raise unsupported(name, "only schedule, jobSpecification and metadata can be "
                               "updated")
-    job_specification = _job_specification(body) if "jobSpecification" in body else None
-    return _update(service, job_schedule_id, schedule=body.get("schedule"),
-                   job_specification=job_specification,
+    template, given = _template(body) if "jobSpecification" in body else (None, None)
+    config = schedule_config(body["schedule"]) if body.get("schedule") is not None else None
+    return _update(service, job_schedule_id, config=config, template=template, given=given,
                    metadata=_metadata(body) if "metadata" in body else None)
 
 
-def _update(service: Service, job_schedule_id: str, *, schedule, job_specification,
+def _update(service: Service, job_schedule_id: str, *, config, template, given,
             metadata) -> Response:
     """Changes apply to the jobs made from now on, as on the service."""
-    config = schedule_config(schedule) if schedule is not None else None
-    schedules = schedules_of(service)
-    with schedules.lock:
-        record = schedules.changeable(job_schedule_id)
-        if config is not None:
-            record.config = config
-            schedules.reschedule(record, schedules.clock.now())
-        if job_specification is not None:
-            record.job_specification = job_specification
-        if metadata is not None:
-            record.metadata = metadata
-        record.modified = _now()
-        schedules.tick()
-        return Response(200, headers=_headers(record))
+    with engine_errors(_KIND, job_schedule_id):
+        record = service.engine.update_job_schedule(
+            job_schedule_id, config=config, template=template, metadata=metadata,
+            extras={"jobSpecification": given} if given is not None else None)
+    return Response(200, headers=_headers(record))
 
 
 def disable_schedule(service: Service, request: Request, job_schedule_id: str) -> Response:
-    schedules_of(service).set_state(job_schedule_id, "disabled")
+    with engine_errors(_KIND, job_schedule_id):
+        service.engine.disable_job_schedule(job_schedule_id)
     return Response(204)
 
 
 def enable_schedule(service: Service, request: Request, job_schedule_id: str) -> Response:
-    schedules_of(service).set_state(job_schedule_id, "active")
+    with engine_errors(_KIND, job_schedule_id):
+        service.engine.enable_job_schedule(job_schedule_id)
     return Response(204)
 
 
 def terminate_schedule(service: Service, request: Request, job_schedule_id: str) -> Response:
-    schedules = schedules_of(service)
-    schedules.terminate(job_schedule_id)
-    _wait(service, lambda: schedules.get(job_schedule_id).state != "terminating")
+    with engine_errors(_KIND, job_schedule_id):
+        service.engine.terminate_job_schedule(job_schedule_id)
+    _wait(service, job_schedule_id, lambda record: record.state != "terminating")
     return Response(202)
 
 
 def delete_schedule(service: Service, request: Request, job_schedule_id: str) -> Response:
-    schedules = schedules_of(service)
-    schedules.delete(job_schedule_id)
-    _wait(service, lambda: _gone(schedules, job_schedule_id))
+    with engine_errors(_KIND, job_schedule_id):
+        service.engine.start_deleting_job_schedule(job_schedule_id)
+    _wait(service, job_schedule_id, lambda record: False)  # until it is gone
     return Response(202)
 
 
-def _gone(schedules: JobSchedules, job_schedule_id: str) -> bool:
-    try:
-        schedules.get(job_schedule_id)
-    except BatchApiError:
-        return True
-    return False
-
-
-def _wait(service: Service, done) -> None:
-    """Wait up to ``service.delete_grace`` for ``done()`` (as pool and job
-    deletes do), so that the SDK's poller usually finds it on its first look."""
+def _wait(service: Service, job_schedule_id: str, done) -> None:
+    """Wait up to ``service.delete_grace`` for ``done(record)`` or for the
+    schedule to be gone (as pool and job deletes do), so that the SDK's
+    poller usually finds it on its first look."""
     deadline = time.monotonic() + service.delete_grace
-    schedules = schedules_of(service)
     while time.monotonic() < deadline:
-        schedules.tick()
-        if done():
+        try:
+            if done(service.engine.job_schedule_record(job_schedule_id)):
+                return
+        except JobScheduleNotFound:
             return
         time.sleep(0.02)
 
 
 def schedule_jobs(service: Service, request: Request, job_schedule_id: str) -> list[dict]:
-    record = schedules_of(service).get(job_schedule_id)
-    made = set(record.jobs)
+    made = set(_record(service, job_schedule_id).jobs)
     return [shapes.job_json(r, r.extras, request.url("jobs", r.spec.id))
             for r in service.engine.job_records() if r.spec.id in made]

@@ -209,8 +209,6 @@ class BatchEmulator:
         if server is not None:
             server.shutdown()
             server.server_close()
-            if server.service.schedules is not None:
-                server.service.schedules.stop()
         engine, self._engine = self._engine, None
         if engine is not None:
             try:  # containers first: that ends every command, even on a hung node

@@ -3,14 +3,15 @@ response body (pure functions)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+from topwords.backends.local.records import ScheduleConfig
 
 from ..errors import bad_value
 from .wire import etag, format_duration, format_time, parse_duration
 
-__all__ = ["ScheduleConfig", "schedule_config", "schedule_json"]
+__all__ = ["config_json", "schedule_config", "schedule_json"]
 
 Json = dict[str, Any]
 
@@ -18,26 +19,18 @@ Json = dict[str, Any]
 MIN_INTERVAL = timedelta(minutes=1)
 
 
-@dataclass(frozen=True)
-class ScheduleConfig:
-    """When a schedule makes jobs (None: not given)."""
-
-    do_not_run_until: datetime | None = None
-    do_not_run_after: datetime | None = None
-    start_window: timedelta | None = None  # None: no limit
-    recurrence: timedelta | None = None  # None: one job only
-
-    def to_json(self) -> Json:
-        body: Json = {}
-        if self.do_not_run_until:
-            body["doNotRunUntil"] = format_time(self.do_not_run_until)
-        if self.do_not_run_after:
-            body["doNotRunAfter"] = format_time(self.do_not_run_after)
-        if self.start_window:
-            body["startWindow"] = format_duration(self.start_window.total_seconds())
-        if self.recurrence:
-            body["recurrenceInterval"] = format_duration(self.recurrence.total_seconds())
-        return body
+def config_json(config: ScheduleConfig) -> Json:
+    """A schedule's ``schedule`` object (what was given of it)."""
+    body: Json = {}
+    if config.do_not_run_until:
+        body["doNotRunUntil"] = format_time(config.do_not_run_until)
+    if config.do_not_run_after:
+        body["doNotRunAfter"] = format_time(config.do_not_run_after)
+    if config.start_window:
+        body["startWindow"] = format_duration(config.start_window.total_seconds())
+    if config.recurrence:
+        body["recurrenceInterval"] = format_duration(config.recurrence.total_seconds())
+    return body
 
 
 def schedule_config(body: Any) -> ScheduleConfig:
@@ -81,18 +74,20 @@ def _interval(body: Json, name: str) -> timedelta | None:
 
 
 def schedule_json(record, url: str, job_url) -> Json:
-    """A job schedule as GET /jobschedules/{id} answers it (``job_url``:
-    job id -> its URL)."""
+    """A job schedule (a ``records.JobScheduleRecord``, its ``displayName``
+    and ``jobSpecification`` in its extras) as GET /jobschedules/{id}
+    answers it (``job_url``: job id -> its URL)."""
     changed = format_time(record.modified)
     body: Json = {
         "id": record.id, "url": url, "eTag": etag(record.modified), "lastModified": changed,
         "creationTime": format_time(record.created), "state": record.state,
         "stateTransitionTime": format_time(record.state_changed),
-        "schedule": record.config.to_json(), "jobSpecification": record.job_specification,
+        "schedule": config_json(record.config),
+        "jobSpecification": record.extras.get("jobSpecification", {}),
         "metadata": [{"name": k, "value": v} for k, v in record.metadata.items()],
     }
-    if record.display_name:
-        body["displayName"] = record.display_name
+    if record.extras.get("displayName"):
+        body["displayName"] = record.extras["displayName"]
     if record.previous_state:
         body["previousState"] = record.previous_state
         body["previousStateTransitionTime"] = format_time(record.previous_state_changed)
