@@ -126,7 +126,8 @@ def test_shared_list_handler_filters_pages_and_selects(service):
 def test_shared_get_handler_selects_and_stamps(service):
     make_job(service)
     status, body, headers = call(service, "GET", "jobs/j", **{"$select": "id"})
-    assert (status, body) == (200, {"id": "j"})
+    assert (status, body) == (200, {"id": "j", "odata.metadata":
+                                    "http://127.0.0.1:1/$metadata#jobs/@Element"})
     assert headers["ETag"].startswith("0x") and headers["Last-Modified"].endswith("GMT")
 
 

@@ -4,6 +4,8 @@ for list and get operations, the renderers) that the route table in
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from topwords.core.model import TaskSpec
 
 from . import shapes
@@ -83,9 +85,13 @@ def delete_job(service: Service, request: Request, job_id: str) -> Response:
 
 
 def task_counts(service: Service, request: Request, job_id: str) -> Response:
+    """Its ``ETag`` and ``Last-Modified``: the latest change of the job or
+    of any of its tasks (the counts change with the tasks)."""
     with engine_errors("Job", job_id):
+        job_changed = service.engine.job_record(job_id).modified
         records = service.engine.task_records(job_id)
-    return json_response(200, shapes.task_counts_json(records))
+    changed = max([job_changed] + [r.modified for r in records])
+    return json_response(200, shapes.task_counts_json(records), shapes.stamps(changed))
 
 
 # -- adding tasks ------------------------------------------------------------------
@@ -142,14 +148,16 @@ def create_task(service: Service, request: Request, job_id: str) -> Response:
 
 
 def create_task_collection(service: Service, request: Request, job_id: str) -> Response:
-    """Each task succeeds or fails on its own; failures are in the results."""
+    """Each task succeeds or fails on its own; failures are in the results.
+    The answer's ``ETag`` and ``Last-Modified`` are the latest added task's
+    (the time of the answer when none was added)."""
     tasks = shapes.require_object(request.json()).get("value")
     if not isinstance(tasks, list):
         raise bad_value("value", "must be a list of tasks")
     if len(tasks) > MAX_TASKS_PER_REQUEST:
         raise bad_value("value", f"at most {MAX_TASKS_PER_REQUEST} tasks per request",
                         len(tasks))
-    results = []
+    results, latest = [], None
     for body, outcome in zip(tasks, _add_tasks(service, job_id, tasks, kind="Job",
                                                ident=job_id)):
         if isinstance(outcome, BatchApiError):
@@ -158,11 +166,13 @@ def create_task_collection(service: Service, request: Request, job_id: str) -> R
                             "taskId": task_id, "error": error_body(outcome)})
             continue
         spec, record = outcome
+        latest = max(latest or record.modified, record.modified)
         results.append({"status": "success", "taskId": spec.id,
                         "eTag": shapes.etag(record.modified),
                         "lastModified": shapes.format_time(record.modified),
                         "location": request.url("jobs", job_id, "tasks", spec.id)})
-    return json_response(200, {"value": results})
+    return json_response(200, {"value": results},
+                         shapes.stamps(latest or datetime.now(timezone.utc)))
 
 
 # -- tasks and their files ------------------------------------------------------------

@@ -10,6 +10,7 @@ from topwords.core.errors import PoolNotFound
 from . import shapes
 from .errors import BatchApiError, not_found
 from .images import image_index, supported_images_json
+from .resources import node_changed
 from .routing import Request, Response, Service, engine_errors, wait_until_gone
 
 
@@ -102,7 +103,7 @@ def node(service: Service, request: Request, pool_id: str, node_id: str):
     pool, records = _nodes(service, pool_id)
     for record in records:
         if record.info.id == node_id:
-            return _node_json(request, pool_id, record, pool), None
+            return _node_json(request, pool_id, record, pool), node_changed(record)
     raise not_found("Node", node_id)
 
 
@@ -140,6 +141,7 @@ def file_response(request: Request, root: FileRoot | None, rel_path: str) -> Res
                "ocp-batch-file-url": request.base_url + "/" + "/".join(request.segments),
                "ocp-batch-file-mode": shapes.file_mode(entry),
                "Last-Modified": shapes.http_date(entry.modified),
+               "ETag": shapes.etag(entry.modified),
                "Content-Type": "application/octet-stream"}
     if request.method == "HEAD":
         headers["Content-Length"] = str(entry.size)

@@ -9,12 +9,15 @@ from it, and ``tests/emulator/test_catalogue.py`` checks it against every
 spec's operationIds (``backends/local/emulator/spec/``). To emulate an
 operation: write its handler (for a list or a get, a renderer passed to
 ``list_handler``/``get_handler``), add its row here and take its name out
-of ``NOT_EMULATED``.
+of ``NOT_EMULATED``; its conditional request headers and the response
+headers its spec declares are then handled by ``conditions`` (and checked
+by ``tests/emulator/test_declared_headers.py``, which needs a recipe for it).
 """
 
 from __future__ import annotations
 
 from . import account_routes as account
+from . import conditions
 from . import autoscale_routes as autoscale
 from . import job_ops_routes as job_ops
 from . import job_replace_routes as job_replace
@@ -37,7 +40,7 @@ ROUTES: tuple[Route, ...] = (
     # pools
     Route("POST", "pools", "Pools_CreatePool", pools.create_pool),
     Route("GET", "pools", "Pools_ListPools", list_handler(pools.pools, "pools")),
-    Route("GET", "pools/{pool_id}", "Pools_GetPool", get_handler(pools.pool)),
+    Route("GET", "pools/{pool_id}", "Pools_GetPool", get_handler(pools.pool, "pools")),
     Route("HEAD", "pools/{pool_id}", "Pools_PoolExists", pools.pool_exists),
     Route("DELETE", "pools/{pool_id}", "Pools_DeletePool", pools.delete_pool),
     Route("PATCH", "pools/{pool_id}", "Pools_UpdatePool", pool_admin.update_pool),
@@ -57,7 +60,8 @@ ROUTES: tuple[Route, ...] = (
           autoscale.evaluate_autoscale),
     # nodes and their files
     Route("GET", "pools/{pool_id}/nodes", "Nodes_ListNodes", list_handler(pools.nodes, "nodes")),
-    Route("GET", "pools/{pool_id}/nodes/{node_id}", "Nodes_GetNode", get_handler(pools.node)),
+    Route("GET", "pools/{pool_id}/nodes/{node_id}", "Nodes_GetNode",
+          get_handler(pools.node, "nodes")),
     Route("POST", "pools/{pool_id}/nodes/{node_id}/reboot", "Nodes_RebootNode",
           node_ops.reboot_node),
     Route("POST", "pools/{pool_id}/nodes/{node_id}/reimage", "Nodes_ReimageNode",
@@ -81,7 +85,7 @@ ROUTES: tuple[Route, ...] = (
     # jobs
     Route("POST", "jobs", "Jobs_CreateJob", jobs.create_job),
     Route("GET", "jobs", "Jobs_ListJobs", list_handler(jobs.jobs, "jobs")),
-    Route("GET", "jobs/{job_id}", "Jobs_GetJob", get_handler(jobs.job)),
+    Route("GET", "jobs/{job_id}", "Jobs_GetJob", get_handler(jobs.job, "jobs")),
     Route("PATCH", "jobs/{job_id}", "Jobs_UpdateJob", jobs.update_job),
     Route("PUT", "jobs/{job_id}", "Jobs_ReplaceJob", job_replace.replace_job),
     Route("POST", "jobs/{job_id}/terminate", "Jobs_TerminateJob", jobs.terminate_job),
@@ -94,7 +98,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "jobs/{job_id}/addtaskcollection", "Tasks_CreateTaskCollection",
           jobs.create_task_collection),
     Route("GET", "jobs/{job_id}/tasks", "Tasks_ListTasks", list_handler(jobs.tasks, "tasks")),
-    Route("GET", "jobs/{job_id}/tasks/{task_id}", "Tasks_GetTask", get_handler(jobs.task)),
+    Route("GET", "jobs/{job_id}/tasks/{task_id}", "Tasks_GetTask", get_handler(jobs.task, "tasks")),
     Route("PUT", "jobs/{job_id}/tasks/{task_id}", "Tasks_ReplaceTask", job_ops.replace_task),
     Route("DELETE", "jobs/{job_id}/tasks/{task_id}", "Tasks_DeleteTask", job_ops.delete_task),
     Route("POST", "jobs/{job_id}/tasks/{task_id}/terminate", "Tasks_TerminateTask",
@@ -113,7 +117,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "jobschedules", "JobSchedules_CreateJobSchedule", schedules.create_schedule),
     Route("GET", "jobschedules", "JobSchedules_ListJobSchedules",
           list_handler(schedules.schedules, "jobschedules")),
-    Route("GET", _SCHEDULE, "JobSchedules_GetJobSchedule", get_handler(schedules.schedule)),
+    Route("GET", _SCHEDULE, "JobSchedules_GetJobSchedule",
+          get_handler(schedules.schedule, "jobschedules")),
     Route("HEAD", _SCHEDULE, "JobSchedules_JobScheduleExists", schedules.schedule_exists),
     Route("PUT", _SCHEDULE, "JobSchedules_ReplaceJobSchedule", schedules.replace_schedule),
     Route("PATCH", _SCHEDULE, "JobSchedules_UpdateJobSchedule", schedules.patch_schedule),
@@ -130,7 +135,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "applications", "Applications_ListApplications",
           list_handler(account.applications, "applications")),
     Route("GET", "applications/{application_id}", "Applications_GetApplication",
-          get_handler(account.application)),
+          get_handler(account.application, "applications")),
     Route("GET", "poolusagemetrics", "Pools_ListPoolUsageMetrics",
           list_handler(account.pool_usage_metrics, "poolusagemetrics")),
 )
@@ -146,14 +151,16 @@ NOT_EMULATED: tuple[str, ...] = (
 
 
 def dispatch(service: Service, request: Request) -> Response:
-    """Answer a request with its route's handler, or a Batch-style error
-    (501 NotSupported for a method and path no route serves)."""
+    """Answer a request with its route's handler (after the conditional
+    headers its operation declares, with the response headers it declares:
+    see ``conditions``), or a Batch-style error (501 NotSupported for a
+    method and path no route serves)."""
     check_api_version(request.query.get("api-version"))
     path = "/".join(request.segments)
     for route in ROUTES:
         params = route.match(request.method, path)
         if params is not None:
-            return route.handler(service, request, **params)
+            return conditions.serve(service, request, route, params)
     raise BatchApiError(501, "NotSupported",
                         f"The Batch emulator does not support {request.method} /{path}.",
                         {"Reason": "operation not emulated; see the README's list of what "

@@ -19,7 +19,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import quote
@@ -63,13 +63,19 @@ class Request:
 
     def json(self) -> Any:
         """The body as JSON (400 InvalidRequestBody if it is not, or if it
-        nests deeper than ``limits.MAX_JSON_DEPTH``)."""
+        nests deeper than ``limits.MAX_JSON_DEPTH``), without the OData
+        annotations (``odata.metadata``, ...) of an object: a client that
+        sends back what it got (azure-batch's replace) sends them too, and
+        Batch ignores them."""
         check_json_depth(self.body)
         try:
-            return json.loads(self.body or b"null")
+            body = json.loads(self.body or b"null")
         except ValueError:
             raise BatchApiError(400, "InvalidRequestBody",
                                 "The request body is not valid JSON.") from None
+        if isinstance(body, dict):
+            body = {k: v for k, v in body.items() if not k.startswith("odata.")}
+        return body
 
     def url(self, *segments: str) -> str:
         """The absolute URL of a resource path."""
@@ -104,6 +110,10 @@ class Service:
         delete_grace: seconds a DELETE waits for the pool or job to be gone
             before it answers 202, so that the SDK's poller usually finds a
             404 on its first check instead of sleeping its interval (5 s).
+        started: when the service started (the ``Last-Modified`` of a list
+            whose items say nothing of their changes).
+        conditional: held while a conditional request is checked and
+            answered (see ``conditions``).
     """
 
     engine: BatchEngine
@@ -111,6 +121,8 @@ class Service:
     max_nodes: int = 16
     delete_grace: float = 2.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    conditional: threading.Lock = field(default_factory=threading.Lock)
 
 
 Handler = Callable[..., Response]
@@ -210,7 +222,24 @@ def list_response(request: Request, service: Service, items: Sequence[dict],
                       url=request.base_url + "/" + "/".join(request.segments),
                       metadata=f"{request.base_url}/$metadata#{metadata}")
     body["value"] = [odata.select(item, request.query.get("$select")) for item in body["value"]]
-    return json_response(200, body)
+    return json_response(200, body, stamps(_latest_change(items, service.started)))
+
+
+def _latest_change(items: Sequence[dict], since: datetime) -> datetime:
+    """A list's last change, for its ``ETag`` and ``Last-Modified``: the
+    latest ``lastModified`` (or ``properties.lastModified``, for files) of
+    its items, and never before ``since`` (the emulator's start: a list
+    of items without one, or of none)."""
+    latest = since
+    for item in items:
+        stamp = item.get("lastModified") or (item.get("properties") or {}).get("lastModified")
+        if isinstance(stamp, str):
+            try:
+                when = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ")
+            except ValueError:
+                continue
+            latest = max(latest, when.replace(tzinfo=timezone.utc))
+    return latest
 
 
 def list_handler(items: Callable[..., Sequence[dict]], metadata: str) -> Handler:
@@ -225,15 +254,17 @@ def list_handler(items: Callable[..., Sequence[dict]], metadata: str) -> Handler
     return handler
 
 
-def get_handler(one: Callable[..., tuple[dict, datetime | None]]) -> Handler:
+def get_handler(one: Callable[..., tuple[dict, datetime | None]], metadata: str) -> Handler:
     """A get operation: ``one(service, request, **path_parameters)``
     renders the resource and says when it last changed (for its ``ETag``
     and ``Last-Modified``; None: no such headers); ``$select`` is applied
-    here."""
+    here. ``metadata``: the odata.metadata entity set (``pools``, ...),
+    answered as ``<the address the client used>/$metadata#<set>/@Element``."""
     def handler(service: Service, request: Request, **path: str) -> Response:
         body, changed = one(service, request, **path)
-        return json_response(200, odata.select(body, request.query.get("$select")),
-                             stamps(changed) if changed is not None else None)
+        body = {"odata.metadata": f"{request.base_url}/$metadata#{metadata}/@Element",
+                **odata.select(body, request.query.get("$select"))}
+        return json_response(200, body, stamps(changed) if changed is not None else None)
     handler.__name__ = handler.__qualname__ = f"get_{one.__name__.strip('_')}"
     handler.__doc__, handler.__wrapped__ = one.__doc__, one  # its signature is one's
     return handler

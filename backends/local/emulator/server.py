@@ -194,9 +194,14 @@ class BatchHttpServer:
         url = urlsplit(head.target)
         segments = tuple(unquote(s) for s in url.path.split("/") if s)
         query = {name: values[0] for name, values in parse_qs(url.query).items()}
-        host = head.headers.get("host") or "{}:{}".format(*self.server_address)
         return Request(method=head.method, segments=segments, query=query,
-                       headers=dict(head.headers), body=body, base_url=f"http://{host}")
+                       headers=dict(head.headers), body=body, base_url=self._base_url(head))
+
+    def _base_url(self, head: Head | None) -> str:
+        """``http://<host>``: the address the client used (its ``Host``
+        header), for the URLs in answers (odata.metadata, nextLink, url)."""
+        host = head.headers.get("host") if head else None
+        return f"http://{host}" if host else self.url
 
     # -- answers -----------------------------------------------------------------------
 
@@ -204,7 +209,7 @@ class BatchHttpServer:
                       response: Response | BatchApiError, *, close: bool) -> bytes:
         request_id = str(uuid.uuid4())
         if isinstance(response, BatchApiError):
-            response = self._error(response, request_id)
+            response = self._error(response, request_id, self._base_url(head))
         headers = {"request-id": request_id, "DataServiceVersion": "3.0", **response.headers}
         if head and head.headers.get("return-client-request-id", "").strip().lower() == "true":
             client_id = head.headers.get("client-request-id")
@@ -221,10 +226,10 @@ class BatchHttpServer:
         log.info("%s %s -> %d", method, path, response.status)
         return http.answer(response.status, headers, response.body)
 
-    def _error(self, exc: BatchApiError, request_id: str) -> Response:
+    def _error(self, exc: BatchApiError, request_id: str, base_url: str) -> Response:
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         body = error_body(exc, f"\nRequestId:{request_id}\nTime:{now}")
-        body["odata.metadata"] = (f"{self.url}/$metadata#Microsoft.Azure.Batch.Protocol"
+        body["odata.metadata"] = (f"{base_url}/$metadata#Microsoft.Azure.Batch.Protocol"
                                   ".Entities.Container.errors/@Element")
         response = json_response(exc.status, body)
         if exc.status == 503:
