@@ -242,7 +242,8 @@ def test_the_emulator_holds_no_schedule_state(emulator, client, pool_id):
     import dataclasses
     service = emulator._server.service
     settings = {f.name for f in dataclasses.fields(service)}
-    assert settings == {"engine", "page_size", "max_nodes", "delete_grace", "lock"}
+    assert settings == {"engine", "page_size", "max_nodes", "delete_grace", "lock", "started",
+                        "conditional"}
     assert set(vars(service)) == settings
     schedule_id = create(client, pool_id, recurrence_interval=timedelta(hours=1))
     wait_for(lambda: jobs_of(client, schedule_id) == [f"{schedule_id}:job-1"], "its job")
