@@ -236,3 +236,23 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config) -> None:
         terminalreporter.write_line(
             f"FAILED: {len(_skipped_service_tests)} Docker/Azurite test(s) were skipped, "
             f"but services are required here (e.g. {_skipped_service_tests[0]})", red=True)
+
+
+# -- a module's own emulator (tests/emulator/emulator_rig.py) ------------------
+
+@pytest.fixture(scope="module")
+def emulator():
+    """A module's own Batch emulator on process nodes (no Docker, no
+    Azurite); a module that needs other settings defines its own."""
+    from emulator_rig import start_emulator  # tests/emulator, which the modules using it are in
+    emulator = start_emulator()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def client(emulator):
+    """A BatchClient on the module's ``emulator``."""
+    from emulator_rig import client_of
+    with client_of(emulator) as client:
+        yield client

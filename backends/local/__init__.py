@@ -34,6 +34,11 @@ def create(**options: object):
     server = None
     if config.storage_url is None:
         server = AzuriteServer(binary=find_azurite_binary(config.azurite_bin))
+    # The worker resolves a host name, whose first use imports the idna codec:
+    # imported here, it cannot be in the middle of an import the main thread
+    # holds when a Ctrl-C lands there (seen: the worker then waits forever on
+    # that module's lock and the run never exits).
+    import encodings.idna  # noqa: F401
     with ThreadPoolExecutor(1) as background:  # Azurite boots while the SDKs load
         started = background.submit(server.start if server else
                                     lambda: wait_until_reachable(config.storage_url, 5.0))

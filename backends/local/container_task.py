@@ -25,8 +25,6 @@ kills it (``docker kill``), and the container is removed once it has ended.
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
@@ -37,6 +35,7 @@ from topwords.core.containers import ContainerSettings
 from topwords.core.errors import NodeError
 
 from .container_run import ImageMissing, MountPlan
+from .docker_exec import KillTimer, pump
 from .runtime import ExecOutcome
 from .users import NodeUser
 
@@ -91,14 +90,10 @@ def run_container(client: docker.DockerClient, *, settings: ContainerSettings,
             api.start(container_id)
         if on_start:
             on_start(ContainerHandle(container_id))
-        killer = _Killer(api, container_id, timeout)
+        killer = KillTimer(lambda: api.kill(container_id) or True, timeout)
         try:
             with _errors(settings.image_name):  # Docker gone mid-stream: a NodeError
-                for out_chunk, err_chunk in stream:
-                    if out_chunk:
-                        _write_all(stdout, out_chunk)
-                    if err_chunk:
-                        _write_all(stderr, err_chunk)
+                pump(stream, stdout, stderr)
                 exit_code = api.wait(container_id).get("StatusCode")
         finally:
             killer.cancel()
@@ -143,33 +138,3 @@ class _errors:
         return False
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-class _Killer:
-    """Kills a container once its time limit passes."""
-
-    def __init__(self, api, container_id: str, timeout: float | None) -> None:
-        self.fired = False
-        self._api, self._id = api, container_id
-        self._timer = None
-        if timeout is not None:
-            self._timer = threading.Timer(timeout, self._fire)
-            self._timer.daemon = True
-            self._timer.start()
-
-    def cancel(self) -> None:
-        """Stop the timer; once this returns, ``fired`` is settled."""
-        if self._timer:
-            self._timer.cancel()
-            self._timer.join()
-
-    def _fire(self) -> None:
-        try:
-            self._api.kill(self._id)
-        except Exception:  # noqa: BLE001 (a timer thread: it has ended or is gone)
-            return
-        self.fired = True

@@ -42,13 +42,9 @@ class ExecRunner:
             stream = self._api.exec_start(exec_id, stream=True, demux=True)
             if on_start:
                 on_start(exec_id)
-            killer = _Killer(self._api, exec_id, timeout)
+            killer = KillTimer(lambda: _kill_exec(self._api, exec_id), timeout)
             try:
-                for out_chunk, err_chunk in stream:
-                    if out_chunk:
-                        _write_all(stdout, out_chunk)
-                    if err_chunk:
-                        _write_all(stderr, err_chunk)
+                pump(stream, stdout, stderr)
             finally:
                 killer.cancel()
             exit_code = self._api.exec_inspect(exec_id).get("ExitCode")
@@ -69,18 +65,23 @@ class ExecRunner:
             time.sleep(0.02)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+def pump(stream, stdout: int, stderr: int) -> None:
+    """Write the chunks of a demultiplexed Docker output stream (``(out,
+    err)`` pairs) to the two file descriptors, until it ends."""
+    for out_chunk, err_chunk in stream:
+        for fd, chunk in ((stdout, out_chunk), (stderr, err_chunk)):
+            view = memoryview(chunk or b"")
+            while view:
+                view = view[os.write(fd, view):]
 
 
-class _Killer:
-    """Kills an exec's process tree once its time limit passes."""
+class KillTimer:
+    """Calls ``kill`` once ``timeout`` seconds pass (never if None);
+    ``fired`` says whether it killed something (``kill`` returned True)."""
 
-    def __init__(self, api, exec_id: str, timeout: float | None) -> None:
+    def __init__(self, kill: Callable[[], bool], timeout: float | None) -> None:
         self.fired = False
-        self._api, self._exec_id = api, exec_id
+        self._kill = kill
         self._timer = None
         if timeout is not None:
             self._timer = threading.Timer(timeout, self._fire)
@@ -88,16 +89,23 @@ class _Killer:
             self._timer.start()
 
     def cancel(self) -> None:
+        """Stop the timer; once this returns, ``fired`` is settled."""
         if self._timer:
             self._timer.cancel()
+            self._timer.join()
 
     def _fire(self) -> None:
         try:
-            info = self._api.exec_inspect(self._exec_id)
-        except Exception:  # noqa: BLE001 (a timer thread: the container is gone)
+            self.fired = bool(self._kill())
+        except Exception:  # noqa: BLE001 (a timer thread: what it kills has ended or is gone)
             return
-        # the pid of an ended exec may already belong to another process
-        pid = info.get("Pid") if info.get("Running") else None
-        if pid:
-            self.fired = True
-            kill_tree(pid)
+
+
+def _kill_exec(api, exec_id: str) -> bool:
+    """Kill a running exec's process tree; False if it has ended."""
+    info = api.exec_inspect(exec_id)
+    # the pid of an ended exec may already belong to another process
+    pid = info.get("Pid") if info.get("Running") else None
+    if pid:
+        kill_tree(pid)
+    return bool(pid)

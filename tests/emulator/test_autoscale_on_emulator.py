@@ -10,26 +10,13 @@ import pytest
 from azure.batch import models as bm
 from azure.core.exceptions import HttpResponseError
 
-from emulator_rig import client_of, new_id, start_emulator, vm_configuration, wait_for
+from emulator_rig import new_id, vm_configuration, wait_for
 
 QUEUE_FORMULA = """
 $tasks = max($PendingTasks.GetSample(1));
 $TargetDedicatedNodes = min(3, $tasks);
 $NodeDeallocationOption = taskcompletion;
 """
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    emulator = start_emulator()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture(scope="module")
-def client(emulator):
-    with client_of(emulator) as client:
-        yield client
 
 
 def fixed_pool(client, nodes: int = 1) -> str:

@@ -4,7 +4,6 @@ accept more than the spec)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 from azure.core.exceptions import HttpResponseError

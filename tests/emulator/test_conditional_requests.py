@@ -15,21 +15,7 @@ from azure.batch import models as bm
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError
 
-from emulator_rig import client_of, new_id, start_emulator, vm_configuration, wait_for
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    emulator = start_emulator()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture(scope="module")
-def client(emulator):
-    client = client_of(emulator)
-    yield client
-    client.close()
+from emulator_rig import new_id, vm_configuration, wait_for
 
 
 def status_of(call, *args, **kwargs) -> int:

@@ -22,7 +22,7 @@ from azure.core.rest import HttpRequest
 
 from topwords.backends.local.emulator.routes import ROUTES
 
-from emulator_rig import client_of, new_id, start_emulator, vm_configuration, wait_for
+from emulator_rig import new_id, vm_configuration, wait_for
 
 SPEC = json.loads((Path(__file__).resolve().parents[2] / "backends/local/emulator/spec"
                    / "batch-2025-06-01.json").read_text(encoding="utf-8"))["operations"]
@@ -213,19 +213,6 @@ ERROR_ONLY = {
     "Nodes_GetNodeRemoteLoginSettings": lambda w: (
         f"pools/{w.pool}/nodes/{w.node}/remoteloginsettings", None),
 }
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    emulator = start_emulator()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture(scope="module")
-def client(emulator):
-    with client_of(emulator) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

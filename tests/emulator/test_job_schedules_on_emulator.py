@@ -12,20 +12,7 @@ import pytest
 from azure.batch import models as bm
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
-from emulator_rig import client_of, new_id, start_emulator, vm_configuration, wait_for
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    emulator = start_emulator()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture(scope="module")
-def client(emulator):
-    with client_of(emulator) as client:
-        yield client
+from emulator_rig import new_id, vm_configuration, wait_for
 
 
 @pytest.fixture(scope="module")

@@ -9,35 +9,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from topwords.backends.local.labels import LIFELINE_LABEL
 from topwords.backends.local.lifeline import is_alive
 
+from fault_rig import emulator_settings, until
+
 pytestmark = [pytest.mark.docker, pytest.mark.azurite]
 
 IMAGE = "topwords-node:local"
-
-
-def _until(check, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return check()
-
-
-def _exports(proc) -> dict[str, str]:
-    exports = {}
-    while len(exports) < 6:
-        line = proc.stdout.readline()
-        assert line, "the emulator ended before printing its settings"
-        name, _, value = line.removeprefix("export ").strip().partition("=")
-        exports[name] = value.strip("'")
-    return exports
 
 
 def test_a_container_task_ends_with_its_killed_emulator(docker_client):
@@ -48,7 +30,7 @@ def test_a_container_task_ends_with_its_killed_emulator(docker_client):
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     task_filter = None
     try:
-        exports = _exports(proc)
+        exports = emulator_settings(proc)
         client = BatchClient(exports["TOPWORDS_BATCH_URL"], AzureNamedKeyCredential(
             exports["TOPWORDS_BATCH_ACCOUNT"], exports["TOPWORDS_BATCH_KEY"]))
         image = list(client.list_supported_images())[0]
@@ -65,14 +47,14 @@ def test_a_container_task_ends_with_its_killed_emulator(docker_client):
             id="forever", command_line="sleep 3600",
             container_settings=bm.BatchTaskContainerSettings(image_name=IMAGE)))
         task_filter = {"label": ["topwords.container-task=1", f"topwords.pool={pool_id}"]}
-        assert _until(lambda: docker_client.api.containers(filters=task_filter)), \
+        assert until(lambda: docker_client.api.containers(filters=task_filter), 30.0), \
             "the container task did not start"
         client.close()
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         # within seconds: its node's agent ends on the lifeline at once, and the
         # node's PID namespace takes the task with it (not a later sweep)
-        assert _until(lambda: not docker_client.api.containers(filters=task_filter), 5.0), \
+        assert until(lambda: not docker_client.api.containers(filters=task_filter), 5.0), \
             "the container task outlived its emulator"
         for left in docker_client.api.containers(all=True, filters=task_filter):
             assert not is_alive(left["Labels"][LIFELINE_LABEL])  # the sweeps will take it

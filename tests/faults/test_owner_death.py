@@ -10,11 +10,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from fault_rig import emulator_settings, until
 
 pytestmark = [pytest.mark.docker, pytest.mark.azurite]
 
@@ -23,25 +24,6 @@ def _open(url: str) -> bool:
     parts = urlsplit(url)
     with socket.socket() as sock:
         return sock.connect_ex((parts.hostname, parts.port)) == 0
-
-
-def _until(check, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return check()
-
-
-def _exports(proc) -> dict[str, str]:
-    exports = {}
-    while len(exports) < 6:
-        line = proc.stdout.readline()
-        assert line, "the emulator ended before printing its settings"
-        name, _, value = line.removeprefix("export ").strip().partition("=")
-        exports[name] = value.strip("'")
-    return exports
 
 
 def test_an_emulator_killed_with_sigkill_leaves_nothing_and_its_folder_is_swept(
@@ -53,7 +35,7 @@ def test_an_emulator_killed_with_sigkill_leaves_nothing_and_its_folder_is_swept(
     proc = subprocess.Popen([sys.executable, "-m", "topwords.cli", "emulator"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        exports = _exports(proc)
+        exports = emulator_settings(proc)
         client = BatchClient(exports["TOPWORDS_BATCH_URL"], AzureNamedKeyCredential(
             exports["TOPWORDS_BATCH_ACCOUNT"], exports["TOPWORDS_BATCH_KEY"]))
         image = list(client.list_supported_images())[0]
@@ -63,14 +45,14 @@ def test_an_emulator_killed_with_sigkill_leaves_nothing_and_its_folder_is_swept(
                 image_reference=image.image_reference,
                 node_agent_sku_id=image.node_agent_sku_id)))
         owner = {"label": f"topwords.owner={socket.gethostname()}:{proc.pid}"}
-        assert _until(lambda: docker_client.api.containers(filters=owner))
+        assert until(lambda: docker_client.api.containers(filters=owner))
         client.close()
         own_dir = set(Path(tempfile.gettempdir()).glob("topwords-emulator-*")) - before
         assert len(own_dir) == 1
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        assert _until(lambda: not docker_client.api.containers(all=True, filters=owner))
-        assert _until(lambda: not _open(exports["TOPWORDS_STORAGE_URL"]))  # Azurite went too
+        assert until(lambda: not docker_client.api.containers(all=True, filters=owner))
+        assert until(lambda: not _open(exports["TOPWORDS_STORAGE_URL"]))  # Azurite went too
         assert not _open(exports["TOPWORDS_BATCH_URL"])
         assert next(iter(own_dir)).exists()  # only its folder is left ...
     finally:
@@ -93,7 +75,7 @@ def test_a_sweep_never_touches_a_live_owners_containers_or_folders(docker_client
                               work_dir=tmp_path / "nodes")
     try:
         engine.create_pool(PoolSpec(id="alive", node_count=1))
-        assert _until(lambda: engine.list_nodes("alive")[0].state is NodeState.IDLE)
+        assert until(lambda: engine.list_nodes("alive")[0].state is NodeState.IDLE)
         said: list[str] = []
         swept = sweep(docker_client, dirs=candidate_dirs(tmp_path / "nodes"), say=said.append)
         assert swept.total == 0 or all("alive" not in line for line in said if "remov" in line)

@@ -39,11 +39,16 @@ def _children() -> set[int]:
 
 
 def _listening(elders: frozenset[int] = frozenset()) -> dict[str, str]:
-    """Listening TCP sockets this process or its children (but ``elders``,
-    children older than the runs: a session's servers are not theirs to
-    close) hold: local address -> the holder's pid and command line."""
+    """Listening TCP sockets the children of this process (but ``elders``,
+    children older than the runs) hold: local address -> the holder's pid
+    and command line. This process itself is not looked at: the runs' own
+    code opens no listening socket (only the emulator's server listens, and
+    the runs use none), while servers that earlier tests of the session
+    started here may come and go (one was seen appearing during the runs in
+    a whole-suite run, its owner not found); what the runs could leave
+    listening is their private Azurite, a child."""
     holders = {}
-    for pid in ("self", *map(str, _children() - elders)):
+    for pid in map(str, _children() - elders):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 command = f.read().replace(b"\0", b" ").decode(errors="replace")[:120]

@@ -83,8 +83,14 @@ def interrupt(command: list[str], sig: signal.Signals, delay_ms: int, tmp_path: 
     assert proc.poll() is None, "".join(seen)  # still running: the signal lands in it
     proc.send_signal(sig)
     sent = time.monotonic()
-    rest = proc.stderr.read()
-    code = proc.wait(timeout=10)
+    try:
+        _, rest = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, rest = proc.communicate()
+        raise AssertionError(f"still running 10 s after the signal: {''.join(seen)}{rest}"
+                             [-3000:]) from None
+    code = proc.returncode
     assert time.monotonic() - sent < 3, "took too long to stop"
     lines = [ln for ln in ("".join(seen) + rest).splitlines()
              if ln.strip() and not ln.startswith("import time:")]

@@ -55,7 +55,7 @@ def test_a_refusing_storage_fails_the_first_check(clock):
 
 def test_a_slow_storage_gets_slow_limit_seconds_then_fails(clock):
     storage = Storage()
-    storage.answers = [StorageTimeout("read timed out")] * 100
+    storage.answers = [StorageTimeout("read timed out")] * 1000
     check = _watch(storage)
     started = clock.now
     while clock.now - started < watch.SLOW_LIMIT - watch.STORAGE_CHECK:

@@ -16,6 +16,9 @@ by ``tests/emulator/test_declared_headers.py``, which needs a recipe for it).
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 from . import account_routes as account
 from . import conditions
 from . import autoscale_routes as autoscale
@@ -28,7 +31,8 @@ from . import pool_routes as pools
 from . import schedule_routes as schedules
 from .errors import BatchApiError
 from .routing import Request, Response, Route, Service, get_handler, list_handler
-from .versions import check_api_version
+from .shapes import versioned
+from .versions import LATEST_API_VERSION, check_api_version
 
 __all__ = ["NOT_EMULATED", "ROUTES", "dispatch"]
 
@@ -154,14 +158,42 @@ def dispatch(service: Service, request: Request) -> Response:
     """Answer a request with its route's handler (after the conditional
     headers its operation declares, with the response headers it declares:
     see ``conditions``), or a Batch-style error (501 NotSupported for a
-    method and path no route serves)."""
-    check_api_version(request.query.get("api-version"))
+    method and path no route serves). A request at an older api-version is
+    read, and answered, in that version's shapes (``shapes.versioned``)."""
+    version = check_api_version(request.query.get("api-version"))
     path = "/".join(request.segments)
     for route in ROUTES:
         params = route.match(request.method, path)
         if params is not None:
-            return conditions.serve(service, request, route, params)
+            if version == LATEST_API_VERSION:
+                return conditions.serve(service, request, route, params)
+            response = conditions.serve(service, _in_latest(route.operation, version, request),
+                                        route, params)
+            return _in_version(route.operation, version, response)
     raise BatchApiError(501, "NotSupported",
                         f"The Batch emulator does not support {request.method} /{path}.",
                         {"Reason": "operation not emulated; see the README's list of what "
                                    "the emulator supports"})
+
+
+def _in_latest(operation: str, version: str, request: Request) -> Request:
+    """A request sent at an older ``version`` in the 2025-06-01 names the
+    handlers read (see ``shapes.versioned``)."""
+    query = versioned.request_query(operation, version, request.query)
+    body = request.body
+    if body and versioned.OPERATIONS.get(operation, (None, None))[0]:
+        try:
+            parsed = request.json()
+        except BatchApiError:
+            parsed = None  # the handler refuses it, as at any version
+        if parsed is not None:
+            body = json.dumps(versioned.request_body(operation, version, parsed)).encode()
+    return dataclasses.replace(request, query=query, body=body)
+
+
+def _in_version(operation: str, version: str, response: Response) -> Response:
+    """A 2025-06-01 answer in the shapes of ``version``."""
+    if not response.body or versioned.OPERATIONS.get(operation, (None, None))[1] is None:
+        return response
+    body = versioned.response_body(operation, version, json.loads(response.body))
+    return dataclasses.replace(response, body=json.dumps(body).encode("utf-8"))

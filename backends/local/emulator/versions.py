@@ -7,8 +7,8 @@ the oldest msrest client still in use, sends) to 2025-06-01 (azure-batch 15).
 The folder ``Azure.Batch/stable/2025-06-01.21.0`` is left out: it is a
 draft of 2025-06-01 that no autorest tag and no released client uses.
 
-Accepting a version does not change what the emulator answers: the
-response shapes are those of the newest version.
+Each is answered in its own shapes where versions differ (``shapes.versioned``,
+applied by ``routes.dispatch``).
 """
 
 from __future__ import annotations

@@ -15,32 +15,16 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import azure.batch.models as batchmodels
 from azure.batch import BatchServiceClient
 from azure.batch.batch_auth import SharedKeyCredentials
 
+from steps import CHECKS, step, until  # beside this file
+
 ENV = os.environ
 RUN = ENV["RUN_ID"]
 POOL_ID, JOB_ID = f"msrest-pool-{RUN}", f"msrest-job-{RUN}"
-CHECKS: list[str] = []
-
-
-def step(name: str) -> None:
-    CHECKS.append(name)
-    print(f"ok {len(CHECKS)} {name}", flush=True)
-
-
-def until(what: str, check, seconds: float = 60.0):
-    deadline = time.monotonic() + seconds
-    while not (value := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen in {seconds:g} s")
-        time.sleep(0.1)
-    return value
-
-
 def refused(call, *args, **kwargs) -> batchmodels.BatchErrorException:
     try:
         call(*args, **kwargs)
