@@ -67,6 +67,8 @@ class NodeState(str, enum.Enum):
     UNKNOWN = "unknown"  # lost contact: no new tasks until it answers again
     UNUSABLE = "unusable"
     LEAVING_POOL = "leavingpool"  # a resize is removing it
+    REBOOTING = "rebooting"  # its agent (container or process) restarts
+    REIMAGING = "reimaging"  # ... on a fresh disk
 
 
 class UploadCondition(str, enum.Enum):

@@ -277,6 +277,8 @@ def node_info(node: bm.BatchNode, *, start_task_stderr: str = "") -> NodeInfo:
 
 
 def _node_state(state: str) -> NodeState:
+    if state in (NodeState.REBOOTING.value, NodeState.REIMAGING.value):
+        return NodeState.STARTING  # to a workflow, a node on its way back
     try:
         return NodeState(state)
     except ValueError:  # rebooting, offline, preempted, unknown, ...: not ready, not broken

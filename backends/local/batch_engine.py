@@ -37,8 +37,8 @@ from .records import (
     TaskRecord,
 )
 
-__all__ = ["DEALLOCATION_OPTIONS", "KEEP", "BatchEngine", "Extras", "JobScheduleNotFound",
-           "StateConflict", "TaskDependenciesNotEnabled"]
+__all__ = ["DEALLOCATION_OPTIONS", "DISABLE_TASKS", "KEEP", "BatchEngine", "Extras",
+           "JobScheduleNotFound", "StateConflict", "TaskDependenciesNotEnabled"]
 
 #: properties of a create or update body kept with the resource as given
 #: (JSON values); the engine never reads them. In an update, a value of
@@ -51,6 +51,10 @@ KEEP: Any = object()
 #: what a resize does with the tasks of the nodes that leave (Batch's
 #: ``nodeDeallocationOption``; see ``pool_resize``)
 DEALLOCATION_OPTIONS = ("requeue", "terminate", "taskcompletion", "retaineddata")
+
+#: what disabling a job does with its running tasks (Batch's ``disableTasks``;
+#: see ``engine_job_ops``)
+DISABLE_TASKS = ("requeue", "terminate", "wait")
 
 
 class StateConflict(ComputeError):
@@ -193,6 +197,38 @@ class BatchEngine(Compute):
         """
 
     @abc.abstractmethod
+    def remove_nodes(self, pool_id: str, node_ids: Sequence[str], *,
+                     deallocation: str = "requeue") -> None:
+        """Take the nodes ``node_ids`` out of a pool and return at once: they
+        leave as in :meth:`resize_pool` (their tasks per ``deallocation``)
+        and the pool's targets go down by as many; it is ``resizing`` until
+        they have gone.
+
+        Raises:
+            PoolNotFound; StateConflict: ``PoolBeingDeleted``,
+            ``PoolBeingResized``; ConfigError: an unknown ``deallocation`` or
+            a node that is not the pool's (nothing is removed).
+        Idempotent: no (a removed node is no longer the pool's).
+        """
+
+    @abc.abstractmethod
+    def restart_node(self, pool_id: str, node_id: str, *, option: str = "requeue",
+                     reimage: bool = False) -> None:
+        """Reboot (or, with ``reimage``, reimage: its directory starts empty)
+        an idle or running node and return at once: it is ``rebooting`` (or
+        ``reimaging``), its container or process restarts, then it boots as
+        a new node does, StartTask included. Its running tasks per
+        ``option`` (one of :data:`DEALLOCATION_OPTIONS`: requeued, ended, or
+        left to finish before it restarts).
+
+        Raises:
+            PoolNotFound; ConfigError: an unknown ``option`` or a node that is
+            not the pool's; StateConflict: ``PoolBeingDeleted``, or the node
+            is not idle or running (``OperationInvalidForCurrentState``).
+        Idempotent: no.
+        """
+
+    @abc.abstractmethod
     def stop_resizing_pool(self, pool_id: str) -> None:
         """Stop a resize: nodes still to join or leave do not; returns at once.
 
@@ -229,10 +265,13 @@ class BatchEngine(Compute):
 
     @abc.abstractmethod
     def create_job(self, spec: JobSpec, *, pool_must_exist: bool = True,
-                   extras: Extras | None = None) -> None:
+                   extras: Extras | None = None, exit_job_actions: bool = False) -> None:
         """``Compute.create_job``; with ``pool_must_exist=False`` a job for a
         pool that does not exist (yet) is accepted, as Batch does (its tasks
-        wait for the pool). ``extras`` are kept in the job's record.
+        wait for the pool). ``extras`` are kept in the job's record. With
+        ``exit_job_actions`` (Batch's ``onTaskFailure``
+        ``performexitoptionsjobaction``) its tasks' exit conditions may
+        disable or terminate it (see ``exit_conditions``).
 
         Raises:
             ResourceExists: a job with this id exists.
@@ -287,6 +326,35 @@ class BatchEngine(Compute):
         """
 
     @abc.abstractmethod
+    def disable_job(self, job_id: str, disable_tasks: str = "requeue") -> JobRecord:
+        """Stop placing a job's tasks: it is ``disabling`` while tasks of it
+        run, then ``disabled``; its running tasks per ``disable_tasks``, one
+        of :data:`DISABLE_TASKS` (requeued, terminated, or left to finish).
+
+        Returns:
+            the job's record (``disabling`` or ``disabled``).
+        Raises:
+            JobNotFound; ConfigError: an unknown ``disable_tasks``;
+            StateConflict: the job is completed, terminating, being deleted
+            (their codes) or enabling (``OperationInvalidForCurrentState``).
+        Idempotent: yes (a disabling or disabled job stays as it is).
+        """
+
+    @abc.abstractmethod
+    def enable_job(self, job_id: str) -> JobRecord:
+        """Place a disabled (or disabling) job's tasks again: ``enabling``,
+        then ``active``.
+
+        Returns:
+            the job's record.
+        Raises:
+            JobNotFound; StateConflict: the job is completed, terminating or
+            being deleted (their codes), or active
+            (``OperationInvalidForCurrentState``).
+        Idempotent: no (enabling an active job is a StateConflict).
+        """
+
+    @abc.abstractmethod
     def start_deleting_job(self, job_id: str) -> bool:
         """Begin deleting a job (its running tasks are killed) and return at
         once; it stays listed as ``deleting`` until they are gone, then its
@@ -304,12 +372,16 @@ class BatchEngine(Compute):
 
     @abc.abstractmethod
     def add_task_collection(self, job_id: str, tasks: Sequence[TaskSpec],
-                            extras: Sequence[Extras] | None = None
+                            extras: Sequence[Extras] | None = None,
+                            exit_conditions: Sequence[Any] | None = None
                             ) -> list[TaskRecord | ResourceExists | ConfigError]:
         """Add each task on its own, as Batch's add-task-collection does: a
         task whose id is taken (by the job, or by an earlier one of
         ``tasks``) or that is invalid is refused, the others are added, in
-        one step. ``extras[i]`` is kept in the record of ``tasks[i]``.
+        one step. ``extras[i]`` is kept in the record of ``tasks[i]``;
+        ``exit_conditions[i]`` (an ``exit_conditions.ExitConditions`` or
+        None) is what its completion does to the job and its dependents; a
+        job action in a job without ``exit_job_actions`` is a ConfigError.
 
         Returns:
             per task, in order: its record, or the error that refused it
@@ -346,6 +418,48 @@ class BatchEngine(Compute):
         Raises:
             JobNotFound, TaskNotFound; StateConflict: it is completed.
         Idempotent: no (a second call is a StateConflict).
+        """
+
+    @abc.abstractmethod
+    def update_task(self, job_id: str, task_id: str, *, max_task_retry_count: int | None = None,
+                    max_wall_clock_time: Any = KEEP, extras: Extras | None = None
+                    ) -> TaskRecord:
+        """Change a task's constraints: ``max_task_retry_count`` (None:
+        unchanged; a running task's further retries follow it) and
+        ``max_wall_clock_time`` (seconds, None: unlimited, :data:`KEEP`:
+        unchanged; from its next run on), and its extras (the keys given).
+
+        Returns:
+            the task's record after the change.
+        Raises:
+            JobNotFound, TaskNotFound; StateConflict: ``TaskCompleted``;
+            ConfigError: a negative count or a limit <= 0.
+        Idempotent: yes.
+        """
+
+    @abc.abstractmethod
+    def delete_task(self, job_id: str, task_id: str) -> None:
+        """Delete a task in any state: it is gone from its job at once (a
+        running one is killed) and its directory on its node is removed
+        (in the background once it no longer runs).
+
+        Raises:
+            JobNotFound, TaskNotFound.
+        Idempotent: no (a second call is TaskNotFound).
+        """
+
+    @abc.abstractmethod
+    def reactivate_task(self, job_id: str, task_id: str) -> TaskRecord:
+        """Make a completed, failed task ``active`` again, its retry count
+        and execution results reset; it runs again up to its retry count.
+
+        Returns:
+            the task's record after the change.
+        Raises:
+            JobNotFound, TaskNotFound; StateConflict: the job is not active
+            (its code), or the task is not completed or it succeeded
+            (``OperationInvalidForCurrentState``).
+        Idempotent: no.
         """
 
     @abc.abstractmethod

@@ -12,8 +12,9 @@ states, update and termination, task termination, file listings, and
 deletes that return at once while the pool or job stays visible as
 ``deleting``. There is one delete path: ``Compute.delete_pool`` and
 ``delete_job`` start the same delete and wait for it. The changes after
-creation (resize, pool updates) are in ``engine_changes``, pool resizing in
-``pool_resize``.
+creation (resize, pool updates) are in ``engine_changes``, those of jobs and
+tasks (disable, enable, task update, delete, reactivate) in
+``engine_job_ops``, pool resizing in ``pool_resize``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from .autoscale_support import AutoScaleSupport
 from .autoscaler import AutoScaler
 from .clock import Clock
 from .engine_changes import ChangeOperations, merge_extras
+from .engine_job_ops import JobOperations
+from .exit_conditions import ExitConditions, options_for
 from .files import FileRoot
 from .health import Heartbeat, HeartbeatSettings
 from .node_pool import Node, NodePool
@@ -55,7 +58,8 @@ from .task_runner import Task, TaskRunner, ended_by_user
 
 __all__ = ["LocalBatchEngine", "StateConflict", "TaskDependenciesNotEnabled"]
 
-class LocalBatchEngine(ChangeOperations, AutoScaleSupport, JobScheduleOperations, BatchEngine):
+class LocalBatchEngine(ChangeOperations, JobOperations, AutoScaleSupport, JobScheduleOperations,
+                       BatchEngine):
     """Pools of local nodes running Batch jobs and tasks.
 
     Args:
@@ -238,7 +242,7 @@ class LocalBatchEngine(ChangeOperations, AutoScaleSupport, JobScheduleOperations
     # -- jobs -------------------------------------------------------------
 
     def create_job(self, spec: JobSpec, *, pool_must_exist: bool = True,
-                   extras: Extras | None = None) -> None:
+                   extras: Extras | None = None, exit_job_actions: bool = False) -> None:
         if self._schedules.has(spec.id):  # before our lock: see JobSchedules' lock order
             raise StateConflict("A job schedule with the specified job id exists; a job and "
                                 "a job schedule cannot have the same id.",
@@ -248,7 +252,8 @@ class LocalBatchEngine(ChangeOperations, AutoScaleSupport, JobScheduleOperations
                 raise ResourceExists(f"job {spec.id} already exists")
             if pool_must_exist:
                 self._pool(spec.pool_id)
-            self._jobs[spec.id] = Job(spec, extras)
+            job = self._jobs[spec.id] = Job(spec, extras)
+            job.exit_job_actions = exit_job_actions
 
     def job_records(self) -> list[JobRecord]:
         """Every job (deleting ones included), in creation order."""
@@ -292,14 +297,20 @@ class LocalBatchEngine(ChangeOperations, AutoScaleSupport, JobScheduleOperations
         with self._lock:
             job = self._job(job_id)
             job.refuse_changes("terminate it")
-            job.move(JobState.TERMINATING)
-            job.terminate_reason = reason
-            job.pending.clear()
-            running = job.placed()
-            if not running:
-                job.move(JobState.COMPLETED, reason)
+            running = self._terminate(job, reason)
         for task in running:
             self._runner.kill(task)
+
+    def _terminate(self, job: Job, reason: str) -> list[Task]:
+        """(Under the lock.) Move a job to terminating (completed at once
+        if nothing of it runs); its running tasks, for the caller to kill."""
+        job.move(JobState.TERMINATING)
+        job.terminate_reason = reason
+        job.pending.clear()
+        running = job.placed()
+        if not running:
+            job.move(JobState.COMPLETED, reason)
+        return running
 
     def start_deleting_job(self, job_id: str) -> bool:
         def delete(job: Job, running: list[Task]) -> None:
@@ -353,7 +364,8 @@ class LocalBatchEngine(ChangeOperations, AutoScaleSupport, JobScheduleOperations
             self._dispatch()
 
     def add_task_collection(self, job_id: str, tasks: Sequence[TaskSpec],
-                            extras: Sequence[Extras] | None = None
+                            extras: Sequence[Extras] | None = None,
+                            exit_conditions: Sequence[ExitConditions | None] | None = None
                             ) -> list[TaskRecord | ResourceExists | ConfigError]:
         outcomes: list[TaskRecord | ResourceExists | ConfigError] = []
         with self._lock:
@@ -364,12 +376,19 @@ class LocalBatchEngine(ChangeOperations, AutoScaleSupport, JobScheduleOperations
                     outcomes.append(ResourceExists(f"task {spec.id} already exists in job "
                                                    f"{job_id}"))
                     continue
+                conditions = exit_conditions[n] if exit_conditions else None
                 try:
                     self._validate_task(job.spec, spec)
+                    if conditions is not None and conditions.uses_job_actions() \
+                            and not job.exit_job_actions:
+                        raise ConfigError(f"task {spec.id}: exitConditions with a jobAction "
+                                          f"need job {job_id} to be created with onTaskFailure "
+                                          "performexitoptionsjobaction")
                 except ConfigError as exc:
                     outcomes.append(exc)
                     continue
                 task = _new_task(job, spec, extras[n] if extras else None)
+                task.exit_conditions = conditions
                 job.add(task)
                 outcomes.append(task.record(job.spec.pool_id))
             self._dispatch()
@@ -505,10 +524,30 @@ class LocalBatchEngine(ChangeOperations, AutoScaleSupport, JobScheduleOperations
             node.state = NodeState.IDLE
         job = self._jobs.get(task.job_id)
         if job is not None and job.tasks.get(task.spec.id) is task:
+            action, dependency = options_for(
+                task.exit_conditions, succeeded=task.result is TaskResult.SUCCESS,
+                exit_code=task.exit_code, failure=task.failure)
+            task.satisfies = dependency == "satisfy"
             job.task_completed(task)
+            if job.exit_job_actions and action != "none" and job.state == JobState.ACTIVE:
+                self._job_action(job, action)
             self._complete_if_done(job)
         self._dispatch()
         self._lock.notify_all()
+
+    def _job_action(self, job: Job, action: str) -> None:
+        """(Under the lock.) An exit condition's ``jobAction``: disable the
+        job (as ``disableTasks=requeue``) or terminate it (``TaskFailed``);
+        the tasks to stop are killed by the executor, not under the lock."""
+        if action == "terminate":
+            stop = self._terminate(job, "TaskFailed")
+        else:
+            job.move(JobState.DISABLING)
+            stop = job.placed()
+            for other in stop:
+                other.requeue_on_kill = True
+        for other in stop:
+            self._executor.submit(self._runner.kill, other)
 
     def _complete_if_done(self, job: Job, allow_empty: bool = False) -> None:
         """Move a terminating job without running tasks to completed, and an
@@ -516,6 +555,8 @@ class LocalBatchEngine(ChangeOperations, AutoScaleSupport, JobScheduleOperations
         completed (an empty one only with ``allow_empty``)."""
         if job.state == JobState.TERMINATING and not job.running:
             job.move(JobState.COMPLETED, job.terminate_reason)
+        elif job.state == JobState.DISABLING and not job.running:
+            job.move(JobState.DISABLED)
         elif (job.state == JobState.ACTIVE and job.spec.terminate_when_tasks_complete
               and (job.tasks or allow_empty) and job.all_completed):
             job.move(JobState.COMPLETED, "AllTasksComplete")
@@ -547,8 +588,15 @@ class LocalBatchEngine(ChangeOperations, AutoScaleSupport, JobScheduleOperations
         (called under the lock). Returns False if it must end instead (its
         job is no longer active, or it was terminated)."""
         job = self._jobs.get(task.job_id)
-        if job is None or job.state != JobState.ACTIVE or task.killed \
-                or job.tasks.get(task.spec.id) is not task:
+        if job is None or job.tasks.get(task.spec.id) is not task:
+            return False
+        if task.requeue_on_kill and job.state in (JobState.DISABLING, JobState.DISABLED):
+            task.killed = task.requeue_on_kill = False  # it runs again once enabled
+            job.requeued(task)
+            self._complete_if_done(job)
+            self._lock.notify_all()
+            return True
+        if job.state != JobState.ACTIVE or task.killed:
             return False
         job.requeued(task)
         self._dispatch()

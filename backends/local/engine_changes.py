@@ -1,6 +1,6 @@
 """The local engine's operations that change a pool after it was created
-(what the Batch emulator's resize, stop resize, pool update and
-update-properties call; see ``batch_engine``), as a mixin of
+(what the Batch emulator's resize, remove nodes, stop resize, pool update,
+update-properties, node reboot and reimage call; see ``batch_engine``), as a mixin of
 ``LocalBatchEngine``: they work on its lock and pools.
 """
 
@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from topwords.core.errors import ConfigError
+from topwords.core.model import NodeState
 
 from . import container_run, pool_resize
-from .batch_engine import KEEP, Extras, StateConflict
+from .batch_engine import DEALLOCATION_OPTIONS, KEEP, Extras, StateConflict
 
 __all__ = ["ChangeOperations", "merge_extras"]
 
@@ -34,6 +35,37 @@ class ChangeOperations:
                 pool_resize.resize(self._pool(pool_id), dedicated, spot, deallocation)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
+            self._lock.notify_all()
+
+    def remove_nodes(self, pool_id: str, node_ids, *, deallocation: str = "requeue") -> None:
+        with self._lock:
+            try:
+                pool_resize.remove_nodes(self._pool(pool_id), list(node_ids), deallocation)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+            self._lock.notify_all()
+
+    def restart_node(self, pool_id: str, node_id: str, *, option: str = "requeue",
+                     reimage: bool = False) -> None:
+        if option not in DEALLOCATION_OPTIONS:
+            raise ConfigError(f"unknown node reboot option {option!r}")
+        with self._lock:
+            pool = self._pool(pool_id)
+            if pool.deleting:
+                raise StateConflict(f"pool {pool_id} is being deleted", code="PoolBeingDeleted")
+            node = next((n for n in pool.nodes if n.id == node_id and not n.lost_reason), None)
+            if node is None:
+                raise ConfigError(f"node {node_id} is not a node of pool {pool_id}")
+            if node.state not in (NodeState.IDLE, NodeState.RUNNING):
+                raise StateConflict(f"node {node_id} is {node.state.value}: only an idle or "
+                                    "running node can be rebooted or reimaged",
+                                    code="OperationInvalidForCurrentState")
+            node.state = NodeState.REIMAGING if reimage else NodeState.REBOOTING
+            if option == "terminate":
+                for task in node.running:
+                    task.killed = True  # they complete as TaskEnded, and stay completed
+            pool.restart(node, wait_for_tasks=option in ("taskcompletion", "retaineddata"),
+                         wipe=reimage)
             self._lock.notify_all()
 
     def stop_resizing_pool(self, pool_id: str) -> None:

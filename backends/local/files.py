@@ -5,6 +5,7 @@ never through a link (task code may have planted them: see ``nofollow``).
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass
@@ -61,6 +62,41 @@ class FileRoot:
         except (OSError, nofollow.UnsafePath):
             return None
         return None if stat.S_ISLNK(info.st_mode) else _entry(path, info)
+
+    def delete(self, path: str, *, recursive: bool = False) -> str:
+        """Delete the file or directory ``path`` (a directory only if it is
+        empty, or with ``recursive``: all that is in it, links removed as
+        links, never followed).
+
+        Returns:
+            ``"deleted"``; ``"missing"`` (missing, a link, outside, or the
+            directory itself); ``"not-empty"`` (a directory with entries and
+            not ``recursive``: nothing is removed).
+        """
+        items = self._parts(path)
+        if not items or len(items) <= len(self.rel):
+            return "missing"
+        *dirs, name = items
+        try:
+            with nofollow.open_dir(self.node_root, dirs) as fd:
+                info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                if stat.S_ISLNK(info.st_mode):
+                    return "missing"
+                if not stat.S_ISDIR(info.st_mode):
+                    os.unlink(name, dir_fd=fd)
+                    return "deleted"
+                if not recursive:
+                    try:
+                        os.rmdir(name, dir_fd=fd)
+                    except OSError as exc:
+                        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                            return "not-empty"
+                        raise
+                    return "deleted"
+            nofollow.remove_tree(self.node_root, items)
+        except (FileNotFoundError, nofollow.UnsafePath):
+            return "missing"
+        return "deleted"
 
     def read(self, path: str, *, start: int = 0, end: int | None = None) -> bytes | None:
         """Bytes ``start`` up to (not including) ``end`` of the regular file

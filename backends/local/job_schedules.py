@@ -281,7 +281,10 @@ class JobSchedules:
         template = schedule.template
         spec = ScheduledJobSpec(**{**template.spec.__dict__, "id": job_id})
         try:
-            self.engine.create_job(spec, pool_must_exist=False, extras=template.extras)
+            self.engine.create_job(  # the template's onTaskFailure, as a job create's
+                spec, pool_must_exist=False, extras=template.extras, exit_job_actions=str(
+                    template.extras.get("onTaskFailure", "")).lower()
+                == "performexitoptionsjobaction")
         except (ResourceExists, ConfigError) as exc:
             log.error("job schedule %s could not make job %s: %s", schedule.id, job_id, exc)
             return False

@@ -142,6 +142,7 @@ class Job(StateHistory):
         self.end_time: datetime | None = None
         self.terminate_reason: str | None = None
         self.deletion = None  # the engine's delete, once begun
+        self.exit_job_actions = False  # onTaskFailure=performexitoptionsjobaction
 
     def add(self, task: Task) -> None:
         """A new task, active and pending (its id is not in the job)."""
@@ -150,7 +151,7 @@ class Job(StateHistory):
 
     def _succeeded(self, task_id: str) -> bool:
         task = self.tasks.get(task_id)
-        return task is not None and task.result is TaskResult.SUCCESS
+        return task is not None and task.dependents_may_run
 
     def placed_task(self, task: Task) -> None:
         """A task taken from ``pending`` was placed on a node."""
@@ -168,10 +169,27 @@ class Job(StateHistory):
         self.running.pop(task, None)
         self.pending.remove(task)
         self.completed += 1
-        if task.result is TaskResult.SUCCESS:
+        if task.dependents_may_run:
             self.pending.succeeded(task.spec.id)
-        else:
+        if task.result is not TaskResult.SUCCESS:
             self.failed += 1
+
+    def reactivated(self, task: Task) -> None:
+        """A completed, failed task is active again (and pending)."""
+        self.completed -= 1
+        self.failed -= 1
+        self.pending.add(task, self._succeeded)
+
+    def removed(self, task: Task) -> None:
+        """Forget a task (it was deleted): whatever its state, it no longer
+        counts. A running one is off ``running`` here; its runner's end is
+        then ignored (the task is no longer the job's)."""
+        del self.tasks[task.spec.id]
+        self.pending.remove(task)
+        self.running.pop(task, None)
+        if task.state is TaskState.COMPLETED:
+            self.completed -= 1
+            self.failed -= task.result is not TaskResult.SUCCESS
 
     @property
     def all_completed(self) -> bool:

@@ -211,15 +211,27 @@ class NodePool(Tracked):
             return None
         return self.add_node(dedicated=lost.dedicated)
 
-    def restart(self, node: Node) -> None:
+    def restart(self, node: Node, *, wait_for_tasks: bool = False, wipe: bool = False) -> None:
         """Give a node a fresh container and boot it again, StartTask
-        included (a reboot: its id and directory stay). Its running commands
-        end. Returns at once."""
+        included (a reboot: its id and directory stay; with ``wipe``, a
+        reimage, its directory starts empty). Its running commands end (after
+        they finish, with ``wait_for_tasks``); their runners requeue or end
+        their tasks (see ``evicted``). Returns at once."""
         def again(node: Node) -> None:
+            with self._lock:
+                self._lock.wait_for(lambda: not wait_for_tasks or not node.running
+                                    or self.deleting)
+                node.evicted = True  # the ends of its commands are the restart's
             _remove_quietly(node.handle)
             with self._lock:
+                self._lock.wait_for(lambda: not node.running, timeout=60)
+                node.evicted = False
                 if self.deleting:
                     return
+            if wipe:
+                shutil.rmtree(node.layout.host_root, ignore_errors=True)  # never follows links
+                shutil.rmtree(self.agent_dir(node), ignore_errors=True)
+            with self._lock:
                 node.generation += 1
                 node.handle = self._handle(node.id, node.layout, node.generation)
                 node.free_slots, node.start_task_exit_code = self.spec.task_slots_per_node, None

@@ -25,7 +25,7 @@ from topwords.core.model import NodeState
 
 from .batch_engine import DEALLOCATION_OPTIONS, StateConflict
 
-__all__ = ["DEALLOCATION_OPTIONS", "resize", "stop_resize"]
+__all__ = ["DEALLOCATION_OPTIONS", "remove_nodes", "resize", "stop_resize"]
 
 #: which nodes leave first (lower first)
 _LEAVE_ORDER = {NodeState.CREATING: 0, NodeState.STARTING: 1, NodeState.UNUSABLE: 2,
@@ -62,6 +62,32 @@ def resize(pool, dedicated: int, spot: int, deallocation: str = "requeue") -> No
                 _LEAVE_ORDER.get(item[1].state, 8), len(item[1].running), -item[0]))
             for _, node in ranked[:surplus]:
                 _leave(pool, node, deallocation)
+
+
+def remove_nodes(pool, node_ids, deallocation: str = "requeue") -> None:
+    """Take the named nodes out of the pool (Batch's remove nodes): each
+    leaves per ``deallocation`` as in a resize, and the pool's targets go
+    down by as many of each kind; returns at once.
+
+    Raises:
+        StateConflict: ``PoolBeingDeleted``, ``PoolBeingResized``.
+        ValueError: an unknown ``deallocation``, or a node id that is not
+            one of the pool's nodes (nothing is removed then).
+    """
+    if deallocation not in DEALLOCATION_OPTIONS:
+        raise ValueError(f"unknown node deallocation option {deallocation!r}")
+    _refuse_unless_steady(pool)
+    by_id = {n.id: n for n in pool.nodes if _counts(n)}
+    unknown = [i for i in node_ids if i not in by_id]
+    if unknown:
+        raise ValueError(f"node {unknown[0]} is not a node of pool {pool.spec.id}")
+    leaving = [by_id[i] for i in dict.fromkeys(node_ids)]
+    dedicated = sum(n.dedicated for n in leaving)
+    pool.set_targets(max(0, pool.spec.node_count - dedicated),
+                     max(0, pool.spec.spot_node_count - (len(leaving) - dedicated)))
+    pool.stopping = False
+    for node in leaving:
+        _leave(pool, node, deallocation)
 
 
 def stop_resize(pool) -> None:

@@ -114,6 +114,9 @@ class JobState:
     """Batch job states the engine uses (plain strings, as Batch spells them)."""
 
     ACTIVE = "active"
+    DISABLING = "disabling"
+    DISABLED = "disabled"
+    ENABLING = "enabling"
     TERMINATING = "terminating"
     COMPLETED = "completed"
     DELETING = "deleting"

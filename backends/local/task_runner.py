@@ -40,7 +40,7 @@ class Task(StateHistory):
     """A task's mutable state (guarded by the engine's lock); ``modified``
     follows every change of it (see ``records.Tracked``)."""
 
-    TRACKED = StateHistory.TRACKED | {"node", "exit_code", "result", "failure", "retry_count",
+    TRACKED = StateHistory.TRACKED | {"spec", "node", "exit_code", "result", "failure", "retry_count",
                                       "requeue_count", "start_time", "end_time", "extras"}
 
     spec: TaskSpec
@@ -57,12 +57,23 @@ class Task(StateHistory):
     process: int | str | None = None  # the running command's handle on its node
     container_id: str | None = None  # a container task's container (its last run)
     killed: bool = field(default=False)
+    requeue_on_kill: bool = False  # its job was disabled with requeue: back to the queue
+    exit_conditions: Any = None  # its ExitConditions (see exit_conditions); None: none
+    satisfies: bool | None = None  # its completion lets dependents run (None: if it succeeded)
     extras: Mapping[str, Any] = field(default_factory=dict)
 
     def place(self, node: Node) -> None:
         self.node = node
         self.move(TaskState.PREPARING)
         node.running.add(self)
+
+    @property
+    def dependents_may_run(self) -> bool:
+        """Completed, and its dependents may run (a success, or its exit
+        conditions' ``dependencyAction`` said ``satisfy``)."""
+        if self.state is not TaskState.COMPLETED:
+            return False
+        return self.result is TaskResult.SUCCESS if self.satisfies is None else self.satisfies
 
     def info(self) -> TaskInfo:
         return TaskInfo(id=self.spec.id, state=self.state, depends_on=self.spec.depends_on,
@@ -89,6 +100,11 @@ def ended_by_user() -> FailureInfo:
 
 class _NodeLost(Exception):
     """The task's node was lost while it ran (requeue it: not a retry)."""
+
+
+class _Requeued(_NodeLost):
+    """The task was killed to go back to its job's queue (its job was
+    disabled with ``requeue``)."""
 
 
 class TaskRunner:
@@ -154,6 +170,7 @@ class TaskRunner:
     def _execute(self, task: Task, node: Node, user) -> tuple[int | None, FailureInfo | None]:
         spec, dirs = task.spec, node.layout.task(task.job_id, task.spec.id)
         if task.killed:  # terminated while its resource files came in
+            _raise_if_requeued(task)
             return None, ended_by_user()
         limit = spec.constraints.max_wall_clock_time
         deadline = None if limit is None else time.monotonic() + limit
@@ -191,10 +208,11 @@ class TaskRunner:
                         category="usererror", code="MaxWallClockTimeExpiry",
                         message=f"the task ran longer than its {limit:g} s wall-clock limit")
                 if task.killed:
+                    _raise_if_requeued(task)
                     return outcome.exit_code, ended_by_user()
                 if outcome.exit_code == 0:
                     return 0, None
-                if task.retry_count >= spec.constraints.max_task_retry_count:
+                if task.retry_count >= task.spec.constraints.max_task_retry_count:
                     return outcome.exit_code, FailureInfo(
                         category="usererror", code="FailureExitCode",
                         message=f"the task exited with code {outcome.exit_code}")
@@ -256,6 +274,11 @@ class TaskRunner:
                 node.handle.kill(handle)
             except NodeError:
                 pass  # already gone with its container
+
+
+def _raise_if_requeued(task: Task) -> None:
+    if task.requeue_on_kill:
+        raise _Requeued("its job was disabled")
 
 
 def _fetch_all(resources, node_root, wd, owner) -> None:

@@ -399,9 +399,9 @@ def test_bearer_token_is_refused_with_a_clear_message(batch_emulator):
 
 
 def test_unsupported_operations_and_properties_answer_batch_errors(batch_client, pool, job):
-    with pytest.raises(HttpResponseError) as reactivate:
-        batch_client.reactivate_task(job, "no-such-task")
-    assert error_of(reactivate) == (501, "NotSupported")
+    with pytest.raises(HttpResponseError) as subtasks:
+        list(batch_client.list_subtasks(job, "no-such-task"))
+    assert error_of(subtasks) == (501, "NotSupported")
     with pytest.raises(HttpResponseError) as multi:
         batch_client.create_task(job, bm.BatchTaskCreateOptions(
             id="mpi", command_line="true",

@@ -64,6 +64,12 @@ class World:
             auto_scale_formula=FORMULA))
         return pool_id
 
+    def disabled_job(self) -> str:
+        job_id = self.new_job()
+        self.client.begin_disable_job(job_id, bm.BatchJobDisableOptions(
+            disable_tasks="requeue"), polling_interval=0.1).result()
+        return job_id
+
     def new_job(self, pool_id: str = "absent") -> str:
         job_id = new_id("hdr")
         self.client.create_job(bm.BatchJobCreateOptions(
@@ -74,6 +80,23 @@ class World:
         job_id = self.new_job()
         self.client.create_task(job_id, bm.BatchTaskCreateOptions(id="t", command_line="true"))
         return job_id, "t"
+
+    def idle_node(self) -> tuple[str, str]:
+        """A fresh pool's one idle node (for reboot, reimage, remove)."""
+        pool_id = self.new_pool(nodes=1)
+        [node] = wait_for(lambda: [n for n in self.client.list_nodes(pool_id)
+                                   if n.state == bm.BatchNodeState.IDLE], "an idle node")
+        return pool_id, node.id
+
+    def ran_task(self, script: str = "echo hello") -> tuple[str, str, str]:
+        """A new job's task that has completed on the world's pool: job,
+        task, its directory on the node."""
+        job_id = self.new_job(self.pool)
+        self.client.create_task(job_id, bm.BatchTaskCreateOptions(
+            id="t", command_line=f"/bin/sh -c '{script}'"))
+        task = wait_for(lambda: (t := self.client.get_task(job_id, "t")).state
+                        == bm.BatchTaskState.COMPLETED and t, "the task to complete")
+        return job_id, "t", task.node_info.task_root_directory
 
     def new_schedule(self, state: str = "active") -> str:
         schedule_id = new_id("hdr")
@@ -157,6 +180,21 @@ RECIPES: dict[str, Callable[[World], tuple[str, object]]] = {
         f"jobschedules/{w.new_schedule()}/terminate", None),
     "JobSchedules_DeleteJobSchedule": lambda w: (f"jobschedules/{w.new_schedule()}", None),
     "Jobs_ListJobsFromSchedule": lambda w: (f"jobschedules/{w.schedule}/jobs", None),
+    "Pools_RemoveNodes": lambda w: ("pools/{}/removenodes".format(w.idle_node()[0]), {
+        "nodeList": ["node-0"]}),
+    "Nodes_RebootNode": lambda w: ("pools/{}/nodes/{}/reboot".format(*w.idle_node()), None),
+    "Nodes_ReimageNode": lambda w: ("pools/{}/nodes/{}/reimage".format(*w.idle_node()), None),
+    "Nodes_DeleteNodeFile": lambda w: (
+        f"pools/{w.pool}/nodes/{w.node}/files/" + w.ran_task()[2] + "/stdout.txt", None),
+    "Jobs_DisableJob": lambda w: (f"jobs/{w.new_job()}/disable", {"disableTasks": "requeue"}),
+    "Jobs_EnableJob": lambda w: (f"jobs/{w.disabled_job()}/enable", None),
+    "Tasks_ReplaceTask": lambda w: ("jobs/{}/tasks/{}".format(*w.active_task()), {
+        "constraints": {"maxTaskRetryCount": 1}}),
+    "Tasks_DeleteTask": lambda w: ("jobs/{}/tasks/{}".format(*w.active_task()), None),
+    "Tasks_ReactivateTask": lambda w: (
+        "jobs/{}/tasks/{}/reactivate".format(*w.ran_task("exit 1")[:2]), None),
+    "Tasks_DeleteTaskFile": lambda w: (
+        "jobs/{}/tasks/{}/files/stdout.txt".format(*w.ran_task()[:2]), None),
     "Applications_ListApplications": lambda w: ("applications", None),
     "Pools_ListPoolUsageMetrics": lambda w: ("poolusagemetrics", None),
 }
@@ -164,7 +202,17 @@ RECIPES: dict[str, Callable[[World], tuple[str, object]]] = {
 #: served operations that cannot succeed on an emulated account (it has no
 #: applications): their error answer is checked for request-id and
 #: client-request-id only (the spec declares no error headers)
-ERROR_ONLY = {"Applications_GetApplication": lambda w: ("applications/none", None)}
+ERROR_ONLY = {
+    "Applications_GetApplication": lambda w: ("applications/none", None),
+    # the nodes take no remote logins (see node_ops_routes): 409 / 404
+    "Nodes_CreateNodeUser": lambda w: (f"pools/{w.pool}/nodes/{w.node}/users",
+                                       {"name": "alice"}),
+    "Nodes_ReplaceNodeUser": lambda w: (f"pools/{w.pool}/nodes/{w.node}/users/alice",
+                                        {"password": "x"}),
+    "Nodes_DeleteNodeUser": lambda w: (f"pools/{w.pool}/nodes/{w.node}/users/alice", None),
+    "Nodes_GetNodeRemoteLoginSettings": lambda w: (
+        f"pools/{w.pool}/nodes/{w.node}/remoteloginsettings", None),
+}
 
 
 @pytest.fixture(scope="module")

@@ -131,8 +131,9 @@ def test_shared_get_handler_selects_and_stamps(service):
     assert headers["ETag"].startswith("0x") and headers["Last-Modified"].endswith("GMT")
 
 
-@pytest.mark.parametrize("method,path", [("POST", "pools/p/removenodes"),
-                                         ("POST", "jobs/j/disable"), ("GET", "nosuchthing")])
+@pytest.mark.parametrize("method,path", [("POST", "pools/p/nodes/n/disablescheduling"),
+                                         ("GET", "jobs/j/jobpreparationandreleasetaskstatus"),
+                                         ("GET", "nosuchthing")])
 def test_unrouted_operation_is_501_naming_method_and_path(service, method, path):
     status, body, _ = call(service, method, path, {})
     assert (status, body["code"]) == (501, "NotSupported")

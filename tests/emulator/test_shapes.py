@@ -165,7 +165,6 @@ def test_task_spec_from_what_the_sdk_sends():
 
 @pytest.mark.parametrize("changes,name", [
     ({"multiInstanceSettings": {"numberOfInstances": 2}}, "multiInstanceSettings"),
-    ({"exitConditions": {"default": {"jobAction": "terminate"}}}, "exitConditions"),
     ({"requiredSlots": 2}, "requiredSlots"),
     ({"dependsOn": {"taskIdRanges": [{"start": 1, "end": 3}]}}, "dependsOn.taskIdRanges"),
     ({"resourceFiles": [{"storageContainerUrl": "http://h/c?sig=s"}]},

@@ -28,7 +28,8 @@ def _created(url: str, when) -> dict[str, str]:
 def create_job(service: Service, request: Request) -> Response:
     spec, echo = shapes.job_spec(shapes.require_object(request.json()))
     with engine_errors("Job", spec.id):
-        service.engine.create_job(spec, pool_must_exist=False, extras=echo)
+        service.engine.create_job(spec, pool_must_exist=False, extras=echo, exit_job_actions=(
+            str(echo.get("onTaskFailure", "")).lower() == "performexitoptionsjobaction"))
         record = service.engine.job_record(spec.id)
     return Response(201, headers=_created(request.url("jobs", spec.id), record.modified))
 
@@ -95,12 +96,13 @@ def task_counts(service: Service, request: Request, job_id: str) -> Response:
 
 # -- adding tasks ------------------------------------------------------------------
 
-def _parse_tasks(bodies: list) -> list[tuple[TaskSpec, dict] | BatchApiError]:
-    """Each task body as its spec and echo, or the error that refuses it."""
-    parsed: list[tuple[TaskSpec, dict] | BatchApiError] = []
+def _parse_tasks(bodies: list) -> list[tuple[TaskSpec, dict, object] | BatchApiError]:
+    """Each task body as its spec, echo and exit conditions, or the error
+    that refuses it."""
+    parsed: list[tuple[TaskSpec, dict, object] | BatchApiError] = []
     for body in bodies:
         try:
-            parsed.append(shapes.task_spec(body))
+            parsed.append((*shapes.task_spec(body), shapes.exit_conditions(body)))
         except BatchApiError as exc:
             parsed.append(exc)
     return parsed
@@ -115,13 +117,14 @@ def _add_tasks(service: Service, job_id: str, bodies: list, *, kind: str, ident:
     valid = [p for p in parsed if not isinstance(p, BatchApiError)]
     with engine_errors(kind, ident, job_id):
         added = iter(service.engine.add_task_collection(
-            job_id, [spec for spec, _ in valid], [echo for _, echo in valid]))
+            job_id, [spec for spec, _, _ in valid], [echo for _, echo, _ in valid],
+            [exits for _, _, exits in valid]))
     results: list = []
     for item in parsed:
         if isinstance(item, BatchApiError):
             results.append(item)
             continue
-        spec, _ = item
+        spec = item[0]
         outcome = next(added)
         if isinstance(outcome, Exception):
             error = batch_error(outcome, "Task", spec.id, job_id)

@@ -22,8 +22,10 @@ import json
 from . import account_routes as account
 from . import conditions
 from . import autoscale_routes as autoscale
+from . import job_ops_routes as job_ops
 from . import job_replace_routes as job_replace
 from . import job_routes as jobs
+from . import node_ops_routes as node_ops
 from . import pool_admin_routes as pool_admin
 from . import pool_routes as pools
 from . import schedule_routes as schedules
@@ -49,6 +51,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "pools/{pool_id}/updateproperties", "Pools_ReplacePoolProperties",
           pool_admin.replace_pool_properties),
     Route("POST", "pools/{pool_id}/resize", "Pools_ResizePool", pool_admin.resize_pool),
+    Route("POST", "pools/{pool_id}/removenodes", "Pools_RemoveNodes", node_ops.remove_nodes),
     Route("POST", "pools/{pool_id}/stopresize", "Pools_StopPoolResize",
           pool_admin.stop_resize_pool),
     Route("GET", "nodecounts", "Pools_ListPoolNodeCounts",
@@ -63,12 +66,26 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "pools/{pool_id}/nodes", "Nodes_ListNodes", list_handler(pools.nodes, "nodes")),
     Route("GET", "pools/{pool_id}/nodes/{node_id}", "Nodes_GetNode",
           get_handler(pools.node, "nodes")),
+    Route("POST", "pools/{pool_id}/nodes/{node_id}/reboot", "Nodes_RebootNode",
+          node_ops.reboot_node),
+    Route("POST", "pools/{pool_id}/nodes/{node_id}/reimage", "Nodes_ReimageNode",
+          node_ops.reimage_node),
+    Route("POST", "pools/{pool_id}/nodes/{node_id}/users", "Nodes_CreateNodeUser",
+          node_ops.create_node_user),
+    Route("PUT", "pools/{pool_id}/nodes/{node_id}/users/{user_name}", "Nodes_ReplaceNodeUser",
+          node_ops.change_node_user),
+    Route("DELETE", "pools/{pool_id}/nodes/{node_id}/users/{user_name}",
+          "Nodes_DeleteNodeUser", node_ops.change_node_user),
+    Route("GET", "pools/{pool_id}/nodes/{node_id}/remoteloginsettings",
+          "Nodes_GetNodeRemoteLoginSettings", node_ops.remote_login_settings),
     Route("GET", "pools/{pool_id}/nodes/{node_id}/files", "Nodes_ListNodeFiles",
           list_handler(pools.node_files, "files")),
     Route("GET", "pools/{pool_id}/nodes/{node_id}/files/{path*}", "Nodes_GetNodeFile",
           pools.node_file),
     Route("HEAD", "pools/{pool_id}/nodes/{node_id}/files/{path*}",
           "Nodes_GetNodeFileProperties", pools.node_file),
+    Route("DELETE", "pools/{pool_id}/nodes/{node_id}/files/{path*}", "Nodes_DeleteNodeFile",
+          node_ops.delete_node_file),
     # jobs
     Route("POST", "jobs", "Jobs_CreateJob", jobs.create_job),
     Route("GET", "jobs", "Jobs_ListJobs", list_handler(jobs.jobs, "jobs")),
@@ -76,6 +93,8 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "jobs/{job_id}", "Jobs_UpdateJob", jobs.update_job),
     Route("PUT", "jobs/{job_id}", "Jobs_ReplaceJob", job_replace.replace_job),
     Route("POST", "jobs/{job_id}/terminate", "Jobs_TerminateJob", jobs.terminate_job),
+    Route("POST", "jobs/{job_id}/disable", "Jobs_DisableJob", job_ops.disable_job),
+    Route("POST", "jobs/{job_id}/enable", "Jobs_EnableJob", job_ops.enable_job),
     Route("DELETE", "jobs/{job_id}", "Jobs_DeleteJob", jobs.delete_job),
     Route("GET", "jobs/{job_id}/taskcounts", "Jobs_GetJobTaskCounts", jobs.task_counts),
     # tasks and their files
@@ -84,14 +103,20 @@ ROUTES: tuple[Route, ...] = (
           jobs.create_task_collection),
     Route("GET", "jobs/{job_id}/tasks", "Tasks_ListTasks", list_handler(jobs.tasks, "tasks")),
     Route("GET", "jobs/{job_id}/tasks/{task_id}", "Tasks_GetTask", get_handler(jobs.task, "tasks")),
+    Route("PUT", "jobs/{job_id}/tasks/{task_id}", "Tasks_ReplaceTask", job_ops.replace_task),
+    Route("DELETE", "jobs/{job_id}/tasks/{task_id}", "Tasks_DeleteTask", job_ops.delete_task),
     Route("POST", "jobs/{job_id}/tasks/{task_id}/terminate", "Tasks_TerminateTask",
           jobs.terminate_task),
+    Route("POST", "jobs/{job_id}/tasks/{task_id}/reactivate", "Tasks_ReactivateTask",
+          job_ops.reactivate_task),
     Route("GET", "jobs/{job_id}/tasks/{task_id}/files", "Tasks_ListTaskFiles",
           list_handler(jobs.task_files, "files")),
     Route("GET", "jobs/{job_id}/tasks/{task_id}/files/{path*}", "Tasks_GetTaskFile",
           jobs.task_file),
     Route("HEAD", "jobs/{job_id}/tasks/{task_id}/files/{path*}", "Tasks_GetTaskFileProperties",
           jobs.task_file),
+    Route("DELETE", "jobs/{job_id}/tasks/{task_id}/files/{path*}", "Tasks_DeleteTaskFile",
+          node_ops.delete_task_file),
     # job schedules (kept and run by the engine: see backends.local.job_schedules)
     Route("POST", "jobschedules", "JobSchedules_CreateJobSchedule", schedules.create_schedule),
     Route("GET", "jobschedules", "JobSchedules_ListJobSchedules",
@@ -121,15 +146,11 @@ ROUTES: tuple[Route, ...] = (
 
 #: the Batch operations (spec operationIds) that answer 501 NotSupported
 NOT_EMULATED: tuple[str, ...] = (
-    "Jobs_DisableJob", "Jobs_EnableJob", "Jobs_ListJobPreparationAndReleaseTaskStatus",
-    "Nodes_CreateNodeUser", "Nodes_DeallocateNode", "Nodes_DeleteNodeFile",
-    "Nodes_DeleteNodeUser", "Nodes_DisableNodeScheduling", "Nodes_EnableNodeScheduling",
-    "Nodes_GetNodeExtension", "Nodes_GetNodeRemoteLoginSettings", "Nodes_ListNodeExtensions",
-    "Nodes_RebootNode", "Nodes_ReimageNode", "Nodes_ReplaceNodeUser", "Nodes_StartNode",
+    "Jobs_ListJobPreparationAndReleaseTaskStatus",
+    "Nodes_DeallocateNode", "Nodes_DisableNodeScheduling", "Nodes_EnableNodeScheduling",
+    "Nodes_GetNodeExtension", "Nodes_ListNodeExtensions", "Nodes_StartNode",
     "Nodes_UploadNodeLogs",
-    "Pools_RemoveNodes",
-    "Tasks_DeleteTask", "Tasks_DeleteTaskFile", "Tasks_ListSubTasks", "Tasks_ReactivateTask",
-    "Tasks_ReplaceTask",
+    "Tasks_ListSubTasks",
 )
 
 

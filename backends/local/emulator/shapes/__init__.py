@@ -7,6 +7,7 @@ times, durations and ETags.
 
 from __future__ import annotations
 
+from .exits import exit_conditions
 from .parse import (
     integer_value, job_spec, metadata_pairs, pool_spec, require_object, start_task_spec,
     task_spec,
@@ -20,7 +21,7 @@ from .wire import (
 )
 
 __all__ = [
-    "MAX_DURATION", "etag", "file_json", "file_mode", "format_duration", "format_time",
+    "MAX_DURATION", "etag", "exit_conditions", "file_json", "file_mode", "format_duration", "format_time",
     "http_date", "integer_value", "job_json", "job_spec", "metadata_pairs", "node_json",
     "parse_duration", "stamps", "pool_json", "pool_spec", "require_object", "start_task_json",
     "start_task_spec", "task_counts_json",

@@ -166,8 +166,10 @@ def job_spec(body: Json) -> tuple[JobSpec, Json]:
                    "jobReleaseTask": "job release tasks are not run"})
     pool_info = _object(body, "poolInfo", required=True)
     _refuse(pool_info, {"autoPoolSpecification": "auto pools are not created"}, "poolInfo.")
-    if str(body.get("onTaskFailure", "noaction")).lower() != "noaction":
-        raise unsupported("onTaskFailure", "exit conditions are not evaluated")
+    if str(body.get("onTaskFailure", "noaction")).lower() not in (
+            "noaction", "performexitoptionsjobaction"):
+        raise bad_value("onTaskFailure", "must be noaction or performexitoptionsjobaction",
+                        body.get("onTaskFailure"))
     if (body.get("maxParallelTasks") or -1) != -1:
         raise unsupported("maxParallelTasks", "the number of parallel tasks is not limited")
     limit = (body.get("constraints") or {}).get("maxWallClockTime")
@@ -197,7 +199,6 @@ def task_spec(body: Json) -> tuple[TaskSpec, Json]:
     if not isinstance(body, dict):
         raise bad_value("value", "each task must be an object")
     _refuse(body, {"multiInstanceSettings": "multi-instance (MPI) tasks are not run",
-                   "exitConditions": "exit conditions are not evaluated",
                    "applicationPackageReferences": "there are no application packages"})
     if _integer(body, "requiredSlots", 1) != 1:
         raise unsupported("requiredSlots", "every task takes one slot")

@@ -129,7 +129,7 @@ def job_json(record: JobRecord, echo: Json, url: str) -> Json:
         "poolInfo": {"poolId": spec.pool_id},
         "onAllTasksComplete": "terminatejob" if spec.terminate_when_tasks_complete
         else "noaction",
-        "onTaskFailure": "noaction", "metadata": _named(spec.metadata),
+        "onTaskFailure": str(echo.get("onTaskFailure") or "noaction").lower(), "metadata": _named(spec.metadata),
         "commonEnvironmentSettings": _named(spec.common_environment),
         "executionInfo": _without_none({
             "startTime": created, "poolId": spec.pool_id,
@@ -172,7 +172,8 @@ def task_json(record: TaskRecord, echo: Json, url: str, node_url: str | None) ->
         "outputFiles": [_output_file_json(o) for o in spec.output_files],
         "environmentSettings": _named(spec.environment),
         "constraints": {"maxWallClockTime": format_duration(limit),
-                        "retentionTime": _RETENTION,
+                        "retentionTime": (echo.get("constraints") or {}).get(
+                            "retentionTime", _RETENTION),
                         "maxTaskRetryCount": spec.constraints.max_task_retry_count},
         "requiredSlots": 1,
         "dependsOn": {"taskIds": list(spec.depends_on)} if spec.depends_on else None,
