@@ -44,6 +44,17 @@ class AutoScaleSupport:
                 "$TargetLowPriorityNodes": float(pool.spec.spot_node_count),
             }
 
+    def pool_usage(self, pool_id: str) -> dict:
+        """What each node of the pool that is up uses now (see
+        ``node_usage``), by node id: a ``NodeUsage``, or None where it cannot
+        be measured. The nodes are read outside the engine's lock. Raises
+        PoolNotFound."""
+        with self._lock:
+            pool = self._pool(pool_id)
+            handles = {n.id: n.handle for n in pool.nodes if not n.lost_reason
+                       and n.state not in (NodeState.CREATING, NodeState.LEAVING_POOL)}
+        return {node: handle.usage() for node, handle in handles.items()}
+
     def pool_autoscale(self, pool_id: str):
         """The pool's autoscale state (None: not enabled). Raises PoolNotFound."""
         with self._lock:

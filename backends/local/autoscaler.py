@@ -3,8 +3,8 @@
 A pool with autoscale enabled keeps an :class:`AutoScaleState` in its own
 record (the formula, the interval, the last run and the samples). The
 :class:`AutoScaler` records a sample of the pool's metrics (see
-``PoolScaling.pool_metrics``) every ``SAMPLE_PERIOD`` (30 s) of the engine's
-clock, evaluates the formula every ``autoScaleEvaluationInterval``, and
+``PoolScaling.pool_metrics``, and ``$CPUPercent`` / ``$MemoryBytes`` from
+``node_usage``) every ``SAMPLE_PERIOD`` (30 s) of the engine's clock, evaluates the formula every ``autoScaleEvaluationInterval``, and
 resizes the pool to the ``$TargetDedicatedNodes`` /
 ``$TargetLowPriorityNodes`` the formula set, with its
 ``$NodeDeallocationOption``.
@@ -30,6 +30,7 @@ from topwords.core.errors import ConfigError, PoolNotFound
 
 from .autoscale import SAMPLE_PERIOD, AutoScaleOutcome, Formula, evaluate, parse
 from .clock import Ticker
+from .node_usage import UsageMeter
 from .jobs import StateConflict
 
 __all__ = ["AutoScaleState", "AutoScaler", "DEFAULT_INTERVAL", "MAX_INTERVAL",
@@ -57,6 +58,8 @@ class AutoScaleState:
     next_sample: datetime
     last_run: AutoScaleOutcome | None = None
     samples: dict[str, deque] = field(default_factory=dict)
+    #: the nodes' last CPU readings, for ``$CPUPercent`` between samples
+    meter: UsageMeter = field(default_factory=UsageMeter)
     #: (dedicated, low priority, deallocation) still to apply: the last
     #: evaluation came while the pool was resizing
     pending: tuple[int, int, str] | None = None
@@ -158,7 +161,7 @@ class AutoScaler:
                 interval = old.interval
             state = self.new_state(formula, interval)
             if old is not None:
-                state.samples = old.samples
+                state.samples, state.meter = old.samples, old.meter
             self._sample(pool_id, state, state.next_sample)
             self.engine.set_pool_autoscale(pool_id, state)
             outcome = self._evaluate_and_apply(pool_id, state)
@@ -213,6 +216,7 @@ class AutoScaler:
         if now < state.next_sample:
             return
         metrics = self.engine.pool_metrics(pool_id)
+        metrics.update(state.meter.read(self.engine.pool_usage(pool_id)))
         due = int((now - state.next_sample) / SAMPLE_PERIOD) + 1
         first = state.next_sample + SAMPLE_PERIOD * max(0, due - MAX_SAMPLES)
         for n in range(min(due, MAX_SAMPLES)):

@@ -42,6 +42,7 @@ from .labels import CONTAINER_TASK_LABEL, LIFELINE_LABEL, LOCAL_LABEL, POOL_LABE
 from .lifeline import lifeline
 from .docker_exec import ExecRunner
 from .layout import NODE_ROOT
+from .node_usage import docker_usage
 from .runtime import ExecOutcome, NodeRuntime
 from .users import NodeUser, switches_users
 
@@ -270,6 +271,12 @@ class DockerNode:
         if not state.get("Running") or state.get("Paused"):
             raise NodeError(f"node {self.name}: its container is "
                             f"{'paused' if state.get('Paused') else 'not running'}")
+
+    def usage(self):
+        """What the node's container uses now (``node_usage.NodeUsage``), or
+        None: not running, or Docker cannot tell."""
+        container = self._container_id
+        return None if container is None else docker_usage(self._api, container)
 
     def detach(self) -> None:
         """Let the node outlive its owner (see ``lifeline.py``). Best effort."""

@@ -22,6 +22,7 @@ from topwords.core.errors import NodeError
 from .agent_client import AgentClient, AgentDir, agent_source, parse_greeting
 from .lifeline import lifeline
 from .node_agent import kill_tree
+from .node_usage import process_tree_usage
 from .runtime import ExecOutcome, NodeRuntime
 from .users import NodeUser
 
@@ -94,6 +95,11 @@ class ProcessNode:
         if runner is None or self._process is None or self._process.poll() is not None:
             raise NodeError(f"node {self.name}: its agent is not running")
         runner.ping(timeout)
+
+    def usage(self):
+        """What the agent's process tree uses now, or None (not running)."""
+        process = self._process
+        return None if process is None else process_tree_usage(process.pid)
 
     def detach(self) -> None:
         if self._runner is not None:

@@ -234,3 +234,48 @@ def test_a_result_that_comes_while_the_pool_resizes_is_applied_when_it_is_steady
         auto_scale_formula="$TargetDedicatedNodes = 3;"))
     pool = dedicated_nodes(client, pool_id, 3)
     assert pool.target_dedicated_nodes == 3
+
+
+BUSY = ("python3 -c \"import time\nt = time.process_time()\n"
+        "while time.process_time() - t < 3: pass\"")
+
+
+def test_cpu_and_memory_samples_measure_the_nodes(emulator, client):
+    """$CPUPercent between two samples of a node busy on one CPU, and
+    $MemoryBytes (megabytes, as the service reports it) of its processes."""
+    pool_id = autoscale_pool(client, "$TargetDedicatedNodes = 1;")
+    dedicated_nodes(client, pool_id, 1)
+    job_id = new_id("job")
+    client.create_job(bm.BatchJobCreateOptions(id=job_id,
+                                               pool_info=bm.BatchPoolInfo(pool_id=pool_id)))
+    client.create_task(job_id, bm.BatchTaskCreateOptions(id="busy", command_line=BUSY))
+    wait_for(lambda: client.get_task(job_id, "busy").state == bm.BatchTaskState.RUNNING,
+             "the task to run")
+    formula = ("$c = $CPUPercent.Count(); $cpu = max($CPUPercent.GetSample(1)); "
+               "$mb = max($MemoryBytes.GetSample(1)); $TargetDedicatedNodes = 1;")
+    emulator.clock.advance(timedelta(seconds=30))  # the first reading of the busy node
+    wait_for(lambda: _memory_sampled(client, pool_id), "a memory sample")
+    import time
+    time.sleep(1.0)
+    emulator.clock.advance(timedelta(seconds=30))  # the second: a second of CPU between
+    run = wait_for(lambda: _cpu_sampled(client, pool_id, formula), "a CPU sample")
+    variables = dict(part.split("=") for part in run.results.split(";"))
+    # one busy CPU of os.cpu_count(): well above an idle node's ~0 %, at most 100 %
+    assert 5.0 < float(variables["$cpu"]) <= 100.0, run.results
+    assert 1.0 < float(variables["$mb"]) < 4096.0, run.results  # python processes: MBs
+    client.begin_terminate_job(job_id, {"terminateReason": "test over"},
+                               polling_interval=0.1).result()
+
+
+def _memory_sampled(client, pool_id):
+    run = client.evaluate_pool_auto_scale(pool_id, bm.BatchPoolEvaluateAutoScaleOptions(
+        auto_scale_formula="$m = $MemoryBytes.Count(); $TargetDedicatedNodes = 1;"))
+    return run if "$m=" in run.results and float(run.results.split("$m=")[1].split(";")[0]) \
+        >= 1 else None
+
+
+def _cpu_sampled(client, pool_id, formula):
+    run = client.evaluate_pool_auto_scale(pool_id, bm.BatchPoolEvaluateAutoScaleOptions(
+        auto_scale_formula=formula))
+    return run if "$c=" in run.results and float(run.results.split("$c=")[1].split(";")[0]) \
+        >= 1 else None

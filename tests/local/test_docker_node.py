@@ -106,3 +106,12 @@ def test_a_command_runs_as_the_user_it_is_given(node):
     outcome, out, _ = run(node, "id -u; id -g", user=NodeUser(123456, 1000))
     assert outcome.exit_code == 0
     assert out.split() == ["123456", "1000"]
+
+
+def test_usage_reads_the_containers_cpu_and_memory(node):
+    before = node.usage()
+    assert before is not None and before.memory_bytes > 0
+    outcome, _, _ = run(node, "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done")
+    assert outcome.exit_code == 0
+    after = node.usage()
+    assert after.cpu_seconds > before.cpu_seconds  # the loop ran in the node's cgroup
