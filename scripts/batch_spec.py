@@ -97,8 +97,8 @@ def _body(schema: Any, wanted: set[str]) -> Any:
         name = _local_ref(schema["$ref"], "definitions")
         wanted.add(name)
         return name
-    if schema.get("type") == "file":
-        return "file"
+    if schema.get("type") == "file" or schema.get("format") == "file":
+        return "file"  # swagger 2.0 "type: file", or the older specs' "type: object, format: file"
     return {"schema": strip_schema(schema, wanted)}
 
 

@@ -90,6 +90,14 @@ def test_vendor_request_body_and_consumes_recorded():
     assert op["responses"]["200"] == {"body": None, "headers": {"DataServiceId": {"type": "string"}}}
 
 
+@pytest.mark.parametrize("schema", [{"type": "file"}, {"type": "object", "format": "file"}],
+                         ids=["swagger-file", "older-batch-specs"])
+def test_vendor_file_download_body_recorded_as_file(schema):
+    doc = json.loads(json.dumps(SWAGGER))
+    doc["paths"]["/pools/{poolId}"]["get"]["responses"]["200"]["schema"] = schema
+    assert vendored(doc)["operations"]["Pool_Get"]["responses"]["200"]["body"] == "file"
+
+
 def test_vendor_definitions_reachable_only_and_without_prose():
     doc = vendored()
     assert sorted(doc["definitions"]) == ["Error", "Meta", "Pool", "PoolPatch", "State"]

@@ -168,9 +168,14 @@ def test_emulator_routes_are_exactly_the_served_table():
 
 @pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.stem)
 def test_vendored_spec_has_every_served_operation_with_the_code_the_handler_answers(path):
-    operations = load(path)["operations"]
+    spec = load(path)
+    by_route = {(op["method"], spec_path_key(op["path"])): (op_id, op)
+                for op_id, op in spec["operations"].items()}
     for (method, route), (op_id, code) in SERVED.items():
-        op = operations.get(op_id)
-        assert op is not None, f"{op_id} missing from {path.name}"
-        assert (op["method"], spec_path_key(op["path"])) == (method, route), op_id
-        assert code in op["successCodes"], f"{op_id}: handler answers {code}"
+        # older versions name operations differently (Pool_Get, not Pools_GetPool):
+        # the method and path are what the emulator serves
+        assert (method, route) in by_route, f"{method} {route} ({op_id}) missing from {path.name}"
+        spec_id, op = by_route[(method, route)]
+        if spec["apiVersion"] == "2025-06-01":
+            assert spec_id == op_id
+        assert code in op["successCodes"], f"{spec_id}: handler answers {code}"
