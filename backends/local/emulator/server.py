@@ -77,6 +77,10 @@ class BatchHttpServer:
         self._stop: asyncio.Event | None = None
         self._closing = False
         self._stopped = threading.Event()
+        #: set by ``BatchEmulator.recording`` (tests only): something with
+        #: ``record(method, target, request_headers, status, headers, body)``
+        #: that is told every answer; None (the default) costs nothing
+        self.recorder = None
 
     @property
     def url(self) -> str:
@@ -224,6 +228,10 @@ class BatchHttpServer:
             headers["Connection"] = "close"
         path = urlsplit(head.target).path if head else "-"
         log.info("%s %s -> %d", method, path, response.status)
+        recorder = self.recorder
+        if recorder is not None and head is not None:
+            recorder.record(method, head.target, head.headers, response.status, headers,
+                            b"" if method == "HEAD" else response.body)  # as on the wire
         return http.answer(response.status, headers, response.body)
 
     def _error(self, exc: BatchApiError, request_id: str, base_url: str) -> Response:

@@ -20,8 +20,10 @@ import shutil
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Iterator
 
 from topwords.core.errors import ConfigError, PoolNotFound
 
@@ -138,6 +140,21 @@ class BatchEmulator:
         """``export NAME=value`` lines of :meth:`environment`, for a shell."""
         return "".join(f"export {name}={shlex.quote(value)}\n"
                        for name, value in self.environment().items())
+
+    @contextmanager
+    def recording(self, path: Path) -> Iterator[Path]:
+        """Write every answer given inside the block to ``path``, one JSON
+        line each (see ``recording``: operation, api-version, status,
+        headers, JSON body, secrets redacted), for a test to check what a
+        client received. Off outside the block."""
+        from .recording import ResponseRecorder
+        if self._server is None:
+            raise ConfigError("the Batch emulator is not running")
+        server, server.recorder = self._server, ResponseRecorder(path)
+        try:
+            yield Path(path)
+        finally:
+            server.recorder = None
 
     # -- lifetime --------------------------------------------------------------------
 
