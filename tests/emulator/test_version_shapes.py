@@ -130,8 +130,34 @@ def test_every_rule_names_an_accepted_version_and_a_kind_an_operation_serves():
         assert rule.until in API_VERSIONS and rule.kind in kinds
     for rule in ADDED:
         assert rule.since in API_VERSIONS and rule.kind in kinds
+    for number in versioned.NUMBERS_AS_STRINGS:
+        assert number.since in API_VERSIONS and number.kind in kinds
     served = {route.operation for route in routes.ROUTES}
     assert set(versioned.OPERATIONS) <= served
+    for added in versioned.HEADERS_ADDED:
+        assert added.since in API_VERSIONS and added.operation in served
+
+
+def test_file_content_length_is_a_number_before_2025_and_a_string_from_it():
+    files = {"value": [{"name": "stdout.txt", "isDirectory": False,
+                        "properties": {"contentLength": "8", "lastModified": "t"}}]}
+    old = versioned.response_body("Tasks_ListTaskFiles", "2024-02-01.19.0", files)
+    assert old["value"][0]["properties"]["contentLength"] == 8
+    assert versioned.response_body("Nodes_ListNodeFiles", "2022-10-01.16.0",
+                                   files)["value"][0]["properties"]["contentLength"] == 8
+    assert versioned.response_body("Tasks_ListTaskFiles", LATEST_API_VERSION, files) == files
+    assert files["value"][0]["properties"]["contentLength"] == "8"  # the input is not changed
+
+
+@pytest.mark.parametrize("operation", ["Pools_ListPoolNodeCounts", "Jobs_GetJobTaskCounts",
+                                       "Tasks_CreateTaskCollection"])
+def test_stamps_only_from_the_version_that_declares_them(operation):
+    headers = {"ETag": "0x1", "Last-Modified": "Tue, 02 Dec 2025 10:00:00 GMT",
+               "Content-Type": "application/json"}
+    assert versioned.response_headers(operation, "2024-02-01.19.0", headers) == {
+        "Content-Type": "application/json"}
+    assert versioned.response_headers(operation, LATEST_API_VERSION, headers) == headers
+    assert versioned.response_headers("Pools_GetPool", "2024-02-01.19.0", headers) == headers
 
 
 # -- through the dispatcher ------------------------------------------------------------

@@ -193,6 +193,8 @@ def _in_latest(operation: str, version: str, request: Request) -> Request:
 
 def _in_version(operation: str, version: str, response: Response) -> Response:
     """A 2025-06-01 answer in the shapes of ``version``."""
+    response = dataclasses.replace(
+        response, headers=versioned.response_headers(operation, version, response.headers))
     if not response.body or versioned.OPERATIONS.get(operation, (None, None))[1] is None:
         return response
     body = versioned.response_body(operation, version, json.loads(response.body))

@@ -7,8 +7,10 @@ an older ``api-version`` has its body translated to those names first
 (:func:`request_body`: ``maxTasksPerNode`` -> ``taskSlotsPerNode``), and
 its answer is translated back (:func:`response_body`: the version's names,
 without the properties the version did not have yet, task counts as a bare
-``TaskCounts`` before 2020-09-01.12.0). Both are applied in one place, the
-dispatcher (``routes.dispatch``).
+``TaskCounts`` before 2020-09-01.12.0, int64 numbers as JSON numbers before
+2025-06-01; :func:`response_headers`: without the headers the version's
+spec does not declare). Both are applied in one place, the dispatcher
+(``routes.dispatch``).
 
 The table was read off the specs in Azure/azure-rest-api-specs
 (``specification/batch/data-plane/Microsoft.Batch/stable/<version>/BatchService.json``)
@@ -30,8 +32,9 @@ from typing import Any, Callable, Mapping
 
 from ..versions import API_VERSIONS, LATEST_API_VERSION
 
-__all__ = ["ADDED", "OPERATIONS", "RENAMED", "Added", "Renamed", "request_body",
-           "request_query", "response_body"]
+__all__ = ["ADDED", "HEADERS_ADDED", "NUMBERS_AS_STRINGS", "OPERATIONS", "RENAMED", "Added",
+           "AsString", "HeadersAdded", "Renamed", "request_body", "request_query",
+           "response_body", "response_headers"]
 
 Json = dict[str, Any]
 
@@ -72,6 +75,42 @@ ADDED: tuple[Added, ...] = (
     Added("nodeCounts", "deallocating", since="2024-07-01.20.0"),
 )
 
+@dataclass(frozen=True)
+class AsString:
+    """``kind``'s int64 property ``name`` is a JSON string (``"8"``) from
+    api-version ``since`` on, a JSON number before."""
+
+    kind: str
+    name: str
+    since: str
+
+
+#: the TypeSpec rewrite (2025-06-01) writes int64 as strings; the swagger
+#: specs before it (2024-02-01.19.0, 2022-10-01.16.0 read) say integer
+NUMBERS_AS_STRINGS: tuple[AsString, ...] = (
+    AsString("fileProperties", "contentLength", since="2025-06-01"),
+)
+
+
+@dataclass(frozen=True)
+class HeadersAdded:
+    """``operation``'s success answer declares ``headers`` from api-version
+    ``since`` on (the emulator sends them at that version and later only)."""
+
+    operation: str
+    headers: frozenset[str]
+    since: str
+
+
+_STAMPS = frozenset({"ETag", "Last-Modified"})
+#: read off the specs: 2025-06-01 declares ETag and Last-Modified on these,
+#: 2024-02-01.19.0 and 2022-10-01.16.0 only request-id and client-request-id
+HEADERS_ADDED: tuple[HeadersAdded, ...] = (
+    HeadersAdded("Pools_ListPoolNodeCounts", _STAMPS, since="2025-06-01"),
+    HeadersAdded("Jobs_GetJobTaskCounts", _STAMPS, since="2025-06-01"),
+    HeadersAdded("Tasks_CreateTaskCollection", _STAMPS, since="2025-06-01"),
+)
+
 #: before this version, Jobs_GetJobTaskCounts answers a bare TaskCounts
 #: (no ``taskCounts``/``taskSlotCounts`` wrapper, no slot counts)
 TASK_SLOT_COUNTS_SINCE = "2020-09-01.12.0"
@@ -82,6 +121,7 @@ _NESTED: Mapping[str, tuple[tuple[tuple[str, ...], str], ...]] = {
             (("jobManagerTask",), "jobManagerTask")),
     "schedule": ((("jobSpecification",), "job"),),
     "poolNodeCounts": ((("dedicated",), "nodeCounts"), (("lowPriority",), "nodeCounts")),
+    "file": ((("properties",), "fileProperties"),),
 }
 
 #: operation -> (kind of its request body, kind of its response body);
@@ -103,6 +143,7 @@ OPERATIONS: Mapping[str, tuple[str | None, str | None]] = {
     "JobSchedules_UpdateJobSchedule": ("schedule", None),
     "JobSchedules_GetJobSchedule": (None, "schedule"),
     "JobSchedules_ListJobSchedules": (None, "schedule[]"),
+    "Tasks_ListTaskFiles": (None, "file[]"), "Nodes_ListNodeFiles": (None, "file[]"),
 }
 
 _ORDER = {version: index for index, version in enumerate(API_VERSIONS)}
@@ -133,6 +174,15 @@ def response_body(operation: str, version: str, body: Any) -> Any:
     return _walk(kind, body, lambda k, obj: _to_version(k, version, obj))
 
 
+def response_headers(operation: str, version: str, headers: Mapping[str, str]) -> dict[str, str]:
+    """A 2025-06-01 answer's headers without those ``version`` does not
+    declare for ``operation``."""
+    drop = {name.lower() for rule in HEADERS_ADDED
+            if rule.operation == operation and _before(version, rule.since)
+            for name in rule.headers}
+    return {name: value for name, value in headers.items() if name.lower() not in drop}
+
+
 def request_query(operation: str, version: str, query: Mapping[str, str]) -> dict[str, str]:
     """``$select`` and ``$filter`` of a list or get at ``version`` in the
     2025-06-01 names (``maxTasksPerNode`` -> ``taskSlotsPerNode``)."""
@@ -157,6 +207,11 @@ def _to_latest(kind: str, version: str, obj: Json) -> Json:
 
 
 def _to_version(kind: str, version: str, obj: Json) -> Json:
+    for number in NUMBERS_AS_STRINGS:
+        value = obj.get(number.name)
+        if number.kind == kind and _before(version, number.since) and isinstance(value, str) \
+                and value.lstrip("-").isdigit():
+            obj[number.name] = int(value)
     for rule in ADDED:
         if rule.kind == kind and _before(version, rule.since):
             obj.pop(rule.name, None)
