@@ -22,6 +22,7 @@ from azure.storage.blob import (
 )
 
 from conftest import service_unavailable
+from spec_check import answers_report
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -93,3 +94,24 @@ def require(path: Path, what: str) -> Path:
     if not path.exists():
         service_unavailable(f"{what} is not installed at {path}: {HINT}")
     return path
+
+
+def run_checked(emulator, record: Path, argv: list[str], env: dict[str, str], cwd: Path, *,
+                api_version: str, min_bodies: int) -> str:
+    """:func:`run_program` with every answer the emulator gives it recorded
+    in ``record`` and checked against the spec of ``api_version`` (the one
+    the client sends): each JSON body against its operation's response
+    schema, each answer's declared headers (see ``spec_check``). Fails with
+    one ``operation path: problem`` line per problem, and if fewer than
+    ``min_bodies`` bodies were checked (the check must not pass empty)."""
+    from topwords.backends.local.emulator.recording import ResponseRecorder
+    with emulator.recording(record):
+        out = run_program(argv, env, cwd)
+    answers = ResponseRecorder.read(record)
+    versions = {a["apiVersion"] for a in answers}
+    assert versions == {api_version}, f"the client sent api-versions {sorted(map(str, versions))}"
+    checked, found = answers_report(answers)
+    assert not found, (f"{len(found)} problem(s) in {len(answers)} answers at {api_version}:\n"
+                       + "\n".join(sorted(set(found))))
+    assert checked >= min_bodies, f"only {checked} JSON bodies checked"
+    return out
