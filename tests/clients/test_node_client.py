@@ -10,21 +10,23 @@ import shutil
 
 import pytest
 
-from client_rig import HERE, Storage, program_environment, require, run_program
+from client_rig import HERE, Storage, program_environment, require, run_checked
 
 pytestmark = [pytest.mark.docker, pytest.mark.azurite]
 
 NODE_DIR = HERE / "node"
 
 
-def test_node_sdk_program_runs_unchanged_on_the_emulator(batch_emulator):
+def test_node_sdk_program_runs_unchanged_on_the_emulator(batch_emulator, tmp_path):
     require(NODE_DIR / "node_modules" / "@azure" / "batch", "@azure/batch")
     node = shutil.which("node")
     assert node, "node is not on PATH"
     storage = Storage(batch_emulator)
     try:
         env = program_environment(batch_emulator, storage, "one two three four")
-        out = run_program([node, "scenario.js"], env, NODE_DIR)
+        # every answer it received, checked against the spec of its api-version
+        out = run_checked(batch_emulator, tmp_path / "answers.jsonl", [node, "scenario.js"],
+                          env, NODE_DIR, api_version="2022-10-01.16.0", min_bodies=20)
         assert "node scenario: 8 checks passed" in out, out
         assert storage.names() == ["failed/stderr.txt", "failed/stdout.txt", "input.txt",
                                  "ok/result.txt"]

@@ -86,3 +86,11 @@ def test_report_counts_the_bodies_checked_and_collects_every_problem():
                                      got(method="HEAD", body=None,
                                          headers={**HEADERS, "DataServiceId": "d"})])
     assert checked == 2 and len(found) == 2
+
+
+def test_answer_is_checked_against_the_spec_of_its_own_api_version():
+    # upgradePolicy is in CloudPool from 2024-02-01.19.0, not in 2022-10-01.16.0
+    body = {**POOL, "upgradePolicy": {"mode": "manual"}}
+    assert answer_problems(got(body=body)) == []
+    assert answer_problems(got(body=body, apiVersion="2022-10-01.16.0")) == [
+        "Pool_Get GET /pools/p: $: property 'upgradePolicy' is not in the definition"]
