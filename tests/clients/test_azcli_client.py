@@ -3,7 +3,8 @@
 emulator unchanged: a pool with a StartTask (its integer options sent as
 strings), a job, a task retried once and failing, a task from a JSON file
 with a resource file and an output file, task files downloaded, task
-counts, a missing pool's error, deletes (tests/clients/azcli/scenario.sh)."""
+counts, a missing pool's error, deletes (tests/clients/azcli/scenario.sh);
+every answer it gets checked against the 2024-02-01.19.0 spec."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from client_rig import HERE, REPO, Storage, program_environment, require, run_program
+from client_rig import (
+    HERE, REPO, Storage, program_environment, require, run_checked, run_program,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.azurite]
 
@@ -36,7 +39,8 @@ def test_an_az_batch_script_runs_unchanged_on_the_emulator(batch_emulator, tmp_p
         env.update(PATH=f"{bin_dir}{os.pathsep}{env['PATH']}",
                    AZURE_CONFIG_DIR=str(tmp_path / "az"), AZURE_CORE_COLLECT_TELEMETRY="no",
                    AZURE_CORE_NO_COLOR="true", AZURE_CORE_ONLY_SHOW_ERRORS="true")
-        out = run_program([bash, "scenario.sh"], env, HERE / "azcli")
+        out = run_checked(batch_emulator, tmp_path / "answers.jsonl", [bash, "scenario.sh"],
+                          env, HERE / "azcli", api_version="2024-02-01.19.0", min_bodies=12)
         assert "az scenario: 11 checks passed" in out, out
         assert storage.names() == ["az/result.txt", "input.txt"]
         assert storage.read("az/result.txt") == b"5\n"
