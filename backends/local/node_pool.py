@@ -67,6 +67,12 @@ class Node:
     errors: list = field(default_factory=list)  # NodeErrorRecord: why it is unusable
     booting: bool = False  # its boot thread has not ended
     evicted: bool = False  # a resize removes it now: its commands' ends are its own
+    state_changed: datetime = field(default_factory=utc_now)  # when ``state`` last changed
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "state" and getattr(self, "state", value) is not value:
+            object.__setattr__(self, "state_changed", utc_now())
+        object.__setattr__(self, name, value)
 
     def user_for(self, spec) -> users.NodeUser:
         """The auto-user a task (or StartTask) of ``spec`` runs as."""
@@ -87,7 +93,8 @@ class Node:
         return NodeRecord(info=self.info(), allocated=self.allocated,
                           running_tasks=len(self.running), tasks_run=self.tasks_run,
                           tasks_succeeded=self.tasks_succeeded, start_task=self.start_task_run,
-                          dedicated=self.dedicated, errors=tuple(self.errors))
+                          dedicated=self.dedicated, errors=tuple(self.errors),
+                          state_changed=self.state_changed)
 
 
 class NodePool(Tracked):

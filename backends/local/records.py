@@ -180,6 +180,7 @@ class NodeRecord:
     start_task: StartTaskRun | None = None
     dedicated: bool = True
     errors: tuple[NodeErrorRecord, ...] = ()
+    state_changed: datetime | None = None  # when its state last changed (None: allocated)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,9 +1,5 @@
 """Raw emulator responses (as azure-batch 15 receives them) against the
-2025-06-01 JSON schemas vendored in backends/local/emulator/spec/.
-
-The node body is known not to conform yet (it lacks three properties the
-spec marks required); that test is a strict xfail, so fixing the emulator
-turns it into a failure that asks for the mark to go."""
+2025-06-01 JSON schemas vendored in backends/local/emulator/spec/."""
 
 from __future__ import annotations
 
@@ -112,8 +108,6 @@ def test_error_body_conforms(raw):
     assert problems(response.json(), "BatchError") == []
 
 
-@pytest.mark.xfail(strict=True, reason="the emulator's node lacks stateTransitionTime, "
-                   "ipv6Address and virtualMachineInfo, which 2025-06-01 marks required")
 def test_node_body_conforms(raw, workload):
     nodes = raw("GET", f"/pools/{workload['pool']}/nodes").json()
     node = raw("GET", f"/pools/{workload['pool']}/nodes/{nodes['value'][0]['id']}").json()

@@ -432,3 +432,16 @@ def test_add_tasks_with_a_repeated_or_existing_id_raises_and_adds_nothing(tmp_pa
     with pytest.raises(ResourceExists, match="task t[01] already exists in job j"):
         engine.add_tasks("j", [TaskSpec(id=i, command_line="true") for i in second])
     assert [t.id for t in engine.list_tasks("j")] == ["t0"]
+
+
+def test_a_node_stamps_each_change_of_its_state():
+    """stateTransitionTime: set when the state changes, kept when it is set again."""
+    import time
+    node = Node(id="node-0", handle=None, layout=None)
+    created = node.state_changed
+    time.sleep(0.002)
+    node.state = NodeState.CREATING  # the same state: no transition
+    assert node.state_changed == created
+    node.state = NodeState.IDLE
+    idle = node.state_changed
+    assert idle > created and node.record().state_changed == idle

@@ -84,9 +84,10 @@ def delete_pool(service: Service, request: Request, pool_id: str) -> Response:
 def _node_json(request: Request, pool_id: str, record, pool) -> dict:
     spec = pool.info.spec
     start = shapes.start_task_json(spec.start_task, pool.extras)
+    image = pool.extras.get("virtualMachineConfiguration", {}).get("imageReference")
     return shapes.node_json(record, url=request.url("pools", pool_id, "nodes", record.info.id),
                             vm_size=spec.vm_size, is_dedicated=record.dedicated,
-                            start_task=start)
+                            start_task=start, image_reference=image)
 
 
 def _nodes(service: Service, pool_id: str):

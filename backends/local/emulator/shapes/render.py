@@ -78,8 +78,10 @@ def _error_pair(text: str) -> Json:
 
 
 def node_json(record: NodeRecord, *, url: str, vm_size: str, is_dedicated: bool,
-              start_task: Json | None) -> Json:
-    """A compute node as GET /pools/{id}/nodes/{node} answers it."""
+              start_task: Json | None, image_reference: Json | None = None) -> Json:
+    """A compute node as GET /pools/{id}/nodes/{node} answers it
+    (``image_reference``: its pool's, as given). Its addresses are the
+    host's loopback ones: nodes share the host's network."""
     info, allocated = record.info, format_time(record.allocated)
     run = record.start_task
     start_info = None if run is None else _without_none({
@@ -91,7 +93,10 @@ def node_json(record: NodeRecord, *, url: str, vm_size: str, is_dedicated: bool,
         "failureInfo": _failure_json(run.failure)})
     return _without_none({
         "id": info.id, "url": url, "state": info.state.value, "schedulingState": "enabled",
+        "stateTransitionTime": format_time(record.state_changed or record.allocated),
         "allocationTime": allocated, "lastBootTime": allocated, "ipAddress": "127.0.0.1",
+        "ipv6Address": "::1",
+        "virtualMachineInfo": {"imageReference": image_reference} if image_reference else None,
         "affinityId": f"TVM:{info.id}", "vmSize": vm_size,
         "totalTasksRun": record.tasks_run, "runningTasksCount": record.running_tasks,
         "runningTaskSlotsCount": record.running_tasks,

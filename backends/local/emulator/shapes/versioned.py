@@ -73,6 +73,8 @@ ADDED: tuple[Added, ...] = (
     # with the node deallocate and start operations
     Added("nodeCounts", "deallocated", since="2024-07-01.20.0"),
     Added("nodeCounts", "deallocating", since="2024-07-01.20.0"),
+    # not in azure-batch 15.0.0b2's models (2024-07-01.20.0) yet
+    Added("node", "ipv6Address", since="2025-06-01"),
 )
 
 @dataclass(frozen=True)
