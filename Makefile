@@ -3,8 +3,8 @@
 #   make test   set everything up, then run the whole test suite
 #   make dist   build the sdist and the wheel into dist/
 #   make client-envs  the other Batch clients the tests drive the emulator with:
-#               azure-batch 14.2.0 (msrest) in .venv-msrest, azure-batch 11.0.0 in
-#               .venv-msrest11, the Azure CLI in .venv-azcli, @azure/batch in
+#               azure-batch 14.2.0 (msrest) in .venv-msrest, 11.0.0 in .venv-msrest11,
+#               6.0.0 in .venv-msrest6, the Azure CLI in .venv-azcli, @azure/batch in
 #               tests/clients/node/node_modules (all pinned; `make test` builds them)
 # Set-up is idempotent: each step only does what is missing. Azurite is
 # pinned by backends/local/azurite_npm/package-lock.json (shipped in the
@@ -16,6 +16,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 MSREST_VENV ?= .venv-msrest
 MSREST11_VENV ?= .venv-msrest11
+MSREST6_VENV ?= .venv-msrest6
 AZCLI_VENV ?= .venv-azcli
 NODE_CLIENT := tests/clients/node
 
@@ -43,7 +44,7 @@ $(STAMP): pyproject.toml
 
 # azure-batch 11, 14 and 15 cannot share a virtualenv: each msrest one gets its own
 client-envs: $(MSREST_VENV)/.installed-stamp $(MSREST11_VENV)/.installed-stamp \
-	$(AZCLI_VENV)/.installed-stamp $(NODE_CLIENT)/node_modules/.installed-stamp
+	$(MSREST6_VENV)/.installed-stamp $(AZCLI_VENV)/.installed-stamp $(NODE_CLIENT)/node_modules/.installed-stamp
 
 $(MSREST_VENV)/.installed-stamp: tests/clients/msrest/requirements.txt
 	$(PYTHON) -m venv $(MSREST_VENV)
@@ -53,6 +54,11 @@ $(MSREST_VENV)/.installed-stamp: tests/clients/msrest/requirements.txt
 $(MSREST11_VENV)/.installed-stamp: tests/clients/msrest/requirements-11.txt
 	$(PYTHON) -m venv $(MSREST11_VENV)
 	$(MSREST11_VENV)/bin/pip install --quiet -r tests/clients/msrest/requirements-11.txt
+	touch $@
+
+$(MSREST6_VENV)/.installed-stamp: tests/clients/msrest/requirements-6.txt
+	$(PYTHON) -m venv $(MSREST6_VENV)
+	$(MSREST6_VENV)/bin/pip install --quiet -r tests/clients/msrest/requirements-6.txt
 	touch $@
 
 $(AZCLI_VENV)/.installed-stamp: tests/clients/azcli/requirements.txt

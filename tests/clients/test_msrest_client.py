@@ -6,7 +6,9 @@ dependency and retries, output files after success and after failure, task
 files, job patch and update (PUT), pool resize / stop resize / patch /
 update properties, node counts, errors, deletes
 (tests/clients/msrest/scenario.py, in each SDK's own virtualenv); and one
-for container tasks, autoscale and job schedules (modern.py)."""
+for container tasks, autoscale and job schedules (modern.py); azure-batch
+6.0.0 (2018-12-01.8.0) runs one written with that version's calls
+(legacy.py)."""
 
 from __future__ import annotations
 
@@ -23,9 +25,12 @@ pytestmark = [pytest.mark.docker, pytest.mark.azurite]
 
 
 #: each msrest SDK tested: its version, virtualenv in the checkout, and the
-#: variable that points elsewhere (both built by `make client-envs`)
+#: variable that points elsewhere (all built by `make client-envs`)
 SDKS = {"14.2.0": (".venv-msrest", "TOPWORDS_MSREST_PYTHON"),
-        "11.0.0": (".venv-msrest11", "TOPWORDS_MSREST11_PYTHON")}
+        "11.0.0": (".venv-msrest11", "TOPWORDS_MSREST11_PYTHON"),
+        "6.0.0": (".venv-msrest6", "TOPWORDS_MSREST6_PYTHON")}
+#: the SDKs scenario.py and modern.py are written for (6.0.0 has legacy.py)
+MODERN = ("11.0.0", "14.2.0")
 #: the api-version each SDK sends whose spec is vendored (backends/local/
 #: emulator/spec/): its runs are recorded and every answer checked against it;
 #: 11.0.0's 2021-06-01.14.0 is not vendored, so its answers are not checked
@@ -51,9 +56,17 @@ def msrest_python(version: str) -> Path:
                    f"the azure-batch {version} virtualenv")
 
 
-@pytest.fixture(params=sorted(SDKS), ids=lambda v: f"azure-batch-{v}")
+@pytest.fixture(params=MODERN, ids=lambda v: f"azure-batch-{v}")
 def sdk(request) -> str:
     return request.param
+
+
+@pytest.mark.parametrize("version", sorted(SDKS))
+def test_the_msrest_virtualenv_has_the_pinned_sdk(version):
+    out = run_program([str(msrest_python(version)), "-c", "import azure.batch, msrest; "
+                       "print(azure.batch.__version__, msrest.__version__)"],
+                      dict(os.environ), HERE)
+    assert out.split() == [version, "0.7.1"]
 
 
 def test_msrest_sdk_program_runs_unchanged_on_the_emulator(batch_emulator, sdk, tmp_path):
@@ -71,13 +84,6 @@ def test_msrest_sdk_program_runs_unchanged_on_the_emulator(batch_emulator, sdk, 
     assert not [p for p in pools if p.startswith("msrest-pool-")], pools
 
 
-def test_the_msrest_virtualenv_has_the_pinned_sdk(sdk):
-    out = run_program([str(msrest_python(sdk)), "-c", "import azure.batch, msrest; "
-                       "print(azure.batch.__version__, msrest.__version__)"],
-                      dict(os.environ), HERE)
-    assert out.split() == [sdk, "0.7.1"]
-
-
 def test_an_msrest_program_of_container_tasks_autoscale_and_schedules_runs_unchanged(
         batch_emulator, sdk, tmp_path):
     """Each msrest SDK for what modern workloads use (modern.py): a
@@ -92,3 +98,17 @@ def test_an_msrest_program_of_container_tasks_autoscale_and_schedules_runs_uncha
     assert "msrest modern scenario: 5 checks passed" in out, out
     pools = [r.info.spec.id for r in batch_emulator.engine.pool_records()]
     assert not [p for p in pools if p.startswith("modern-pool-")], pools
+
+
+def test_a_2018_msrest_program_runs_unchanged_on_the_emulator(batch_emulator):
+    """azure-batch 6.0.0 (2018-12-01.8.0) with that era's calls
+    (legacy.py): list_node_agent_skus, max_tasks_per_node, bare task counts."""
+    storage = Storage(batch_emulator)
+    try:
+        env = program_environment(batch_emulator, storage, "one two three four five six")
+        out = run_program([str(msrest_python("6.0.0")), "legacy.py"], env, HERE / "msrest")
+        assert "msrest legacy scenario: 6 checks passed" in out, out
+    finally:
+        storage.close()
+    pools = [r.info.spec.id for r in batch_emulator.engine.pool_records()]
+    assert not [p for p in pools if p.startswith("legacy-pool-")], pools

@@ -73,3 +73,21 @@ def test_old_api_version_program_gets_its_own_shapes(client):
             with suppress(HttpResponseError):  # a job the test did not get to make
                 client.send_request(HttpRequest(
                     "DELETE", f"{{endpoint}}/{path}?api-version={LATEST}"))
+
+
+def test_node_agent_skus_are_listed_only_at_the_versions_that_had_them(client):
+    """GET /nodeagentskus (azure-batch 6-7's list_node_agent_skus) until
+    2019-08-01.10.0 replaced it with /supportedimages; 501 after."""
+    skus = call(client, "GET", "nodeagentskus", OLD)["value"]
+    images = {i.node_agent_sku_id: i.image_reference for i in client.list_supported_images()}
+    assert {s["id"] for s in skus} == set(images) and all(s["osType"] == "linux" for s in skus)
+    for sku in skus:
+        [ref] = sku["verifiedImageReferences"]
+        assert (ref["publisher"], ref["offer"], ref["sku"]) == (
+            images[sku["id"]].publisher, images[sku["id"]].offer, images[sku["id"]].sku)
+    assert call(client, "GET", "nodeagentskus", "2019-06-01.9.0")["value"] == skus
+    for version in ("2019-08-01.10.0", LATEST):
+        with pytest.raises(HttpResponseError) as refused:  # the SDK raises on an error status
+            client.send_request(HttpRequest(
+                "GET", f"{{endpoint}}/nodeagentskus?api-version={version}"))
+        assert refused.value.status_code == 501, version

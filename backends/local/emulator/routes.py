@@ -30,11 +30,12 @@ from . import pool_admin_routes as pool_admin
 from . import pool_routes as pools
 from . import schedule_routes as schedules
 from .errors import BatchApiError
+from .legacy_routes import LegacyRoute, legacy_route, node_agent_skus
 from .routing import Request, Response, Route, Service, get_handler, list_handler
 from .shapes import versioned
 from .versions import LATEST_API_VERSION, check_api_version
 
-__all__ = ["NOT_EMULATED", "ROUTES", "dispatch"]
+__all__ = ["LEGACY_ROUTES", "NOT_EMULATED", "ROUTES", "dispatch"]
 
 _SCHEDULE = "jobschedules/{job_schedule_id}"
 
@@ -145,6 +146,14 @@ ROUTES: tuple[Route, ...] = (
 )
 
 #: the Batch operations (spec operationIds) that answer 501 NotSupported
+#: operations of older api-versions only (see ``legacy_routes``), each served
+#: before the version that dropped it
+LEGACY_ROUTES: tuple[LegacyRoute, ...] = (
+    LegacyRoute(Route("GET", "nodeagentskus", "Account_ListNodeAgentSkus",
+                      list_handler(node_agent_skus, "nodeagentskus")),
+                until="2019-08-01.10.0"),
+)
+
 NOT_EMULATED: tuple[str, ...] = (
     "Jobs_ListJobPreparationAndReleaseTaskStatus",
     "Nodes_DeallocateNode", "Nodes_DisableNodeScheduling", "Nodes_EnableNodeScheduling",
@@ -159,7 +168,8 @@ def dispatch(service: Service, request: Request) -> Response:
     headers its operation declares, with the response headers it declares:
     see ``conditions``), or a Batch-style error (501 NotSupported for a
     method and path no route serves). A request at an older api-version is
-    read, and answered, in that version's shapes (``shapes.versioned``)."""
+    read, and answered, in that version's shapes (``shapes.versioned``);
+    the operations only older versions had are ``legacy_routes``'."""
     version = check_api_version(request.query.get("api-version"))
     path = "/".join(request.segments)
     for route in ROUTES:
@@ -170,6 +180,10 @@ def dispatch(service: Service, request: Request) -> Response:
             response = conditions.serve(service, _in_latest(route.operation, version, request),
                                         route, params)
             return _in_version(route.operation, version, response)
+    legacy = legacy_route(LEGACY_ROUTES, request.method, path, version)
+    if legacy is not None:  # an operation of that version only: its own shapes already
+        route, params = legacy
+        return route.handler(service, request, **params)
     raise BatchApiError(501, "NotSupported",
                         f"The Batch emulator does not support {request.method} /{path}.",
                         {"Reason": "operation not emulated; see the README's list of what "

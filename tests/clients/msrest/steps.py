@@ -1,4 +1,4 @@
-"""What the azure-batch 14.2.0 programs beside this file share: numbered
+"""What the msrest programs beside this file share: numbered
 steps (``CHECKS``) and waiting for a condition. Standard library only."""
 
 from __future__ import annotations
